@@ -1,0 +1,1 @@
+"""The HTTP layer: one router per concern; thin, calling app.kernels / app.arithmetic."""

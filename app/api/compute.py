@@ -1,0 +1,4 @@
+"""(placeholder: filled in by its owner)"""
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api", tags=["compute"])

@@ -1,0 +1,55 @@
+"""Assembles the ASGI application; nothing else happens here."""
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.api import compute, images, labs, network, pages, system, train
+from app.api.errors import install_error_handlers
+from app.api.middleware import BodyLimit, SecurityHeaders
+from app.config import Settings, get_settings
+from app.paths import STATIC_DIR
+from app.store import ImageStore
+
+DESCRIPTION = """
+ConvLab's HTTP API. Every error body is `{"detail": "<message>"}`.
+
+Endpoints that return feature maps answer in JSON (arrays as nested lists) by default,
+or in ConvLab's compact binary form when the request says
+`Accept: application/x-convlab-arrays` (see `app/api/transport.py` and the README).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from app.samples import load_samples
+
+        load_samples(app.state.store)
+        yield
+
+    app = FastAPI(
+        title="ConvLab",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # served by system.py with local assets (no CDN, CSP-safe)
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.store = ImageStore(settings.cache_bytes)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (system, pages, images, compute, network, labs, train):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()
