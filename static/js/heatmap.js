@@ -1,0 +1,233 @@
+// Drawing numbers as pixels. Knows nothing about convolutions.
+//
+// A map is drawn into a canvas at its true size (one canvas pixel per value) and
+// scaled up by CSS with `image-rendering: pixelated`, so every value is a crisp
+// square a student can point at. An overlay canvas on top, at screen resolution,
+// carries grid lines, highlights and boxes.
+
+import { MAPS, colorOf, rangeFor } from "./colormap.js";
+
+/** Fill `canvas` (resized to w×h) with `data` (length h·w) through a colour map. */
+export function drawMap(canvas, data, h, w, { map = MAPS.viridis, range = null } = {}) {
+  if (data.length !== h * w) throw new Error(`expected ${h}×${w} values, got ${data.length}`);
+  const [lo, hi] = rangeFor(data, map, range);
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(w, h);
+  const table = map.table;
+  const scale = 255 / (hi - lo);
+  for (let i = 0; i < data.length; i++) {
+    let t = Math.round((data[i] - lo) * scale);
+    t = t < 0 ? 0 : t > 255 ? 255 : t;
+    img.data[4 * i] = table[3 * t];
+    img.data[4 * i + 1] = table[3 * t + 1];
+    img.data[4 * i + 2] = table[3 * t + 2];
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+  return [lo, hi];
+}
+
+/** Draw an image from (C, H, W) values in [0, 1]: C = 1 gray, C = 3 RGB. */
+export function drawImage(canvas, pixels, c, h, w) {
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(w, h);
+  const plane = h * w;
+  for (let i = 0; i < plane; i++) {
+    for (let k = 0; k < 3; k++) {
+      const v = pixels[(c === 3 ? k : 0) * plane + i];
+      img.data[4 * i + k] = Math.round(Math.max(0, Math.min(1, v)) * 255);
+    }
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+/** Integer display scale so a w×h map fits in maxW×maxH CSS pixels (at least 1). */
+export function fitScale(h, w, maxW, maxH) {
+  return Math.max(1, Math.floor(Math.min(maxW / w, maxH / h)));
+}
+
+/**
+ * A map on screen: the data canvas, an overlay for highlights, hover and click
+ * reporting (row, col). `root` receives the elements.
+ */
+export class MapView {
+  constructor(root, { testid = null, label = "", maxW = 320, maxH = 320 } = {}) {
+    this.root = root;
+    this.maxW = maxW;
+    this.maxH = maxH;
+    this.h = 0;
+    this.w = 0;
+    this.scale = 1;
+    this.wrap = document.createElement("div");
+    this.wrap.className = "map-view";
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "map-canvas";
+    if (testid) this.canvas.dataset.testid = testid;
+    if (label) this.canvas.setAttribute("aria-label", label);
+    this.canvas.setAttribute("role", "img");
+    this.overlay = document.createElement("canvas");
+    this.overlay.className = "map-overlay";
+    this.overlay.setAttribute("aria-hidden", "true");
+    this.wrap.append(this.canvas, this.overlay);
+    root.append(this.wrap);
+    this.hoverHandlers = [];
+    this.clickHandlers = [];
+    this.wrap.addEventListener("mousemove", (e) => this.#emit(this.hoverHandlers, e));
+    this.wrap.addEventListener("mouseleave", () => this.hoverHandlers.forEach((fn) => fn(null, null)));
+    this.wrap.addEventListener("click", (e) => this.#emit(this.clickHandlers, e));
+  }
+
+  #cellAt(event) {
+    const rect = this.canvas.getBoundingClientRect();
+    const col = Math.floor(((event.clientX - rect.left) / rect.width) * this.w);
+    const row = Math.floor(((event.clientY - rect.top) / rect.height) * this.h);
+    if (row < 0 || col < 0 || row >= this.h || col >= this.w) return null;
+    return { row, col };
+  }
+
+  #emit(handlers, event) {
+    const cell = this.#cellAt(event);
+    handlers.forEach((fn) => fn(cell, event));
+  }
+
+  /** fn({row, col} | null, event) on mouse move. */
+  onHover(fn) {
+    this.hoverHandlers.push(fn);
+  }
+
+  /** fn({row, col} | null, event) on click. */
+  onClick(fn) {
+    this.clickHandlers.push(fn);
+  }
+
+  #resize(h, w) {
+    this.h = h;
+    this.w = w;
+    this.scale = fitScale(h, w, this.maxW, this.maxH);
+    const cssW = w * this.scale;
+    const cssH = h * this.scale;
+    for (const c of [this.canvas, this.overlay]) {
+      c.style.width = `${cssW}px`;
+      c.style.height = `${cssH}px`;
+    }
+    const dpr = window.devicePixelRatio || 1;
+    this.overlay.width = Math.round(cssW * dpr);
+    this.overlay.height = Math.round(cssH * dpr);
+    this.clearOverlay();
+  }
+
+  /** Draw values (length h·w). Returns the [lo, hi] range used. */
+  setData(data, h, w, opts) {
+    if (h !== this.h || w !== this.w) this.#resize(h, w);
+    const range = drawMap(this.canvas, data, h, w, opts);
+    this.drawGrid();
+    return range;
+  }
+
+  /** Draw an image ((C, H, W) values in [0, 1]). */
+  setImage(pixels, c, h, w) {
+    if (h !== this.h || w !== this.w) this.#resize(h, w);
+    drawImage(this.canvas, pixels, c, h, w);
+    this.drawGrid();
+  }
+
+  clearOverlay() {
+    const ctx = this.overlay.getContext("2d");
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
+  }
+
+  /** Overlay context scaled so one unit = one map cell. */
+  cellContext() {
+    const ctx = this.overlay.getContext("2d");
+    const sx = this.overlay.width / Math.max(1, this.w);
+    const sy = this.overlay.height / Math.max(1, this.h);
+    ctx.setTransform(sx, 0, 0, sy, 0, 0);
+    return ctx;
+  }
+
+  /** Faint grid lines when cells are big enough to tell apart (fades out above ~64 px wide). */
+  drawGrid() {
+    this.clearOverlay();
+    if (this.scale < 6) return;
+    const ctx = this.cellContext();
+    ctx.strokeStyle = "rgba(128,128,128,0.35)";
+    ctx.lineWidth = 1 / this.scale;
+    ctx.beginPath();
+    for (let r = 0; r <= this.h; r++) {
+      ctx.moveTo(0, r);
+      ctx.lineTo(this.w, r);
+    }
+    for (let c = 0; c <= this.w; c++) {
+      ctx.moveTo(c, 0);
+      ctx.lineTo(c, this.h);
+    }
+    ctx.stroke();
+  }
+
+  /** Outline a rectangle of cells (row, col, height, width) on the overlay. */
+  box(row, col, height, width, { color = "#ff2d95", lineWidth = 2, fill = null } = {}) {
+    const ctx = this.cellContext();
+    if (fill) {
+      ctx.fillStyle = fill;
+      ctx.fillRect(col, row, width, height);
+    }
+    ctx.strokeStyle = color;
+    ctx.lineWidth = lineWidth / this.scale;
+    ctx.strokeRect(col, row, width, height);
+  }
+
+  /** Export the map (data canvas scaled up crisply, with overlay) as a PNG download. */
+  exportPng(filename = "convlab-map.png") {
+    exportCanvases([this.canvas, this.overlay], this.w * this.scale, this.h * this.scale, filename);
+  }
+}
+
+/** Draw a colour bar (min, zero and max marked with numbers) into `canvas`. */
+export function drawColorbar(canvas, map, lo, hi, { width = 180, height = 14 } = {}) {
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext("2d");
+  for (let x = 0; x < width; x++) {
+    const v = lo + ((hi - lo) * x) / (width - 1);
+    const [r, g, b] = colorOf(v, map, lo, hi);
+    ctx.fillStyle = `rgb(${r},${g},${b})`;
+    ctx.fillRect(x, 0, 1, height);
+  }
+  if (lo < 0 && hi > 0) {
+    const x = Math.round(((0 - lo) / (hi - lo)) * (width - 1));
+    ctx.fillStyle = "#000";
+    ctx.fillRect(x, 0, 1, height);
+  }
+}
+
+/** Compose canvases (stacked, stretched to w×h without smoothing) into one PNG download. */
+export function exportCanvases(canvases, w, h, filename) {
+  const out = document.createElement("canvas");
+  out.width = Math.max(1, Math.round(w));
+  out.height = Math.max(1, Math.round(h));
+  const ctx = out.getContext("2d");
+  ctx.imageSmoothingEnabled = false;
+  for (const c of canvases) ctx.drawImage(c, 0, 0, out.width, out.height);
+  out.toBlob((blob) => {
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = filename;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  }, "image/png");
+}
+
+/** Format a number for display with `digits` significant digits, tabular and signed. */
+export function fmt(v, digits = 4) {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-3) return v.toExponential(Math.max(0, digits - 1));
+  return Number(v.toPrecision(digits)).toString();
+}

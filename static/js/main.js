@@ -1,0 +1,132 @@
+// Boot: register state, mount the shared input picker and every lab, switch labs,
+// presentation mode, share link. Only this module and state.js touch the URL.
+//
+// A lab is an ES module in ./labs/ exporting
+//   FIELDS: [{name, def, parse?, format?}]       its state fields (names prefixed, e.g. "pool.k")
+//   mount(root, ctx) -> {activate(), deactivate(), update(state, changed)}
+// where ctx = {state, image, imageInfo(), setImageInfo(info), picker}. A lab that fails
+// to load shows a message in its own section; the other labs keep working.
+
+import * as image from "./image.js";
+import * as state from "./state.js";
+import { notify, reportError, showError } from "./ui.js";
+import { mountImagePicker } from "./widgets/image-picker.js";
+
+const LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "family"];
+
+state.registerFields([
+  { name: "lab", def: "conv" },
+  { name: "image", def: "sample-square" },
+  { name: "color", def: "gray" },
+  { name: "maxSide", def: 512 },
+  { name: "present", def: false },
+]);
+
+let currentInfo = null;
+const ctx = {
+  state,
+  image,
+  imageInfo: () => currentInfo,
+  setImageInfo(info) {
+    currentInfo = info;
+  },
+  picker: null,
+};
+
+const mounted = new Map(); // lab -> controller
+
+function sectionOf(lab) {
+  return document.querySelector(`[data-lab-section="${lab}"]`);
+}
+
+async function loadLab(lab) {
+  const root = sectionOf(lab);
+  try {
+    const module = await import(`./labs/${lab}.js`);
+    if (module.FIELDS) state.registerFields(module.FIELDS);
+    return [lab, module.mount(root, ctx)];
+  } catch (err) {
+    console.error(`lab ${lab} failed to load`, err);
+    const p = document.createElement("p");
+    p.className = "lab-failed";
+    p.textContent = `This lab could not start: ${err.message}`;
+    root.prepend(p);
+    return [lab, null];
+  }
+}
+
+function showLab(lab) {
+  if (!LABS.includes(lab)) lab = "conv";
+  for (const name of LABS) {
+    const active = name === lab;
+    sectionOf(name).hidden = !active;
+    const button = document.querySelector(`[data-lab="${name}"]`);
+    button.setAttribute("aria-current", active ? "page" : "false");
+    const controller = mounted.get(name);
+    if (!controller) continue;
+    if (active) {
+      ctx.picker.attach(sectionOf(name).querySelector("[data-input-slot]"));
+      controller.activate?.(state.get());
+    } else {
+      controller.deactivate?.();
+    }
+  }
+}
+
+function applyPresent(on) {
+  document.documentElement.classList.toggle("present", on);
+  document.getElementById("present-toggle").setAttribute("aria-pressed", String(on));
+}
+
+async function boot() {
+  ctx.picker = mountImagePicker(ctx);
+  const controllers = await Promise.all(LABS.map(loadLab));
+  for (const [lab, controller] of controllers) if (controller) mounted.set(lab, controller);
+  // Labs registered their fields after the first read; re-read so their URL values apply.
+  state.readFromUrl();
+
+  for (const button of document.querySelectorAll(".labs-nav [data-lab]")) {
+    button.addEventListener("click", () => state.set({ lab: button.dataset.lab }, { history: true }));
+  }
+  document.getElementById("present-toggle").addEventListener("click", () => state.set({ present: !state.get().present }));
+  document.getElementById("share-link").addEventListener("click", async () => {
+    state.flush();
+    const url = state.shareUrl();
+    try {
+      await navigator.clipboard.writeText(url);
+      notify("Link copied: it reopens this exact state.");
+    } catch {
+      notify(url, 15000);
+    }
+  });
+  document.addEventListener("keydown", (e) => {
+    const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(e.target.tagName) || e.target.isContentEditable;
+    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "p" || e.key === "P") state.set({ present: !state.get().present });
+  });
+  window.addEventListener("hashchange", () => state.readFromUrl());
+  window.addEventListener("popstate", () => state.readFromUrl());
+
+  state.subscribe((s, changed) => {
+    if (changed.includes("lab")) showLab(s.lab);
+    if (changed.includes("present")) applyPresent(s.present);
+    for (const [lab, controller] of mounted) {
+      if (lab === s.lab) controller.update?.(s, changed);
+    }
+  });
+
+  applyPresent(state.get().present);
+  showLab(state.get().lab);
+  mounted.get(state.get().lab)?.update?.(state.get(), Object.keys(state.get()));
+  document.body.dataset.ready = "1";
+}
+
+window.addEventListener("unhandledrejection", (e) => {
+  if (e.reason && e.reason.superseded) {
+    e.preventDefault();
+    return;
+  }
+  reportError(e.reason);
+});
+
+boot().catch((err) => showError(`ConvLab could not start: ${err.message}`));

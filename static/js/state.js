@@ -1,0 +1,174 @@
+// The one state object of the page, mirrored in the URL's hash.
+//
+// Every lab declares its fields in a table ({name, def, parse?, format?}) and
+// registers it here; names are unique across labs (labs prefix theirs, e.g.
+// "pool.k"). Only this module touches location/history. A shared link or a
+// reload restores exactly the state that was on screen.
+
+const fields = new Map();
+let state = {};
+const listeners = new Set();
+let writeTimer = null;
+
+/** Parsers for common field kinds. */
+export const parse = {
+  int: (s) => {
+    const v = Number.parseInt(s, 10);
+    return Number.isFinite(v) ? v : undefined;
+  },
+  num: (s) => {
+    const v = Number(s);
+    return Number.isFinite(v) ? v : undefined;
+  },
+  str: (s) => s,
+  bool: (s) => s === "1" || s === "true",
+  /** "3,5" -> [3, 5]; "3" -> [3, 3] */
+  pair: (s) => {
+    const parts = String(s).split(",").map((p) => Number.parseInt(p, 10));
+    if (parts.length === 1 && Number.isFinite(parts[0])) return [parts[0], parts[0]];
+    if (parts.length === 2 && parts.every(Number.isFinite)) return parts;
+    return undefined;
+  },
+  /** Comma-separated numbers of any length. */
+  nums: (s) => {
+    if (s === "") return [];
+    const parts = String(s).split(",").map(Number);
+    return parts.every(Number.isFinite) ? parts : undefined;
+  },
+  json: (s) => {
+    try {
+      return JSON.parse(s);
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+export const format = {
+  default: (v) => String(v),
+  bool: (v) => (v ? "1" : "0"),
+  list: (v) => v.join(","),
+  json: (v) => JSON.stringify(v),
+};
+
+function formatterFor(field) {
+  if (field.format) return field.format;
+  if (typeof field.def === "boolean") return format.bool;
+  if (Array.isArray(field.def)) return format.list;
+  if (field.def !== null && typeof field.def === "object") return format.json;
+  return format.default;
+}
+
+function parserFor(field) {
+  if (field.parse) return field.parse;
+  const d = field.def;
+  if (typeof d === "boolean") return parse.bool;
+  if (typeof d === "number") return Number.isInteger(d) ? parse.int : parse.num;
+  if (Array.isArray(d)) return parse.nums;
+  if (d !== null && typeof d === "object") return parse.json;
+  return parse.str;
+}
+
+const clone = (v) => (v !== null && typeof v === "object" ? JSON.parse(JSON.stringify(v)) : v);
+
+/** Declare fields (a table of {name, def, parse?, format?}) and read their values from the URL. */
+export function registerFields(table) {
+  const fromUrl = decodeHash(location.hash);
+  for (const field of table) {
+    if (fields.has(field.name)) throw new Error(`state field "${field.name}" registered twice`);
+    fields.set(field.name, field);
+    let value = clone(field.def);
+    if (fromUrl.has(field.name)) {
+      const parsed = parserFor(field)(fromUrl.get(field.name));
+      if (parsed !== undefined) value = parsed;
+    }
+    state[field.name] = value;
+  }
+}
+
+function decodeHash(hash) {
+  return new URLSearchParams(String(hash || "").replace(/^#/, ""));
+}
+
+/** The current state (treat as read-only; change it with set()). */
+export function get() {
+  return state;
+}
+
+/** Merge a patch, write the URL, and tell listeners which keys changed. */
+export function set(patch, { history: push = false } = {}) {
+  const changed = [];
+  const next = { ...state };
+  for (const [key, value] of Object.entries(patch)) {
+    if (!fields.has(key)) throw new Error(`unknown state field "${key}"`);
+    if (JSON.stringify(next[key]) !== JSON.stringify(value)) {
+      next[key] = clone(value);
+      changed.push(key);
+    }
+  }
+  if (!changed.length) return changed;
+  state = next;
+  scheduleWrite(push);
+  for (const fn of listeners) fn(state, changed);
+  return changed;
+}
+
+/** Reset the given fields (or all) to their defaults. */
+export function reset(names = [...fields.keys()]) {
+  const patch = {};
+  for (const name of names) patch[name] = clone(fields.get(name).def);
+  return set(patch);
+}
+
+/** fn(state, changedKeys) after every change. Returns an unsubscribe function. */
+export function subscribe(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** The hash that encodes the current state; only non-default values are written. */
+export function encode(s = state) {
+  const params = new URLSearchParams();
+  for (const [name, field] of fields) {
+    const value = s[name];
+    if (JSON.stringify(value) === JSON.stringify(field.def)) continue;
+    params.set(name, formatterFor(field)(value));
+  }
+  return params.toString();
+}
+
+function scheduleWrite(push) {
+  clearTimeout(writeTimer);
+  // Coalesce URL writes during slider drags; history.replaceState is rate-limited by browsers.
+  writeTimer = setTimeout(() => {
+    const url = `${location.pathname}${location.search}#${encode()}`;
+    if (push) history.pushState(null, "", url);
+    else history.replaceState(null, "", url);
+  }, 120);
+}
+
+/** Write the URL now (e.g. before copying a share link). */
+export function flush() {
+  clearTimeout(writeTimer);
+  history.replaceState(null, "", `${location.pathname}${location.search}#${encode()}`);
+}
+
+/** The absolute link that reopens the current state. */
+export function shareUrl() {
+  return `${location.origin}${location.pathname}${location.search}#${encode()}`;
+}
+
+/** Re-read the state from the URL (on back/forward navigation). */
+export function readFromUrl() {
+  const fromUrl = decodeHash(location.hash);
+  const patch = {};
+  for (const [name, field] of fields) {
+    let value = clone(field.def);
+    if (fromUrl.has(name)) {
+      const parsed = parserFor(field)(fromUrl.get(name));
+      if (parsed !== undefined) value = parsed;
+    }
+    patch[name] = value;
+  }
+  return set(patch);
+}
