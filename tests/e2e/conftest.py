@@ -85,7 +85,14 @@ def app_page(page, live_server):
     return page
 
 
-def open_lab(page, live_server: str, fragment: str = "") -> None:
-    """Navigate to a URL state (e.g. 'lab=pool&pool.k=3') and wait for the page to boot."""
-    page.goto(f"{live_server}/#{fragment}")
-    page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+@pytest.fixture
+def goto_state(app_page, live_server):
+    """goto_state("lab=pool&pool.k=3") opens that URL state in a freshly booted page."""
+
+    def go(fragment: str = ""):
+        app_page.goto("about:blank")
+        app_page.goto(f"{live_server}/#{fragment}")
+        app_page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        return app_page
+
+    return go
