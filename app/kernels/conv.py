@@ -1,0 +1,337 @@
+"""2-D convolution (cross-correlation) and its backward pass.
+
+Forward (chapter eq. 36.3, with stride ``s``, dilation ``d`` and padding)::
+
+    y[o, i, j] = b[o] + sum_{c in group(o)} sum_{a, b'} w[o, c, a, b'] * xp[c, i*s_h + a*d_h, j*s_w + b'*d_w]
+
+where ``xp`` is the padded input.  Backward: the weight gradient is the
+correlation of the padded input with the upstream gradient δ (eq. 36.9); the
+input gradient is the full convolution of δ with the flipped kernel (eq. 36.10),
+computed here as a gather so each parallel iteration owns the rows it writes,
+then folded back through the padding (reflect/replicate/circular cells add onto
+the pixel they copy).
+
+Layout trick shared by all three kernels.  A stride-``s`` convolution reads
+``xp`` at rows ``i*s + a*d``.  Splitting ``xp`` into ``s_h*s_w`` phase planes,
+``planes[c, p_h*s_w + p_w, r, q] = xp[c, r*s_h + p_h, q*s_w + p_w]``, turns
+every tap (a, b') into a *contiguous* run of one plane::
+
+    xp[c, i*s_h + a*d_h, j*s_w + b'*d_w] = planes[c, tap_plane, i + tap_row, j + tap_col]
+
+with ``tap_plane``, ``tap_row``, ``tap_col`` from ``_taps``.  Stride 1 needs no
+copy (one plane = ``xp``).  Inner loops then run over a 1-D row view indexed by
+the bare loop variable, which LLVM vectorises (PERF_NOTES.md item 1).
+"""
+from typing import NamedTuple
+
+import numpy as np
+from numba import prange
+
+from ._checks import as_float_array, dims, pair
+from ._jit import kernel
+from .padding import check_pad_limits, fold_contiguous, pad_contiguous
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@kernel(parallel=True)
+def _conv_forward(planes, w, b, tap_plane, tap_row, tap_col, groups, y):
+    """Eq. 36.3 over phase planes; fills ``y``.
+
+    planes (C_in, S, Hq, Wq); w (C_out, C_in/groups, T) with T = kh*kw taps;
+    b (C_out,); tap_* (T,) int64; y (C_out, H_out, W_out).  One prange
+    iteration owns one output row ``y[o, i]``.
+    """
+    c_out, oh, ow = y.shape
+    cin_g = w.shape[1]
+    cout_g = c_out // groups
+    n_taps = tap_plane.shape[0]
+    for t in prange(c_out * oh):
+        o = t // oh
+        i = t - o * oh
+        c0 = (o // cout_g) * cin_g
+        acc = y[o, i]
+        bias = b[o]
+        for j in range(ow):
+            acc[j] = bias
+        for cg in range(cin_g):
+            for k in range(n_taps):
+                wv = w[o, cg, k]
+                q = tap_col[k]
+                src = planes[c0 + cg, tap_plane[k], i + tap_row[k], q:q + ow]
+                for j in range(ow):
+                    acc[j] += wv * src[j]
+
+
+@kernel(parallel=True, reduce=True)
+def _conv_grad_weight(planes, gy, tap_plane, tap_row, tap_col, groups, gw):
+    """Eq. 36.9: ``gw[o, c, k] = sum_{i,j} gy[o, i, j] * planes[c, tap k at (i, j)]``.
+
+    gw (C_out, C_in/groups, T) must arrive zeroed; one prange iteration owns
+    ``gw[o, c]``.
+    """
+    c_out, oh, ow = gy.shape
+    cin_g = gw.shape[1]
+    cout_g = c_out // groups
+    n_taps = tap_plane.shape[0]
+    for t in prange(c_out * cin_g):
+        o = t // cin_g
+        cg = t - o * cin_g
+        c = (o // cout_g) * cin_g + cg
+        for k in range(n_taps):
+            s = gw[o, cg, k]
+            q = tap_col[k]
+            for i in range(oh):
+                src = planes[c, tap_plane[k], i + tap_row[k], q:q + ow]
+                g = gy[o, i]
+                for j in range(ow):
+                    s += g[j] * src[j]
+            gw[o, cg, k] = s
+
+
+@kernel(parallel=True)
+def _conv_grad_planes(gy, w, tap_plane, tap_row, tap_col, groups, gp):
+    """Eq. 36.10 as a gather: gradient with respect to the phase planes.
+
+    ``gp[c, p, r, q + j] += w[o, c, k] * gy[o, r - tap_row[k], j]`` over every
+    output channel ``o`` of c's group and every tap ``k`` on plane ``p``.
+    gp (C_in, S, Hq, Wq) must arrive zeroed; one prange iteration owns one
+    plane row ``gp[c, p, r]``, so overlapping windows never race.
+    """
+    c_in, n_planes, hq, wq = gp.shape
+    c_out, oh, ow = gy.shape
+    cin_g = w.shape[1]
+    cout_g = c_out // groups
+    n_taps = tap_plane.shape[0]
+    for t in prange(c_in * n_planes * hq):
+        c = t // (n_planes * hq)
+        rem = t - c * n_planes * hq
+        p = rem // hq
+        r = rem - p * hq
+        grp = c // cin_g
+        cg = c - grp * cin_g
+        out = gp[c, p, r]
+        for k in range(n_taps):
+            if tap_plane[k] != p:
+                continue
+            i = r - tap_row[k]
+            if i < 0 or i >= oh:
+                continue
+            q = tap_col[k]
+            dst = out[q:q + ow]
+            for o in range(grp * cout_g, (grp + 1) * cout_g):
+                wv = w[o, cg, k]
+                src = gy[o, i]
+                for j in range(ow):
+                    dst[j] += wv * src[j]
+
+
+# --------------------------------------------------------------------------- geometry
+
+
+class ConvGeometry(NamedTuple):
+    """Validated shapes and index maps of one convolution."""
+
+    c_in: int
+    c_out: int
+    h: int
+    w: int
+    kh: int
+    kw: int
+    stride: tuple
+    dilation: tuple
+    pads: tuple  # (top, bottom, left, right)
+    padding_mode: str
+    groups: int
+    oh: int
+    ow: int
+    tap_plane: np.ndarray
+    tap_row: np.ndarray
+    tap_col: np.ndarray
+
+
+def resolve_padding(padding, kh, kw, stride, dilation):
+    """Padding as (top, bottom, left, right) from an int, an (h, w) pair, "valid" or "same"."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding == "same":
+            if stride != (1, 1):
+                raise ValueError(f'padding="same" needs stride 1, got stride {dims(*stride)}')
+            th, tw = dilation[0] * (kh - 1), dilation[1] * (kw - 1)
+            # PyTorch's rule: an odd total puts the extra row/column at the bottom/right.
+            return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+        raise ValueError(f'padding must be an int, an (h, w) pair, "valid" or "same"; got {padding!r}')
+    ph, pw = pair(padding, "padding", 0)
+    return (ph, ph, pw, pw)
+
+
+def conv_geometry(x_shape, w_shape, stride, padding, dilation, padding_mode, groups):
+    """Check a convolution's arguments and return its ``ConvGeometry``.
+
+    x_shape (C_in, H, W); w_shape (C_out, C_in/groups, kh, kw).
+    """
+    c_in, h, w = x_shape
+    c_out, cin_g, kh, kw = w_shape
+    stride = pair(stride, "stride", 1)
+    dilation = pair(dilation, "dilation", 1)
+    if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"groups must be a positive integer, got {groups!r}")
+    groups = int(groups)
+    if c_in % groups or c_out % groups:
+        raise ValueError(
+            f"groups={groups} must divide both the input channels ({c_in}) and the output channels ({c_out})"
+        )
+    if cin_g * groups != c_in:
+        if groups == 1:
+            raise ValueError(f"weight expects {cin_g} input channels but x has {c_in}")
+        raise ValueError(
+            f"weight expects {cin_g} input channels per group (× groups={groups} = {cin_g * groups}) but x has {c_in}"
+        )
+    pads = resolve_padding(padding, kh, kw, stride, dilation)
+    check_pad_limits(h, w, pads, padding_mode)
+    hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
+    eh, ew = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
+    if eh > hp or ew > wp:
+        kind = "dilated kernel" if dilation != (1, 1) else "kernel"
+        raise ValueError(f"{kind} {dims(eh, ew)} is larger than the padded input {dims(hp, wp)}")
+    oh = (hp - eh) // stride[0] + 1
+    ow = (wp - ew) // stride[1] + 1
+    tp, tr, tc = _taps(kh, kw, stride, dilation)
+    return ConvGeometry(c_in, c_out, h, w, kh, kw, stride, dilation, pads, padding_mode, groups, oh, ow, tp, tr, tc)
+
+
+def _taps(kh, kw, stride, dilation):
+    """Plane, row offset and column offset of each tap (a, b') in row-major order."""
+    (sh, sw), (dh, dw) = stride, dilation
+    a = np.arange(kh, dtype=np.int64) * dh
+    b = np.arange(kw, dtype=np.int64) * dw
+    plane = ((a % sh)[:, None] * sw + (b % sw)[None, :]).ravel()
+    row = np.repeat(a // sh, kw)
+    col = np.tile(b // sw, kh)
+    return plane, row, col
+
+
+def to_planes(xp, stride):
+    """Phase planes (C, s_h*s_w, ceil(Hp/s_h), ceil(Wp/s_w)) of a padded map."""
+    sh, sw = stride
+    c, hp, wp = xp.shape
+    if sh == sw == 1:
+        return xp.reshape(c, 1, hp, wp)
+    planes = np.zeros((c, sh * sw, -(-hp // sh), -(-wp // sw)), dtype=xp.dtype)
+    for ph in range(sh):
+        for pw in range(sw):
+            src = xp[:, ph::sh, pw::sw]
+            planes[:, ph * sw + pw, : src.shape[1], : src.shape[2]] = src
+    return planes
+
+
+def from_planes(planes, hp, wp, stride):
+    """Inverse of ``to_planes`` (each padded cell lies on exactly one plane)."""
+    sh, sw = stride
+    c = planes.shape[0]
+    if sh == sw == 1:
+        return planes.reshape(c, hp, wp)
+    xp = np.empty((c, hp, wp), dtype=planes.dtype)
+    for ph in range(sh):
+        for pw in range(sw):
+            dst = xp[:, ph::sh, pw::sw]
+            dst[...] = planes[:, ph * sw + pw, : dst.shape[1], : dst.shape[2]]
+    return xp
+
+
+def _weight_bias(weight, bias, dtype, c_out=None):
+    w = as_float_array(weight, "weight", 4, dtype)
+    if bias is None:
+        b = np.zeros(w.shape[0], dtype=dtype)
+    else:
+        b = as_float_array(np.atleast_1d(bias), "bias", 1, dtype)
+        if b.shape != (w.shape[0],):
+            raise ValueError(f"bias has shape {tuple(b.shape)}; expected ({w.shape[0]},), one per output channel")
+    return w, b
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="zeros", groups=1):
+    """Multi-channel 2-D cross-correlation with bias (chapter eq. 36.2, 36.3).
+
+    Parameters
+    ----------
+    x : array (C_in, H, W), float32 or float64 (other real dtypes become float64)
+    weight : array (C_out, C_in/groups, kh, kw)
+    bias : array (C_out,) or None
+    stride, dilation : int or (h, w), each >= 1
+    padding : int, (h, w), "valid" or "same" (stride 1 only; an odd total puts
+        the extra row/column at the bottom/right, as PyTorch does)
+    padding_mode : "zeros", "reflect", "replicate" or "circular"
+    groups : int dividing C_in and C_out; group g's outputs see only group g's inputs
+
+    Returns
+    -------
+    y : array (C_out, H_out, W_out) in the dtype of ``x``, with
+        H_out = floor((H + pad_top + pad_bottom - d_h (kh - 1) - 1) / s_h) + 1 (eq. 36.4).
+    """
+    x = as_float_array(x, "x", 3)
+    w, b = _weight_bias(weight, bias, x.dtype)
+    g = conv_geometry(x.shape, w.shape, stride, padding, dilation, padding_mode, groups)
+    return _forward(x, w, b, g)
+
+
+def _forward(x, w, b, g):
+    planes = to_planes(pad_contiguous(x, g.pads, g.padding_mode), g.stride)
+    y = np.empty((g.c_out, g.oh, g.ow), dtype=x.dtype)
+    _conv_forward(planes, w.reshape(g.c_out, -1, g.kh * g.kw), b, g.tap_plane, g.tap_row, g.tap_col, g.groups, y)
+    return y
+
+
+def conv2d_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, padding_mode="zeros", groups=1):
+    """Gradients of ``conv2d`` for an upstream gradient δ = ``grad_output``.
+
+    Parameters
+    ----------
+    x, weight, stride, padding, dilation, padding_mode, groups : as for ``conv2d``
+    grad_output : array (C_out, H_out, W_out), δ = dL/dy
+
+    Returns
+    -------
+    grad_input : (C_in, H, W), eq. 36.10 (full convolution of δ with the flipped
+        kernel), folded back through the padding
+    grad_weight : (C_out, C_in/groups, kh, kw), eq. 36.9 (correlation of the padded input with δ)
+    grad_bias : (C_out,), the sum of δ over each map
+    All in the dtype of ``x``.
+    """
+    x = as_float_array(x, "x", 3)
+    w = as_float_array(weight, "weight", 4, x.dtype)
+    g = conv_geometry(x.shape, w.shape, stride, padding, dilation, padding_mode, groups)
+    gy = as_float_array(grad_output, "grad_output", 3, x.dtype)
+    if gy.shape != (g.c_out, g.oh, g.ow):
+        raise ValueError(f"grad_output has shape {tuple(gy.shape)}; the output of this conv2d is {(g.c_out, g.oh, g.ow)}")
+    gx, gw = _backward(x, w, gy, g)
+    return gx, gw, gy.sum(axis=(1, 2), dtype=x.dtype)
+
+
+def _backward(x, w, gy, g):
+    hp, wp = g.h + g.pads[0] + g.pads[1], g.w + g.pads[2] + g.pads[3]
+    planes = to_planes(pad_contiguous(x, g.pads, g.padding_mode), g.stride)
+    taps = (g.tap_plane, g.tap_row, g.tap_col)
+    gw = np.zeros((g.c_out, g.c_in // g.groups, g.kh * g.kw), dtype=x.dtype)
+    _conv_grad_weight(planes, gy, *taps, g.groups, gw)
+    gplanes = np.zeros(planes.shape, dtype=x.dtype)
+    _conv_grad_planes(gy, w.reshape(g.c_out, -1, g.kh * g.kw), *taps, g.groups, gplanes)
+    gx = fold_contiguous(from_planes(gplanes, hp, wp, g.stride), g.pads, g.padding_mode)
+    return gx, gw.reshape(w.shape)
+
+
+def flip_kernel(weight):
+    """The kernel reversed on both spatial axes.
+
+    ``conv2d(x, flip_kernel(w))`` is the mathematician's convolution (the
+    chapter's remark after eq. 36.1); CNNs compute the unflipped correlation.
+    """
+    w = np.asarray(weight)
+    if w.ndim < 2:
+        raise ValueError(f"weight is {w.ndim}-dimensional; expected at least (kh, kw)")
+    return np.ascontiguousarray(w[..., ::-1, ::-1])

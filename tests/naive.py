@@ -1,0 +1,145 @@
+"""Slow, obviously correct references written straight from the chapter's equations.
+
+Plain Python loops over NumPy arrays, float64 throughout, independent of
+``app.kernels`` (padding included: each padded cell is resolved by
+``source_index`` on its own).  Padding is given explicitly as
+(top, bottom, left, right); tests translate "same"/"valid" themselves.
+"""
+import numpy as np
+
+
+def source_index(t, n, mode):
+    """Which input coordinate a padded coordinate ``t`` (may be < 0 or >= n) copies, or None."""
+    if 0 <= t < n:
+        return t
+    if mode == "zeros":
+        return None
+    if mode == "replicate":
+        return 0 if t < 0 else n - 1
+    if mode == "circular":
+        return t % n
+    if mode == "reflect":  # mirror about the edge pixel, which is not repeated
+        return -t if t < 0 else 2 * (n - 1) - t
+    raise ValueError(mode)
+
+
+def pad(x, pads, mode):
+    """Padded copy of x (C, H, W); pads = (top, bottom, left, right)."""
+    top, bottom, left, right = pads
+    c_n, h, w = x.shape
+    out = np.zeros((c_n, h + top + bottom, w + left + right))
+    for c in range(c_n):
+        for r in range(out.shape[1]):
+            for q in range(out.shape[2]):
+                sr, sq = source_index(r - top, h, mode), source_index(q - left, w, mode)
+                if sr is not None and sq is not None:
+                    out[c, r, q] = x[c, sr, sq]
+    return out
+
+
+def conv2d(x, w, b, stride, pads, dilation, mode, groups=1):
+    """Eq. 36.3: y[o,i,j] = b[o] + sum_{c in group, a, b'} x_pad[c, i*s + a*d, j*s + b'*d] w[o,c,a,b']."""
+    (sh, sw), (dh, dw) = stride, dilation
+    xp = pad(np.asarray(x, float), pads, mode)
+    c_out, cin_g, kh, kw = w.shape
+    oh = (xp.shape[1] - dh * (kh - 1) - 1) // sh + 1
+    ow = (xp.shape[2] - dw * (kw - 1) - 1) // sw + 1
+    y = np.zeros((c_out, oh, ow))
+    cout_g = c_out // groups
+    for o in range(c_out):
+        g = o // cout_g
+        for i in range(oh):
+            for j in range(ow):
+                s = 0.0 if b is None else float(b[o])
+                for cg in range(cin_g):
+                    for a in range(kh):
+                        for bb in range(kw):
+                            s += xp[g * cin_g + cg, i * sh + a * dh, j * sw + bb * dw] * w[o, cg, a, bb]
+                y[o, i, j] = s
+    return y
+
+
+def conv2d_backward(x, w, gy, stride, pads, dilation, mode, groups=1):
+    """Chain rule on eq. 36.3, one term at a time.
+
+    Each product x_pad[c, r, q] * w[o, c, a, b'] in output (o, i, j) sends
+    gy[o,i,j]*w to the input pixel that padded cell (r, q) copies (nothing for
+    a zero cell) and gy[o,i,j]*x_pad to w[o,c,a,b'].
+    """
+    (sh, sw), (dh, dw) = stride, dilation
+    top, _, left, _ = pads
+    x = np.asarray(x, float)
+    xp = pad(x, pads, mode)
+    c_in, h, wd = x.shape
+    c_out, cin_g, kh, kw = w.shape
+    cout_g = c_out // groups
+    gx = np.zeros(x.shape)
+    gw = np.zeros(w.shape)
+    for o in range(c_out):
+        g = o // cout_g
+        for i in range(gy.shape[1]):
+            for j in range(gy.shape[2]):
+                d = gy[o, i, j]
+                for cg in range(cin_g):
+                    c = g * cin_g + cg
+                    for a in range(kh):
+                        for bb in range(kw):
+                            r, q = i * sh + a * dh, j * sw + bb * dw
+                            gw[o, cg, a, bb] += d * xp[c, r, q]
+                            sr, sq = source_index(r - top, h, mode), source_index(q - left, wd, mode)
+                            if sr is not None and sq is not None:
+                                gx[c, sr, sq] += d * w[o, cg, a, bb]
+    return gx, gw, gy.sum(axis=(1, 2))
+
+
+def pool2d(x, kind, kernel, stride, padding):
+    """Eq. 36.7 with stride and padding; max ignores padded cells, avg counts them as zeros."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    c_n, h, w = x.shape
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    y = np.zeros((c_n, oh, ow))
+    arg = np.full((c_n, oh, ow), -1, dtype=np.int64)
+    for c in range(c_n):
+        for i in range(oh):
+            for j in range(ow):
+                best, where, total = -np.inf, -1, 0.0
+                for a in range(kh):
+                    for b in range(kw):
+                        r, q = i * sh - ph + a, j * sw - pw + b
+                        if 0 <= r < h and 0 <= q < w:
+                            total += x[c, r, q]
+                            if where < 0 or x[c, r, q] > best:
+                                best, where = x[c, r, q], r * w + q
+                if kind == "max":
+                    y[c, i, j], arg[c, i, j] = best, where
+                else:
+                    y[c, i, j] = total / (kh * kw)
+    return y, (arg if kind == "max" else None)
+
+
+def pool2d_backward(x, gy, kind, kernel, stride, padding):
+    """Max: δ to the winner.  Avg: δ/(kh*kw) to every in-image cell of the window."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    c_n, h, w = x.shape
+    gx = np.zeros(x.shape)
+    _, arg = pool2d(x, "max", kernel, stride, padding)
+    for c in range(c_n):
+        for i in range(gy.shape[1]):
+            for j in range(gy.shape[2]):
+                if kind == "max":
+                    gx[c, arg[c, i, j] // w, arg[c, i, j] % w] += gy[c, i, j]
+                    continue
+                for a in range(kh):
+                    for b in range(kw):
+                        r, q = i * sh - ph + a, j * sw - pw + b
+                        if 0 <= r < h and 0 <= q < w:
+                            gx[c, r, q] += gy[c, i, j] / (kh * kw)
+    return gx
+
+
+def relu(x):
+    return np.where(x > 0, x, 0.0)
+
+
+def relu_backward(x, gy):
+    return np.where(x > 0, gy, 0.0)

@@ -1,0 +1,356 @@
+"""conv2d / conv2d_backward / pad2d / flip_kernel / relu against tests/naive.py.
+
+Tolerances.  Inputs, weights and δ are drawn from [-1, 1], so every output is a
+sum of n products each at most 1 in magnitude (plus a bias).  Floating-point
+summation in any order is off by at most about n·eps·Σ|terms| ≤ n²·eps
+(Higham's γ_n bound), so we allow ``atol = 2·n·(n + 1)·eps`` with eps of the
+kernel's dtype, against a float64 reference.  For float64 that is ~1e-12; for
+float32 ~1e-4 at the largest n drawn here.  Finite differences are in float64
+with h = 1e-6 on a loss that is linear in each argument, so their error is
+rounding only (~1e-9, as the chapter reports); we require ≤ 1e-6.
+"""
+import numpy as np
+import numpy.testing as npt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import naive
+from app.kernels import (
+    conv2d,
+    conv2d_backward,
+    flip_kernel,
+    pad2d,
+    pad2d_backward,
+    relu,
+    relu_backward,
+)
+
+MODES = ["zeros", "reflect", "replicate", "circular"]
+HYP = settings(max_examples=60, deadline=None)
+
+
+def atol(n, dtype):
+    return 2.0 * n * (n + 1) * np.finfo(dtype).eps
+
+
+def same_pads(k, d):
+    total = d * (k - 1)
+    return total // 2, total - total // 2
+
+
+def min_size(eff, before, after, mode):
+    """Smallest input length that the mode's limits and the kernel allow."""
+    n = max(1, eff - before - after)
+    if mode == "reflect":
+        n = max(n, max(before, after) + 1)
+    if mode == "circular":
+        n = max(n, max(before, after))
+    return n
+
+
+@st.composite
+def conv_cases(draw, max_groups=2):
+    groups = draw(st.integers(1, max_groups))
+    cin_g, cout_g = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    mode = draw(st.sampled_from(MODES))
+    style = draw(st.sampled_from(["int", "pair", "valid", "same"] if (sh, sw) == (1, 1) else ["int", "pair", "valid"]))
+    if style == "same":
+        padding = "same"
+        pads = same_pads(kh, dh) + same_pads(kw, dw)
+    elif style == "valid":
+        padding, pads = "valid", (0, 0, 0, 0)
+    elif style == "int":
+        p = draw(st.integers(0, 3))
+        padding, pads = p, (p, p, p, p)
+    else:
+        ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+        padding, pads = (ph, pw), (ph, ph, pw, pw)
+    h0 = min_size(dh * (kh - 1) + 1, pads[0], pads[1], mode)
+    w0 = min_size(dw * (kw - 1) + 1, pads[2], pads[3], mode)
+    h, w = draw(st.integers(h0, h0 + 6)), draw(st.integers(w0, w0 + 6))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.uniform(-1, 1, (cin_g * groups, h, w)).astype(dtype)
+    wt = rng.uniform(-1, 1, (cout_g * groups, cin_g, kh, kw)).astype(dtype)
+    b = rng.uniform(-1, 1, cout_g * groups).astype(dtype) if draw(st.booleans()) else None
+    kwargs = dict(stride=(sh, sw), padding=padding, dilation=(dh, dw), padding_mode=mode, groups=groups)
+    ref_args = dict(stride=(sh, sw), pads=pads, dilation=(dh, dw), mode=mode, groups=groups)
+    return x, wt, b, kwargs, ref_args, rng
+
+
+# --------------------------------------------------------------------------- forward and backward vs naive
+
+
+@HYP
+@given(conv_cases())
+def test_conv2d_matches_naive(case):
+    x, w, b, kwargs, ref_args, _ = case
+    y = conv2d(x, w, b, **kwargs)
+    ref = naive.conv2d(x.astype(float), w.astype(float), b, **ref_args)
+    assert y.dtype == x.dtype
+    assert y.shape == ref.shape
+    n = w.shape[1] * w.shape[2] * w.shape[3] + 1
+    npt.assert_allclose(y, ref, rtol=0, atol=atol(n, x.dtype))
+
+
+@HYP
+@given(conv_cases())
+def test_conv2d_backward_matches_naive(case):
+    x, w, _, kwargs, ref_args, rng = case
+    y_shape = conv2d(x, w, **kwargs).shape
+    gy = rng.uniform(-1, 1, y_shape).astype(x.dtype)
+    gx, gw, gb = conv2d_backward(x, w, gy, **kwargs)
+    rx, rw, rb = naive.conv2d_backward(x.astype(float), w.astype(float), gy.astype(float), **ref_args)
+    assert gx.dtype == gw.dtype == gb.dtype == x.dtype
+    assert gx.shape == x.shape and gw.shape == w.shape and gb.shape == (w.shape[0],)
+    # A pixel of grad_input collects up to C_out/g·kh·kw terms, times up to 3×3
+    # padded copies of itself (reflect/circular); a weight collects H_out·W_out terms.
+    n_x = (w.shape[0] // kwargs["groups"]) * w.shape[2] * w.shape[3] * 9
+    n_w = y_shape[1] * y_shape[2]
+    npt.assert_allclose(gx, rx, rtol=0, atol=atol(n_x, x.dtype))
+    npt.assert_allclose(gw, rw, rtol=0, atol=atol(n_w, x.dtype))
+    npt.assert_allclose(gb, rb, rtol=0, atol=atol(n_w, x.dtype))
+
+
+def test_conv2d_hand_case():
+    """A 1×3×3 input, 2×2 kernel of ones: each output is the sum of a 2×2 window."""
+    x = np.arange(9.0).reshape(1, 3, 3)
+    y = conv2d(x, np.ones((1, 1, 2, 2)), np.array([0.5]))
+    npt.assert_array_equal(y, [[[8.5, 12.5], [20.5, 24.5]]])
+
+
+def test_conv2d_any_layout_and_integer_input():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (5, 9, 3)).astype(np.float32).transpose(2, 0, 1)  # non-contiguous (3, 5, 9)
+    w = rng.uniform(-1, 1, (2, 3, 3, 3))  # float64 weight follows x's float32
+    y = conv2d(x, w, padding=1)
+    assert y.dtype == np.float32
+    npt.assert_allclose(y, naive.conv2d(x, w, None, (1, 1), (1, 1, 1, 1), (1, 1), "zeros"), atol=1e-5)
+    yi = conv2d(np.arange(16).reshape(1, 4, 4), np.ones((1, 1, 2, 2), dtype=np.int32))
+    assert yi.dtype == np.float64 and yi[0, 0, 0] == 0 + 1 + 4 + 5
+
+
+# --------------------------------------------------------------------------- finite differences
+
+
+def numeric_grad(loss, a, h=1e-6):
+    """Central differences of the scalar ``loss()`` with respect to every entry of ``a`` (in place)."""
+    g = np.zeros_like(a)
+    for idx in np.ndindex(a.shape):
+        keep = a[idx]
+        a[idx] = keep + h
+        up = loss()
+        a[idx] = keep - h
+        down = loss()
+        a[idx] = keep
+        g[idx] = (up - down) / (2 * h)
+    return g
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "geom",
+    [
+        dict(stride=1, padding=1, dilation=1, groups=1),
+        dict(stride=(2, 1), padding=(2, 1), dilation=(1, 2), groups=1),
+        dict(stride=1, padding="same", dilation=2, groups=2),
+    ],
+    ids=["plain", "strided-dilated", "same-grouped"],
+)
+def test_conv2d_backward_finite_differences(mode, geom):
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(2, 7, 8))
+    w = rng.normal(size=(2, 2 // geom["groups"], 3, 2))
+    b = rng.normal(size=2)
+    gy = rng.normal(size=conv2d(x, w, b, padding_mode=mode, **geom).shape)
+
+    def loss():
+        return float(np.sum(gy * conv2d(x, w, b, padding_mode=mode, **geom)))
+
+    gx, gw, gb = conv2d_backward(x, w, gy, padding_mode=mode, **geom)
+    assert np.max(np.abs(gx - numeric_grad(loss, x))) <= 1e-6
+    assert np.max(np.abs(gw - numeric_grad(loss, w))) <= 1e-6
+    assert np.max(np.abs(gb - numeric_grad(loss, b))) <= 1e-6
+
+
+def test_chapter_weight_gradient_check():
+    """The chapter's check: 8×8 input, 3×3 kernel, dL/dw = conv(x, δ) (eq. 36.9) to ~1e-9."""
+    rng = np.random.default_rng(7)
+    x, w = rng.normal(size=(1, 8, 8)), rng.normal(size=(1, 1, 3, 3))
+    delta = rng.normal(size=(1, 6, 6))
+    _, gw, _ = conv2d_backward(x, w, delta)
+    npt.assert_allclose(gw[0, 0], conv2d(x, delta[None])[0], atol=1e-12)  # one convolution, three uses
+    diff = np.max(np.abs(gw - numeric_grad(lambda: float(np.sum(delta * conv2d(x, w))), w)))
+    assert diff <= 1e-6
+
+
+def test_input_gradient_is_full_convolution_with_flipped_kernel():
+    """Eq. 36.10: for stride 1, zero padding, dL/dx = conv(pad(δ, k-1), flip(w))."""
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(1, 9, 7)), rng.normal(size=(1, 1, 3, 4))
+    gy = rng.normal(size=conv2d(x, w).shape)
+    gx, _, _ = conv2d_backward(x, w, gy)
+    full = conv2d(gy, flip_kernel(w).transpose(1, 0, 2, 3), padding=(2, 3))
+    npt.assert_allclose(gx, full, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- the chapter's worked numbers
+
+
+def bright_square():
+    img = np.full((1, 16, 16), 0.15)
+    img[0, 4:12, 4:12] = 0.85
+    return img
+
+
+SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=float)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_chapter_sobel_x_on_bright_square(dtype):
+    y = conv2d(bright_square().astype(dtype), SOBEL_X[None, None])[0]
+    assert y.shape == (14, 14)  # 16 - 3 + 1 (eq. 36.4)
+    step = 4 * (0.85 - 0.15)
+    # Output (i, j) is centred on input (i + 1, j + 1): the left side (input
+    # columns 3-4) rises, the right side (11-12) falls, along rows 5-10.
+    npt.assert_allclose(y[4:10, 2:4], step, rtol=1e-6)
+    npt.assert_allclose(y[4:10, 10:12], -step, rtol=1e-6)
+    edges = np.zeros((14, 14), bool)
+    edges[2:12, 2:4] = edges[2:12, 10:12] = True
+    npt.assert_allclose(y[~edges], 0, atol=1e-6)  # flat regions and horizontal edges: no response
+    sobel_y = conv2d(bright_square().astype(dtype), SOBEL_X.T[None, None])[0]
+    npt.assert_allclose(sobel_y[2:4, 4:10], step, rtol=1e-6)  # and Sobel-y fires on top/bottom
+    npt.assert_allclose(sobel_y[10:12, 4:10], -step, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "size, k, stride, padding, out", [(32, 5, 1, 0, 28), (32, 5, 2, 0, 14), (32, 5, 1, 2, 32), (16, 3, 1, 0, 14)]
+)
+def test_chapter_output_sizes(size, k, stride, padding, out):
+    y = conv2d(np.ones((1, size, size)), np.ones((1, 1, k, k)), stride=stride, padding=padding)
+    assert y.shape == (1, out, out)
+
+
+# --------------------------------------------------------------------------- equivariance, flip, same
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shift", [(1, 0), (0, 3), (-2, 5), (7, -4)])
+@pytest.mark.parametrize("kernel", [(3, 3), (4, 2)])
+def test_circular_padding_is_exactly_translation_equivariant(dtype, shift, kernel):
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(2, 12, 13)).astype(dtype)
+    w = rng.normal(size=(3, 2, *kernel)).astype(dtype)
+    b = rng.normal(size=3).astype(dtype)
+    y = conv2d(x, w, b, padding="same", padding_mode="circular")
+    y_shifted = conv2d(np.roll(x, shift, axis=(1, 2)), w, b, padding="same", padding_mode="circular")
+    npt.assert_array_equal(y_shifted, np.roll(y, shift, axis=(1, 2)))
+
+
+def test_flip_kernel_gives_true_convolution():
+    from scipy.signal import convolve2d
+
+    rng = np.random.default_rng(5)
+    x, w = rng.normal(size=(1, 8, 9)), rng.normal(size=(1, 1, 3, 2))
+    npt.assert_allclose(conv2d(x, flip_kernel(w))[0], convolve2d(x[0], w[0, 0], mode="valid"), atol=1e-12)
+    npt.assert_array_equal(flip_kernel(flip_kernel(w)), w)
+
+
+@pytest.mark.parametrize("k, d", [(3, 1), (4, 1), (2, 3), (5, 2)])
+def test_same_padding_keeps_size_and_puts_extra_at_bottom_right(k, d):
+    rng = np.random.default_rng(2)
+    x, w = rng.normal(size=(1, 9, 10)), rng.normal(size=(1, 1, k, k))
+    y = conv2d(x, w, padding="same", dilation=d)
+    assert y.shape == (1, 9, 10)
+    top, bottom = same_pads(k, d)
+    npt.assert_allclose(y, naive.conv2d(x, w, None, (1, 1), (top, bottom, top, bottom), (d, d), "zeros"), atol=1e-12)
+
+
+# --------------------------------------------------------------------------- pad2d, relu
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_pad2d_and_its_adjoint(mode):
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2, 5, 6))
+    pads = (3, 1, 4, 2)
+    xp = pad2d(x, pads, mode)
+    npt.assert_array_equal(xp, naive.pad(x, pads, mode))
+    g = rng.normal(size=xp.shape)
+    # <pad(x), g> = <x, pad_backward(g)>: the fold is the adjoint of the pad.
+    npt.assert_allclose(np.sum(xp * g), np.sum(x * pad2d_backward(g, pads, mode)), rtol=1e-12)
+
+
+def test_reflect_pad_hand_case():
+    npt.assert_array_equal(pad2d(np.array([[[1.0, 2, 3, 4]]]), (0, 0, 2, 2), "reflect"), [[[3, 2, 1, 2, 3, 4, 3, 2]]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_and_backward(dtype):
+    x = np.array([[-2.0, 0.0, 3.0]], dtype=dtype)
+    npt.assert_array_equal(relu(x), naive.relu(x))
+    assert relu(x).dtype == dtype
+    npt.assert_array_equal(relu_backward(x, np.array([[5.0, 6.0, 7.0]])), [[0, 0, 7]])
+
+
+# --------------------------------------------------------------------------- errors
+
+X = np.zeros((2, 10, 10))
+W = np.zeros((3, 2, 3, 3))
+BAD_CONV = [
+    (dict(x=np.zeros((10, 10))), "x is 2-dimensional"),
+    (dict(x=np.zeros((0, 10, 10))), "x is empty"),
+    (dict(x=np.zeros((2, 10, 10), complex)), "x has dtype complex128"),
+    (dict(weight=np.zeros((3, 3, 3))), "weight is 3-dimensional"),
+    (dict(weight=np.zeros((3, 2, 0, 3))), "weight is empty"),
+    (dict(weight=np.zeros((3, 1, 3, 3))), "weight expects 1 input channels but x has 2"),
+    (dict(weight=np.zeros((3, 1, 3, 3)), groups=3), r"groups=3 must divide both the input channels \(2\)"),
+    (dict(weight=np.zeros((4, 2, 3, 3)), groups=2), "per group"),
+    (dict(groups=0), "groups must be a positive integer"),
+    (dict(bias=np.zeros(2)), r"bias has shape \(2,\); expected \(3,\)"),
+    (dict(stride=0), "stride must be at least 1, got 0"),
+    (dict(stride=(1, 0)), r"stride must be at least 1, got \(1, 0\)"),
+    (dict(stride=1.5), "stride must be an integer"),
+    (dict(stride=(1, 2, 3)), "stride must be an integer or a pair"),
+    (dict(dilation=0), "dilation must be at least 1"),
+    (dict(padding=-1), "padding must be at least 0, got -1"),
+    (dict(padding="full"), "padding must be an int"),
+    (dict(padding="same", stride=2), r'padding="same" needs stride 1, got stride 2×2'),
+    (dict(weight=np.zeros((3, 2, 7, 7)), dilation=2), "dilated kernel 13×13 is larger than the padded input 10×10"),
+    (dict(weight=np.zeros((3, 2, 11, 3)), padding=0), "kernel 11×3 is larger than the padded input 10×10"),
+    (dict(padding_mode="mirror", padding=1), "padding_mode must be one of zeros, reflect, replicate, circular"),
+    (dict(padding_mode="reflect", padding=10), "reflect padding must be smaller than the input"),
+    (dict(padding_mode="circular", padding=(0, 11)), "circular padding must be at most the input size"),
+]
+
+
+@pytest.mark.parametrize("bad, message", BAD_CONV, ids=[m[:30] for _, m in BAD_CONV])
+def test_conv2d_rejects_bad_arguments(bad, message):
+    args = dict(x=X, weight=W, bias=None)
+    args.update(bad)
+    with pytest.raises(ValueError, match=message):
+        conv2d(**args)
+    grad_bad = {k: v for k, v in bad.items() if k != "bias"}
+    if grad_bad:
+        args = dict(x=X, weight=W, grad_output=np.zeros((3, 8, 8)))
+        args.update(grad_bad)
+        with pytest.raises(ValueError, match=message):
+            conv2d_backward(**args)
+
+
+def test_conv2d_backward_rejects_wrong_grad_output_shape():
+    with pytest.raises(ValueError, match=r"grad_output has shape \(3, 9, 9\); the output of this conv2d is \(3, 8, 8\)"):
+        conv2d_backward(X, W, np.zeros((3, 9, 9)))
+
+
+def test_pad2d_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="reflect padding must be smaller"):
+        pad2d(np.zeros((1, 3, 3)), 3, "reflect")
+    with pytest.raises(ValueError, match="padding must be non-negative"):
+        pad2d(np.zeros((1, 3, 3)), (1, -1, 0, 0), "zeros")
+    with pytest.raises(ValueError, match="padding_mode must be one of"):
+        pad2d(np.zeros((1, 3, 3)), 1, "wrap")
