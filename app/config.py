@@ -22,7 +22,9 @@ class Settings:
     cache_bytes: int = 256 * 1024 * 1024          # in-memory LRU of normalised images (float32 bytes)
     # Compute
     max_work: int = 400_000_000                   # output pixels × kernel taps × channels per request (413 above)
-    max_json_elements: int = 300_000              # numbers in one nested-list JSON array
+    max_json_elements: int = 300_000              # numbers in one nested-list JSON array of a request
+    max_output_elements: int = 16 * 1024 * 1024   # numbers in one computed array (413 above)
+    max_json_response_elements: int = 4_000_000   # numbers in a JSON (not binary) answer (413 above)
     max_request_bytes: int = 25 * 1024 * 1024     # request body cap for every endpoint
     # Training
     max_train_sessions: int = 4                   # concurrent training runs on one server

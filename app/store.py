@@ -27,7 +27,8 @@ def content_id(pixels: np.ndarray) -> str:
 
 
 def is_valid_id(image_id: str) -> bool:
-    return bool(ID_PATTERN.match(image_id))
+    """True for a content id (16–64 lowercase hex digits) or a sample id ``sample-<name>``."""
+    return isinstance(image_id, str) and len(image_id) <= 64 and ID_PATTERN.fullmatch(image_id) is not None
 
 
 class ImageStore:
@@ -41,8 +42,17 @@ class ImageStore:
     def __init__(self, max_bytes: int):
         self.max_bytes = int(max_bytes)
         self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._permanent: dict[str, np.ndarray] = {}  # built-in samples: never evicted, not counted
         self._bytes = 0
         self._lock = threading.Lock()
+
+    def put_permanent(self, image_id: str, pixels: np.ndarray) -> str:
+        """Keep ``pixels`` under ``image_id`` for the life of the process (samples)."""
+        arr = np.ascontiguousarray(pixels, dtype=np.float32)
+        arr.setflags(write=False)
+        with self._lock:
+            self._permanent[image_id] = arr
+        return image_id
 
     def put(self, pixels: np.ndarray, image_id: str | None = None) -> str:
         arr = np.ascontiguousarray(pixels, dtype=np.float32)
@@ -61,6 +71,9 @@ class ImageStore:
 
     def get(self, image_id: str) -> np.ndarray | None:
         with self._lock:
+            arr = self._permanent.get(image_id)
+            if arr is not None:
+                return arr
             arr = self._items.get(image_id)
             if arr is not None:
                 self._items.move_to_end(image_id)
@@ -68,7 +81,7 @@ class ImageStore:
 
     def __contains__(self, image_id: str) -> bool:
         with self._lock:
-            return image_id in self._items
+            return image_id in self._permanent or image_id in self._items
 
     def __len__(self) -> int:
         with self._lock:

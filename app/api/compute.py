@@ -1,4 +1,208 @@
-"""(placeholder: filled in by its owner)"""
-from fastapi import APIRouter
+"""Convolution and pooling on posted arrays or stored images, forward and backward.
+
+The handlers check sizes and the per-request work bound, then call ``app.kernels``;
+the kernels' own ``ValueError``s (impossible geometry) become 422s in errors.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Request
+
+from app import kernels
+from app.api.deps import SettingsDep, StoreDep
+from app.api.images import fetch_image
+from app.api.transport import BINARY_MEDIA_TYPE, array_response, wants_binary
+from app.config import Settings
+from app.schemas.common import error_responses
+from app.schemas.compute import Conv2dRequest, Conv2dResponse, GradSpec, Pool2dRequest, Pool2dResponse
+from app.store import ImageStore
 
 router = APIRouter(prefix="/api", tags=["compute"])
+
+ARRAY_RESPONSES = {
+    200: {"content": {BINARY_MEDIA_TYPE: {}},
+          "description": "JSON by default; CLB1 binary with Accept: application/x-convlab-arrays"},
+    **error_responses(400, 404, 413, 422),
+}
+LAYOUTS = {3: "(C, H, W)", 4: "(C_out, C_in / groups, kh, kw)", 1: "(C_out,)"}
+
+
+# --- inputs -----------------------------------------------------------------------
+
+
+def nested_array(value, name: str, ndim: int, dtype, settings: Settings) -> np.ndarray:
+    """Validated nested lists -> a rectangular ``ndim``-D array; 422/413 naming ``name``."""
+    try:
+        a = np.array(value, dtype=dtype)
+    except ValueError:
+        raise HTTPException(422, f"{name}: ragged nested lists; every row must have the same length") from None
+    if a.ndim != ndim:
+        raise HTTPException(
+            422, f"{name}: expected a {ndim}-D array {LAYOUTS[ndim]}, got {a.ndim}-D with shape {list(a.shape)}"
+        )
+    if a.size == 0:
+        raise HTTPException(422, f"{name}: the array is empty (shape {list(a.shape)})")
+    if a.size > settings.max_json_elements:
+        raise HTTPException(
+            413,
+            f"{name}: {a.size:,} numbers exceed the limit of {settings.max_json_elements:,} for nested-list JSON; "
+            "upload the image and send image_id instead",
+        )
+    return a
+
+
+def resolve_input(req, store: ImageStore, settings: Settings, dtype) -> np.ndarray:
+    if req.image_id is not None:
+        return np.asarray(fetch_image(store, req.image_id, req.color), dtype=dtype)
+    return nested_array(req.input, "input", 3, dtype, settings)
+
+
+def materialise_grad(spec: GradSpec, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """The δ a GradSpec describes, shaped like the output."""
+    if spec.kind == "ones":
+        return np.ones(shape, dtype=dtype)
+    if spec.kind == "random":
+        rng = np.random.default_rng(spec.seed if spec.seed is not None else 0)
+        return rng.standard_normal(shape).astype(dtype)
+    c, y, x = spec.index
+    if c >= shape[0] or y >= shape[1] or x >= shape[2]:
+        raise HTTPException(422, f"grad_output.index: {[c, y, x]} is outside the output of shape {list(shape)}")
+    g = np.zeros(shape, dtype=dtype)
+    g[c, y, x] = 1
+    return g
+
+
+def resolve_grad(req, out_shape: tuple[int, ...], dtype, settings: Settings) -> tuple[np.ndarray | None, bool]:
+    """(δ or None, whether δ was described rather than sent)."""
+    if req.grad_output is None:
+        return None, False
+    if isinstance(req.grad_output, GradSpec):
+        return materialise_grad(req.grad_output, out_shape, dtype), True
+    gy = nested_array(req.grad_output, "grad_output", 3, dtype, settings)
+    if gy.shape != out_shape:
+        raise HTTPException(422, f"grad_output: has shape {list(gy.shape)}; the output has shape {list(out_shape)}")
+    return gy, False
+
+
+# --- bounds -----------------------------------------------------------------------
+
+
+def _pair(v) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (v[0], v[1])
+
+
+def _out_len(n: int, k: int, s: int, pad_total: int, d: int = 1) -> int:
+    span = d * (k - 1) + 1
+    return (n + pad_total - span) // s + 1 if n + pad_total >= span else 0
+
+
+def _pad_totals(padding, kh: int, kw: int, dh: int, dw: int) -> tuple[int, int]:
+    if padding == "valid":
+        return 0, 0
+    if padding == "same":
+        return dh * (kh - 1), dw * (kw - 1)
+    ph, pw = _pair(padding)
+    return 2 * ph, 2 * pw
+
+
+def check_bounds(settings: Settings, *, work: int, out_elements: int, padded_elements: int, binary: bool) -> None:
+    """413 when one request would compute, allocate or send more than the server allows."""
+    if work > settings.max_work:
+        raise HTTPException(
+            413,
+            f"this request needs {work:,} multiply-adds (output pixels × kernel taps × channels); "
+            f"the limit per request is {settings.max_work:,}. Use a smaller image, fewer filters or a larger stride.",
+        )
+    if out_elements > settings.max_output_elements or padded_elements > settings.max_output_elements:
+        raise HTTPException(
+            413,
+            f"the result or the padded input would hold {max(out_elements, padded_elements):,} numbers; "
+            f"the limit is {settings.max_output_elements:,}. Use less padding or a smaller input.",
+        )
+    if not binary and out_elements > settings.max_json_response_elements:
+        raise HTTPException(
+            413,
+            f"the answer would hold {out_elements:,} numbers, more than {settings.max_json_response_elements:,} "
+            f"in JSON; ask for the binary form with Accept: {BINARY_MEDIA_TYPE}",
+        )
+
+
+def _min_max(y: np.ndarray) -> tuple[list[float], list[float]]:
+    flat = y.reshape(y.shape[0], -1)
+    return [float(v) for v in flat.min(axis=1)], [float(v) for v in flat.max(axis=1)]
+
+
+# --- endpoints --------------------------------------------------------------------
+
+
+@router.post("/conv2d", response_model=Conv2dResponse, responses=ARRAY_RESPONSES)
+def conv2d(req: Conv2dRequest, request: Request, settings: SettingsDep, store: StoreDep):
+    """Convolve an array or a stored image with C_out kernels; gradients too when grad_output is given."""
+    dtype = np.float64 if req.dtype == "float64" else np.float32
+    x = resolve_input(req, store, settings, dtype)
+    w = nested_array(req.weight, "weight", 4, dtype, settings)
+    b = None if req.bias is None else nested_array(req.bias, "bias", 1, dtype, settings)
+    if b is not None and b.shape[0] != w.shape[0]:
+        raise HTTPException(422, f"bias: has {b.shape[0]} values but weight has {w.shape[0]} filters (C_out)")
+
+    c_in, h, wd = x.shape
+    c_out, cin_g, kh, kw = w.shape
+    (sh, sw), (dh, dw) = _pair(req.stride), _pair(req.dilation)
+    pth, ptw = _pad_totals(req.padding, kh, kw, dh, dw)
+    oh, ow = _out_len(h, kh, sh, pth, dh), _out_len(wd, kw, sw, ptw, dw)
+    passes = 3 if req.grad_output is not None else 1  # backward: grad input and grad weight
+    check_bounds(
+        settings,
+        work=passes * oh * ow * kh * kw * cin_g * c_out,
+        out_elements=c_out * oh * ow,
+        padded_elements=c_in * (h + pth) * (wd + ptw),
+        binary=wants_binary(request),
+    )
+
+    w_eff = kernels.flip_kernel(w) if req.flip else w
+    geometry = dict(stride=req.stride, padding=req.padding, dilation=req.dilation,
+                    padding_mode=req.padding_mode, groups=req.groups)
+    pre = kernels.conv2d(x, w_eff, b, **geometry)
+    y = kernels.relu(pre) if req.relu else pre
+
+    arrays: dict[str, np.ndarray | None] = {"output": y}
+    gy, described = resolve_grad(req, y.shape, dtype, settings)
+    if gy is not None:
+        g_pre = kernels.relu_backward(pre, gy) if req.relu else gy
+        gx, gw, gb = kernels.conv2d_backward(x, w_eff, g_pre, **geometry)
+        arrays.update(grad_output=gy if described else None, grad_input=gx,
+                      grad_weight=kernels.flip_kernel(gw) if req.flip else gw, grad_bias=gb)
+    lo, hi = _min_max(y)
+    meta = {"output_shape": list(y.shape), "input_shape": list(x.shape),
+            "output_min": lo, "output_max": hi, "dtype": req.dtype}
+    return array_response(request, meta, arrays)
+
+
+@router.post("/pool2d", response_model=Pool2dResponse, responses=ARRAY_RESPONSES)
+def pool2d(req: Pool2dRequest, request: Request, settings: SettingsDep, store: StoreDep):
+    """Max or average pooling of an array or a stored image; grad_input too when grad_output is given."""
+    dtype = np.float64 if req.dtype == "float64" else np.float32
+    x = resolve_input(req, store, settings, dtype)
+    c, h, wd = x.shape
+    kh, kw = _pair(req.kernel_size)
+    sh, sw = _pair(req.stride if req.stride is not None else req.kernel_size)
+    ph, pw = _pair(req.padding)
+    oh, ow = _out_len(h, kh, sh, 2 * ph), _out_len(wd, kw, sw, 2 * pw)
+    check_bounds(
+        settings,
+        work=2 * c * oh * ow * kh * kw,
+        out_elements=2 * c * oh * ow,  # output and argmax
+        padded_elements=c * (h + 2 * ph) * (wd + 2 * pw),
+        binary=wants_binary(request),
+    )
+
+    geometry = dict(kind=req.kind, kernel_size=req.kernel_size, stride=req.stride, padding=req.padding)
+    y, argmax = kernels.pool2d(x, **geometry)
+    arrays: dict[str, np.ndarray | None] = {"output": y, "argmax": argmax}
+    gy, described = resolve_grad(req, y.shape, dtype, settings)
+    if gy is not None:
+        arrays.update(grad_output=gy if described else None, grad_input=kernels.pool2d_backward(x, gy, **geometry))
+    lo, hi = _min_max(y)
+    meta = {"output_shape": list(y.shape), "input_shape": list(x.shape),
+            "output_min": lo, "output_max": hi, "dtype": req.dtype}
+    return array_response(request, meta, arrays)

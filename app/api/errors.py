@@ -13,27 +13,57 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.images import ImageError
+
 log = logging.getLogger("convlab")
 
 
+def _is_field(part) -> bool:
+    # pydantic adds the union member it tried ("constrained-int", "list[float]", "GradSpec")
+    # to an error's location; people only need the field names and indices.
+    if isinstance(part, int):
+        return True
+    return part not in ("body", "query", "path", "form", "header") and not any(ch in part for ch in "[-'(") \
+        and not part[:1].isupper()
+
+
 def _location(loc) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    parts = [str(p) for p in loc if _is_field(p)]
     return ".".join(parts) if parts else "body"
 
 
+def _pick(errors: list[dict]) -> list[dict]:
+    """One error per top-level field: the most specific (deepest) one a union produced."""
+    chosen: dict[str, dict] = {}
+    for err in errors:
+        parts = [p for p in err.get("loc", ()) if _is_field(p)]
+        key = str(parts[0]) if parts else ""
+        # deeper first; then a broken rule ("must be >= 1") over a wrong type that
+        # merely says another member of the union did not apply
+        rank = (len(parts), not str(err.get("type", "")).endswith("_type"))
+        if key not in chosen or rank > chosen[key]["_rank"]:
+            chosen[key] = {**err, "_rank": rank}
+    return list(chosen.values())
+
+
 def describe_validation_error(exc: RequestValidationError) -> str:
-    """One sentence per problem, each naming the field, e.g. ``stride.0: must be >= 1``."""
+    """One sentence per problem, each naming the field, e.g. ``stride: Input should be ...``."""
+    errors = _pick(list(exc.errors()))
     lines = []
-    for err in exc.errors()[:5]:
+    for err in errors[:5]:
         loc = _location(err.get("loc", ()))
         msg = str(err.get("msg", "invalid value"))
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
         if err.get("type") == "json_invalid":
             lines.append(f"the request body is not valid JSON ({msg})")
+        elif loc == "body" and err.get("type") == "value_error":
+            lines.append(msg)  # a whole-request rule; the message names its fields
+        elif err.get("type") == "model_attributes_type" or (loc == "body" and err.get("type") == "dict_type"):
+            lines.append("the request body must be a JSON object (Content-Type: application/json)")
         else:
             lines.append(f"{loc}: {msg}")
-    more = len(exc.errors()) - 5
+    more = len(errors) - 5
     if more > 0:
         lines.append(f"and {more} more")
     return "; ".join(lines) or "invalid request"
@@ -48,6 +78,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         return JSONResponse({"detail": describe_validation_error(exc)}, status_code=422)
+
+    @app.exception_handler(ImageError)
+    async def image_error(request: Request, exc: ImageError):
+        # 413 too large, 415 not a supported image, 422 damaged file
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
 
     @app.exception_handler(ValueError)
     async def value_error(request: Request, exc: ValueError):

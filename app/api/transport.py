@@ -10,7 +10,8 @@ bytes      content
 8–8+N      UTF-8 JSON header ``{"meta": {...}, "arrays": {name: {"shape",
            "dtype", "offset"}}}``; ``meta`` holds every non-array field
 then       zero padding to a multiple of 8, then each array's raw
-           little-endian bytes (``dtype`` "f4" float32 or "i4" int32) at
+           little-endian bytes (``dtype`` "f4" float32, "f8" float64 or
+           "i4" int32) at
            ``offset`` bytes after that point, each offset a multiple of 8
 =========  ================================================================
 
@@ -37,10 +38,15 @@ def wants_binary(request: Request) -> bool:
     return BINARY_MEDIA_TYPE in request.headers.get("accept", "")
 
 
+_CODES = {"f4": np.dtype("<f4"), "f8": np.dtype("<f8"), "i4": np.dtype("<i4")}
+
+
 def _binary_dtype(arr: np.ndarray) -> tuple[np.dtype, str]:
     if np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_:
-        return np.dtype("<i4"), "i4"
-    return np.dtype("<f4"), "f4"
+        return _CODES["i4"], "i4"
+    if arr.dtype == np.float64:
+        return _CODES["f8"], "f8"  # float64 computations keep their precision
+    return _CODES["f4"], "f4"
 
 
 def encode_binary(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> bytes:
@@ -68,7 +74,7 @@ def decode_binary(body: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     start = 8 + n + ((-(8 + n)) % 8)
     arrays = {}
     for name, spec in header["arrays"].items():
-        dtype = np.dtype("<f4") if spec["dtype"] == "f4" else np.dtype("<i4")
+        dtype = _CODES[spec["dtype"]]
         count = math.prod(spec["shape"])
         arrays[name] = np.frombuffer(body, dtype=dtype, count=count, offset=start + spec["offset"]).reshape(
             spec["shape"]

@@ -1,0 +1,1 @@
+"""Pydantic models of the HTTP API: requests are strict, responses document the JSON form."""

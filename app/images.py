@@ -1,0 +1,301 @@
+"""Image bytes <-> float32 arrays (C, H, W) in [0, 1]: the only module that imports Pillow.
+
+Decoding happens in three steps, each of which can refuse the file with a typed
+error that the HTTP layer maps to a status code:
+
+1. identify the format from the header alone (415 when it is not PNG, JPEG, GIF,
+   BMP or WebP) and check the declared width × height (413 before any pixel is
+   decoded);
+2. decode the first frame, apply the EXIF orientation, bring every Pillow mode to
+   L / LA / RGB / RGBA / I / F, and shrink it to ``max_side`` with Lanczos (422 when
+   the data is truncated or corrupt);
+3. convert to float32 in [0, 1], compositing any transparency on white, and
+   choose gray or RGB.
+
+Gray from RGB is the ITU-R 601 luma ``0.299 R + 0.587 G + 0.114 B``, computed in
+float (not rounded to 8 bits as Pillow's ``convert("L")`` does).
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Literal
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+Color = Literal["gray", "rgb", "auto"]
+
+# Pillow's decoders for the formats ConvLab accepts (the JPEG opener also returns the
+# multi-picture "MPO" JPEGs that many phone cameras write).
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
+FORMAT_NAMES = "PNG, JPEG, GIF, BMP or WebP"
+LUMA = (0.299, 0.587, 0.114)
+
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Our own pixel limit (checked from the header) is stricter than Pillow's warning
+# threshold; Pillow's hard DecompressionBombError stays on as a second line.
+warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+
+
+class ImageError(Exception):
+    """An upload ConvLab cannot use; ``status_code`` is the HTTP answer."""
+
+    status_code = 422
+
+
+class ImageTooLarge(ImageError):
+    status_code = 413
+
+
+class UnsupportedImage(ImageError):
+    status_code = 415
+
+
+class CorruptImage(ImageError):
+    status_code = 422
+
+
+# --- identification -------------------------------------------------------------
+
+_SIGNATURES = [
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"\x7fELF", "an ELF executable"),
+    (b"MZ", "a Windows executable"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"\x00\x00\x01\x00", "an ICO icon"),
+    (b"8BPS", "a Photoshop document"),
+    (b"\x1f\x8b", "a gzip archive"),
+]
+
+
+def _describe(data: bytes) -> str | None:
+    """A guess at what a refused file is, for the error message."""
+    for magic, what in _SIGNATURES:
+        if data.startswith(magic):
+            return what
+    if data[4:12] in (b"ftypavif", b"ftypheic", b"ftypheix", b"ftypmif1"):
+        return "an AVIF/HEIC image"
+    head = data[:512].lstrip().lower()
+    if b"<svg" in head or (head.startswith(b"<?xml") and b"svg" in data[:4096].lower()):
+        return "an SVG drawing (vector images are not supported; export it as PNG)"
+    if head.startswith((b"<!doctype html", b"<html")) or b"<html" in head:
+        return "an HTML page"
+    if head.startswith(b"<?xml"):
+        return "an XML document"
+    try:
+        data[:256].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if b"\x00" in data[:256] else "a text file"
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    """Open lazily (header only), refusing unsupported formats and oversized images."""
+    if not data:
+        raise CorruptImage("the uploaded file is empty; choose a PNG, JPEG, GIF, BMP or WebP image")
+    try:
+        im = Image.open(io.BytesIO(data), formats=FORMATS)
+    except Image.DecompressionBombError:
+        raise ImageTooLarge(f"the image declares more pixels than the limit of {max_pixels:,}") from None
+    except UnidentifiedImageError:
+        what = _describe(data)
+        prefix = f"the file looks like {what}, not" if what else "the file is not"
+        raise UnsupportedImage(f"{prefix} an image ConvLab can read ({FORMAT_NAMES})") from None
+    except MemoryError:
+        raise ImageTooLarge("the image needs more memory than the server allows") from None
+    except Exception as exc:  # any header parser failure (OSError, SyntaxError, struct.error, ...)
+        raise CorruptImage(f"the image file is damaged and cannot be read ({_short(exc)})") from None
+    w, h = im.size
+    if w < 1 or h < 1:
+        raise CorruptImage(f"the image declares an empty size {w}×{h}")
+    if w * h > max_pixels:
+        raise ImageTooLarge(
+            f"the image is {w}×{h} = {w * h:,} pixels; the limit is {max_pixels:,} pixels. "
+            "Shrink it before uploading."
+        )
+    return im
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text[:120]
+
+
+# --- decoding -------------------------------------------------------------------
+
+_GRAY_MODES = {"1", "L", "LA", "La", "I", "F"}
+
+
+def _normalise_mode(im: Image.Image) -> tuple[Image.Image, float | None]:
+    """Bring any mode to L, LA, RGB, RGBA, I or F; returns (image, integer scale or None)."""
+    mode = im.mode
+    if mode in ("L", "LA", "RGB", "RGBA"):
+        return im, 255.0
+    if mode == "1":
+        return im.convert("L"), 255.0
+    if mode.startswith("I;16"):
+        return im.convert("I"), 65535.0
+    if mode == "I":
+        return im, None  # decided from the values
+    if mode == "F":
+        return im, None
+    if mode == "P":
+        alpha = "transparency" in im.info or (im.palette is not None and im.palette.mode == "RGBA")
+        return im.convert("RGBA" if alpha else "RGB"), 255.0
+    if mode == "PA":
+        return im.convert("RGBA"), 255.0
+    if mode == "La":
+        return im.convert("LA"), 255.0
+    if mode == "RGBa":
+        return im.convert("RGBA"), 255.0
+    return im.convert("RGB"), 255.0  # CMYK, YCbCr, LAB, HSV, RGBX
+
+
+def _target_size(w: int, h: int, max_side: int) -> tuple[int, int]:
+    if max(w, h) <= max_side:
+        return w, h
+    scale = max_side / max(w, h)
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def to_array(im: Image.Image, color: Color = "auto", max_side: int | None = None) -> np.ndarray:
+    """A loaded Pillow image -> float32 (C, H, W) in [0, 1] (C = 1 gray, 3 RGB)."""
+    src_mode = im.mode
+    im, scale = _normalise_mode(im)
+    if max_side is not None:
+        size = _target_size(*im.size, max_side)
+        if size != im.size:
+            im = im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    a = np.asarray(im)
+    if a.ndim == 2:
+        a = a[:, :, None]
+    a = a.astype(np.float64)
+    if scale is None:
+        a = _rescale(a)
+    else:
+        a = a / scale
+    if im.mode in ("LA", "RGBA"):
+        alpha = a[:, :, -1:]
+        a = a[:, :, :-1] * alpha + (1.0 - alpha)  # composite on white
+    a = np.clip(a, 0.0, 1.0)
+    chw = np.ascontiguousarray(a.transpose(2, 0, 1))
+    gray_source = src_mode in _GRAY_MODES or src_mode.startswith("I;16")
+    if color == "gray" or (color == "auto" and (gray_source or _channels_equal(chw))):
+        chw = to_gray(chw)
+    elif color == "rgb":
+        chw = to_rgb(chw)
+    return np.ascontiguousarray(chw, dtype=np.float32)
+
+
+def _rescale(a: np.ndarray) -> np.ndarray:
+    """Mode I / F values: kept if already in [0, 1], read as 16-bit if in 0..65535, else min-max."""
+    a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+    lo, hi = float(a.min()), float(a.max())
+    if lo >= 0.0 and hi <= 1.0:
+        return a
+    if lo >= 0.0 and hi <= 65535.0 and np.all(a == np.round(a)):
+        return a / 65535.0
+    return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+
+
+def _channels_equal(chw: np.ndarray) -> bool:
+    return chw.shape[0] == 3 and bool(np.array_equal(chw[0], chw[1]) and np.array_equal(chw[1], chw[2]))
+
+
+def to_gray(chw: np.ndarray) -> np.ndarray:
+    """(C, H, W) -> (1, H, W): luma for RGB, unchanged for gray."""
+    if chw.shape[0] == 1:
+        return chw
+    x = chw.astype(np.float64)
+    y = LUMA[0] * x[0] + LUMA[1] * x[1] + LUMA[2] * x[2]
+    return y[None].astype(chw.dtype)
+
+
+def to_rgb(chw: np.ndarray) -> np.ndarray:
+    """(C, H, W) -> (3, H, W): gray repeated, RGB unchanged."""
+    if chw.shape[0] == 3:
+        return chw
+    return np.repeat(chw, 3, axis=0)
+
+
+def convert(chw: np.ndarray, color: Color) -> np.ndarray:
+    """A stored image in the colour a request asks for ("auto" keeps it as stored)."""
+    if color == "gray":
+        return to_gray(chw)
+    if color == "rgb":
+        return to_rgb(chw)
+    return chw
+
+
+def decode(data: bytes, color: Color = "auto", max_side: int = 512, max_pixels: int = 40_000_000) -> np.ndarray:
+    """Image file bytes -> float32 (C, H, W) in [0, 1], longest side at most ``max_side``.
+
+    Raises ImageTooLarge (413), UnsupportedImage (415) or CorruptImage (422).
+    """
+    if color not in ("gray", "rgb", "auto"):
+        raise ValueError(f"color must be 'gray', 'rgb' or 'auto', not {color!r}")
+    if max_side < 1:
+        raise ValueError(f"max_side must be at least 1, not {max_side}")
+    im = _open(data, max_pixels)
+    try:
+        with im:
+            if im.format == "JPEG" or im.format == "MPO":
+                # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the result is still larger
+                # than needed: far less memory and time for camera photos.
+                w, h = im.size
+                tw, th = _target_size(w, h, max_side)
+                if (tw, th) != (w, h) and im.mode in ("RGB", "L"):
+                    im.draft(im.mode, (tw, th))
+            im.load()
+            oriented = ImageOps.exif_transpose(im)
+            return to_array(oriented, color, max_side)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageTooLarge(f"the image declares more pixels than the limit of {max_pixels:,}") from None
+    except MemoryError:
+        raise ImageTooLarge("decoding the image needs more memory than the server allows") from None
+    except Exception as exc:  # truncated data, bad checksums, broken streams: Pillow raises many kinds
+        raise CorruptImage(f"the {im.format or 'image'} file is truncated or corrupt ({_short(exc)})") from None
+
+
+def describe_format(data: bytes) -> str | None:
+    """Pillow's format name of the bytes (header only), or None."""
+    try:
+        with Image.open(io.BytesIO(data), formats=FORMATS) as im:
+            return im.format
+    except Exception:
+        return None
+
+
+# --- encoding -------------------------------------------------------------------
+
+
+def to_uint8(chw: np.ndarray) -> np.ndarray:
+    """float (C, H, W) in [0, 1] -> uint8 (H, W) or (H, W, 3), rounded to nearest."""
+    a = np.clip(np.nan_to_num(np.asarray(chw, dtype=np.float64)), 0.0, 1.0)
+    u8 = np.rint(a * 255.0).astype(np.uint8)
+    if u8.shape[0] == 1:
+        return u8[0]
+    if u8.shape[0] == 3:
+        return np.ascontiguousarray(u8.transpose(1, 2, 0))
+    raise ValueError(f"an image has 1 or 3 channels, not {u8.shape[0]}")
+
+
+def encode_png(chw: np.ndarray) -> bytes:
+    """float (C, H, W) in [0, 1] with C = 1 or 3 -> PNG bytes (8-bit L or RGB)."""
+    u8 = to_uint8(chw)
+    im = Image.fromarray(u8)  # uint8 (H, W) -> L, (H, W, 3) -> RGB
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", compress_level=3)
+    return buf.getvalue()
+
+
+def read_png_file(path) -> np.ndarray:
+    """A file shipped with ConvLab (sample photographs) -> float32 (C, H, W)."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return decode(data, "auto", max_side=512, max_pixels=10_000_000)

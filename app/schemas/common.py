@@ -1,0 +1,52 @@
+"""Types shared by the request and response schemas."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Every request model: strict types (no "1" for 1, no true for 1.0), finite numbers,
+# unknown fields refused, so a typo gets a 422 naming it instead of being ignored.
+STRICT = ConfigDict(strict=True, allow_inf_nan=False, extra="forbid")
+
+# Magnitude bound on every number a client sends in an array: far beyond any
+# teaching example, far below float32 overflow after a few hundred multiply-adds.
+VALUE_LIMIT = 1e6
+Value = Annotated[float, Field(ge=-VALUE_LIMIT, le=VALUE_LIMIT)]
+
+Array1D = list[Value]
+Array2D = list[Array1D]
+Array3D = list[Array2D]
+Array4D = list[Array3D]
+
+# Spatial parameters: one int for both axes, or an [h, w] pair.
+Size = Annotated[int, Field(ge=1, le=1024)]
+NonNeg = Annotated[int, Field(ge=0, le=1024)]
+SizePair = Annotated[list[Size], Field(min_length=2, max_length=2)]
+NonNegPair = Annotated[list[NonNeg], Field(min_length=2, max_length=2)]
+SizeArg = Size | SizePair
+PaddingArg = NonNeg | NonNegPair | Literal["valid", "same"]
+PoolPaddingArg = NonNeg | NonNegPair
+
+Color = Literal["gray", "rgb"]
+ColorOrAuto = Literal["gray", "rgb", "auto"]
+DType = Literal["float32", "float64"]
+ImageId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^([0-9a-f]{16,64}|sample-[a-z0-9-]{1,40})$")]
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: one message a person can act on."""
+
+    detail: str
+
+
+def error_responses(*codes: int) -> dict:
+    """OpenAPI entries for the error statuses an operation can answer."""
+    text = {
+        400: "The request body could not be parsed",
+        404: "Unknown image id: upload the image again",
+        413: "Too large: request body, image pixels or computation exceed a limit (the message names it)",
+        415: "Not an image ConvLab can read (PNG, JPEG, GIF, BMP, WebP)",
+        422: "Invalid parameter or damaged file (the message names the field)",
+    }
+    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}
