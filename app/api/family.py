@@ -1,4 +1,228 @@
-"""(placeholder: transposed convolution, 1-D convolution and framework-semantics endpoints)"""
-from fastapi import APIRouter
+"""More of the convolution family: transposed convolution, 1-D convolution,
+framework padding semantics and grouped-convolution costs. Thin: the numbers
+come from app.kernels, app.transposed, app.frameworks and app.arithmetic."""
+from __future__ import annotations
+
+import numpy as np
+from fastapi import APIRouter, HTTPException
+
+from app import arithmetic, frameworks, kernels, transposed
+from app.api.deps import SettingsDep
+from app.config import Settings
+from app.schemas.common import error_responses
+from app.schemas.family import (
+    Conv1dRequest,
+    Conv1dResponse,
+    ConvTranspose2dRequest,
+    ConvTranspose2dResponse,
+    FrameworksRequest,
+    FrameworksResponse,
+    GroupsRequest,
+    GroupsResponse,
+    InputGradientRequest,
+    InputGradientResponse,
+)
 
 router = APIRouter(prefix="/api", tags=["family"])
+ERRORS = error_responses(413, 422)
+
+
+def _array(nested, name: str, ndim: int, dtype) -> np.ndarray:
+    """Nested lists → array of ``ndim`` dims; ragged or empty lists name the field."""
+    try:
+        arr = np.array(nested, dtype=dtype)
+    except ValueError:
+        raise ValueError(f"{name}: every row must have the same length (the array is ragged)") from None
+    while arr.ndim < ndim:
+        arr = arr[np.newaxis]
+    if arr.ndim != ndim or arr.size == 0:
+        raise ValueError(f"{name}: expected a non-empty {ndim}-D array, got shape {list(arr.shape)}")
+    return arr
+
+
+def _kernel(name: str):
+    fn = getattr(kernels, name, None)
+    if fn is None:
+        raise HTTPException(status_code=503, detail=f"{name} is not available on this server yet; try again later")
+    return fn
+
+
+def _check_work(work: int, what: str, settings: Settings) -> None:
+    if work > settings.max_work:
+        raise HTTPException(
+            status_code=413,
+            detail=f"{what} needs {work:,} multiply-adds, over this server's limit of {settings.max_work:,}; "
+            "use a smaller input or kernel",
+        )
+
+
+def _lists(a) -> list:
+    return np.asarray(a).tolist()
+
+
+@router.post("/conv_transpose2d", response_model=ConvTranspose2dResponse, responses=ERRORS)
+def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
+    """Transposed convolution; with explain, the same numbers as a direct convolution."""
+    dtype = np.float64 if req.dtype == "float64" else np.float32
+    x = _array(req.input, "input", 3, dtype)
+    w = _array(req.weight, "weight", 4, dtype)
+    b = None if req.bias is None else _array(req.bias, "bias", 1, dtype)
+    c_in, h, wd = x.shape
+    if w.shape[0] != c_in:
+        raise ValueError(f"weight: its first axis ({w.shape[0]}) must equal the input channels ({c_in})")
+    if c_in % req.groups:
+        raise ValueError(f"groups: {req.groups} must divide the input channels ({c_in})")
+    kh, kw = w.shape[2:]
+    (sh, sw), (ph, pw) = arithmetic.pair(req.stride, "stride"), arithmetic.pair(req.padding, "padding")
+    (dh, dw), (oh, ow) = arithmetic.pair(req.dilation, "dilation"), arithmetic.pair(req.output_padding, "output_padding")
+    sizes = []
+    for axis, n, k, s, p, d, op in (("H", h, kh, sh, ph, dh, oh), ("W", wd, kw, sw, pw, dw, ow)):
+        try:
+            out = transposed.conv_transpose_output_size(n, k, s, p, d, op)
+        except ValueError as exc:
+            raise ValueError(f"{axis}: {exc}") from None
+        sizes.append({"n": n, "kernel": k, "stride": s, "padding": p, "dilation": d, "output_padding": op, "out": out})
+    c_out = w.shape[1] * req.groups
+    work = c_in * h * wd * w.shape[1] * kh * kw
+    if req.explain:  # the direct form touches every output cell with every tap
+        work = max(work, sizes[0]["out"] * sizes[1]["out"] * c_out * (c_in // req.groups) * kh * kw)
+    _check_work(work * (3 if req.grad_output is not None else 1), "this transposed convolution", settings)
+
+    args = dict(stride=(sh, sw), padding=(ph, pw), output_padding=(oh, ow), dilation=(dh, dw), groups=req.groups)
+    y = _kernel("conv_transpose2d")(x, w, b, **args)
+    answer = {
+        "output": _lists(y),
+        "output_shape": list(y.shape),
+        "input_shape": list(x.shape),
+        "sizes": sizes,
+        "dtype": req.dtype,
+    }
+    if req.explain:
+        x_up, borders, w_direct, y_direct = transposed.as_direct_convolution(x, w, b, **args)
+        answer["direct"] = {
+            "input": _lists(x_up),
+            "borders": list(borders),
+            "weight": _lists(w_direct),
+            "output": _lists(y_direct),
+            "max_abs_diff": float(np.max(np.abs(y_direct.astype(np.float64) - y))),
+        }
+    if req.grad_output is not None:
+        gy = _array(req.grad_output, "grad_output", 3, dtype)
+        if gy.shape != y.shape:
+            raise ValueError(f"grad_output: shape {list(gy.shape)} must equal the output shape {list(y.shape)}")
+        gx, gw, gb = _kernel("conv_transpose2d_backward")(x, w, gy, **args)
+        answer.update(grad_input=_lists(gx), grad_weight=_lists(gw), grad_bias=_lists(gb))
+    return answer
+
+
+@router.post("/conv_transpose2d/input-gradient", response_model=InputGradientResponse, responses=ERRORS)
+def input_gradient(req: InputGradientRequest, settings: SettingsDep):
+    """A conv layer's input gradient (eq. 36.10) and the transposed convolution of δ, with their difference."""
+    dtype = np.float64 if req.dtype == "float64" else np.float32
+    x = _array(req.input, "input", 3, dtype)
+    w = _array(req.weight, "weight", 4, dtype)
+    gy = _array(req.grad_output, "grad_output", 3, dtype)
+    c_in, h, wd = x.shape
+    c_out, wc_in, kh, kw = w.shape
+    if wc_in != c_in:
+        raise ValueError(f"weight: its second axis ({wc_in}) must equal the input channels ({c_in})")
+    stride, padding = arithmetic.pair(req.stride, "stride"), arithmetic.pair(req.padding, "padding")
+    dilation = arithmetic.pair(req.dilation, "dilation")
+    out = [arithmetic.conv_output_size(n, k, s, p, d) for n, k, s, p, d in zip((h, wd), (kh, kw), stride, padding, dilation)]
+    if list(gy.shape) != [c_out, *out]:
+        raise ValueError(f"grad_output: shape {list(gy.shape)} must equal the conv output shape {[c_out, *out]}")
+    _check_work(2 * c_out * c_in * out[0] * out[1] * kh * kw, "this gradient", settings)
+    gx, _, _ = kernels.conv2d_backward(x, w, gy, stride=stride, padding=padding, dilation=dilation)
+    op = [transposed.output_padding_for(n, o, k, s, p, d)
+          for n, o, k, s, p, d in zip((h, wd), out, (kh, kw), stride, padding, dilation)]
+    # output_padding gives back the rows the forward floor dropped (always < stride).
+    yt = _kernel("conv_transpose2d")(gy, w, None, stride=stride, padding=padding, output_padding=tuple(op),
+                                     dilation=dilation)
+    return {
+        "grad_input": _lists(gx),
+        "transposed": _lists(yt),
+        "output_padding": op,
+        "max_abs_diff": float(np.max(np.abs(yt - gx))),
+        "dtype": req.dtype,
+    }
+
+
+@router.post("/conv1d", response_model=Conv1dResponse, responses=ERRORS)
+def conv1d(req: Conv1dRequest, settings: SettingsDep):
+    """1-D convolution (eq. 36.1); with grad_output, its gradients (36.9, 36.10)."""
+    dtype = np.float64 if req.dtype == "float64" else np.float32
+    x = _array(req.input, "input", 2, dtype)
+    w = _array(req.weight, "weight", 3, dtype)
+    b = None if req.bias is None else _array(req.bias, "bias", 1, dtype)
+    c_in, length = x.shape
+    c_out, wc_in, k = w.shape
+    if wc_in != c_in:
+        raise ValueError(f"weight: expects {wc_in} input channels but the input has {c_in}")
+    try:
+        out = arithmetic.conv_output_size(length, k, req.stride, req.padding, req.dilation)
+    except ValueError as exc:
+        raise ValueError(f"weight: {exc}") from None
+    _check_work(out * c_out * c_in * k * (3 if req.grad_output is not None else 1), "this 1-D convolution", settings)
+    args = dict(stride=req.stride, padding=req.padding, dilation=req.dilation, padding_mode=req.padding_mode)
+    y = _kernel("conv1d")(x, w, b, **args)
+    padded = kernels.pad2d(x[:, np.newaxis, :], (0, 0, req.padding, req.padding), req.padding_mode)[:, 0, :]
+    answer = {
+        "output": _lists(y),
+        "output_shape": list(y.shape),
+        "input_shape": list(x.shape),
+        "padded_input": _lists(padded),
+        "dtype": req.dtype,
+    }
+    if req.grad_output is not None:
+        gy = _array(req.grad_output, "grad_output", 2, dtype)
+        if gy.shape != y.shape:
+            raise ValueError(f"grad_output: shape {list(gy.shape)} must equal the output shape {list(y.shape)}")
+        gx, gw, gb = _kernel("conv1d_backward")(x, w, gy, **args)
+        answer.update(grad_input=_lists(gx), grad_weight=_lists(gw), grad_bias=_lists(gb))
+    return answer
+
+
+@router.post("/frameworks/compare", response_model=FrameworksResponse, responses=error_responses(422))
+def compare_frameworks(req: FrameworksRequest):
+    """What PyTorch and TensorFlow/Keras compute for these conv and pooling settings."""
+    d = req.model_dump()
+    return {"rows": frameworks.compare(d.pop("height"), d.pop("width"), **d)}
+
+
+@router.post("/groups/cost", response_model=GroupsResponse, responses=error_responses(422))
+def groups_cost(req: GroupsRequest):
+    """Parameters and multiply-adds of a conv layer for every valid groups, and depthwise-separable vs standard."""
+    k = req.kernel
+    oh = arithmetic.conv_output_size(req.height, k, req.stride, req.padding)
+    ow = arithmetic.conv_output_size(req.width, k, req.stride, req.padding)
+    options = []
+    for g in range(1, min(req.c_in, req.c_out) + 1):
+        if req.c_in % g or req.c_out % g:
+            continue
+        options.append({
+            "groups": g,
+            "weight_shape": [req.c_out, req.c_in // g, k, k],
+            "params": arithmetic.conv_params(req.c_in, req.c_out, k, k, bias=req.bias, groups=g),
+            "macs": arithmetic.conv_macs(oh, ow, req.c_out, req.c_in, k, k, groups=g),
+        })
+    standard = options[0]
+    dw_params = arithmetic.conv_params(req.c_in, req.c_in, k, k, bias=req.bias, groups=req.c_in)
+    dw_macs = arithmetic.conv_macs(oh, ow, req.c_in, req.c_in, k, k, groups=req.c_in)
+    pw_params = arithmetic.conv_params(req.c_in, req.c_out, 1, 1, bias=req.bias)
+    pw_macs = arithmetic.conv_macs(oh, ow, req.c_out, req.c_in, 1, 1)
+    separable = {
+        "depthwise_params": dw_params,
+        "depthwise_macs": dw_macs,
+        "pointwise_params": pw_params,
+        "pointwise_macs": pw_macs,
+        "params": dw_params + pw_params,
+        "macs": dw_macs + pw_macs,
+        "params_ratio": standard["params"] / (dw_params + pw_params),
+        "macs_ratio": standard["macs"] / (dw_macs + pw_macs),
+    }
+    return {
+        "output_shape": [req.c_out, oh, ow],
+        "options": options,
+        "standard": {"params": standard["params"], "macs": standard["macs"]},
+        "depthwise_separable": separable,
+    }
