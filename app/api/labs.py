@@ -1,4 +1,178 @@
-"""(placeholder: filled in by its owner)"""
-from fastapi import APIRouter
+"""Endpoints of the Backward lab and the Pooling lab.
+
+Thin: validate and bound the work, call app.kernels / app.lab_compute /
+app.gradcheck, answer with app.api.transport.array_response (JSON or binary).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Request
+
+from app.api.deps import SettingsDep, StoreDep
+from app.api.transport import array_response
+from app.config import Settings
+from app.gradcheck import check_cost, gradcheck
+from app.images import convert
+from app.kernels import conv2d, conv2d_backward, pool2d, pool2d_backward
+from app.kernels.conv import conv_geometry
+from app.kernels.pool import pool_geometry
+from app.lab_compute import feature_map, make_delta, pool_invariance, target_map
+from app.schemas.common import error_responses
+from app.schemas.labs import (
+    BackwardRequest,
+    BackwardResponse,
+    PoolInvarianceRequest,
+    PoolInvarianceResponse,
+    PoolLabRequest,
+    PoolLabResponse,
+)
 
 router = APIRouter(prefix="/api", tags=["labs"])
+
+# The live check re-runs the forward pass twice per checked number; above this many
+# multiply-adds (about a second on two cores) it is skipped with a message instead.
+GRADCHECK_MAX_WORK = 300_000_000
+ERRORS = error_responses(404, 413, 422)
+
+
+def _nested(name: str, value, ndim: int, settings: Settings) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except ValueError:
+        raise ValueError(f"{name}: the nested lists are ragged; every row must have the same length") from None
+    if arr.ndim != ndim or arr.size == 0:
+        raise ValueError(f"{name}: expected a non-empty {ndim}-dimensional array, got shape {tuple(arr.shape)}")
+    if arr.size > settings.max_json_elements:
+        raise HTTPException(
+            413, f"{name} has {arr.size:,} numbers; nested-list JSON is limited to {settings.max_json_elements:,}"
+        )
+    return arr
+
+
+def _load_input(req, store, settings: Settings) -> np.ndarray:
+    """The request's input as float64 (C, H, W)."""
+    if req.input is not None:
+        return _nested("input", req.input, 3, settings)
+    pixels = store.get(req.image_id)
+    if pixels is None:
+        raise HTTPException(404, f"unknown image id {req.image_id}: upload the image again")
+    return convert(pixels, req.color or "auto").astype(np.float64)
+
+
+def _bound(work: int, what: str, settings: Settings) -> None:
+    if work > settings.max_work:
+        raise HTTPException(
+            413,
+            f"{what} needs {work:,} multiply-adds, more than this server allows per request "
+            f"({settings.max_work:,}); use a smaller image (max side), a smaller kernel or a larger stride",
+        )
+
+
+def _bound_elements(shape, what: str, settings: Settings) -> None:
+    n = math.prod(shape)
+    if n > settings.max_output_elements:
+        raise HTTPException(413, f"{what} would hold {n:,} numbers; the limit is {settings.max_output_elements:,}")
+
+
+def _f32(a):
+    return None if a is None else np.asarray(a, dtype=np.float32)
+
+
+@router.post("/backward", response_model=BackwardResponse, responses=ERRORS)
+def backward(req: BackwardRequest, request: Request, settings: SettingsDep, store: StoreDep):
+    """Forward pass, the chosen δ, and the weight, input and bias gradients of one conv layer."""
+    w = _nested("weight", req.weight, 4, settings)
+    x = _load_input(req, store, settings)
+    b = None if req.bias is None else _nested("bias", req.bias, 1, settings)
+    geometry = dict(stride=req.stride, padding=req.padding, dilation=req.dilation, padding_mode=req.padding_mode)
+    g = conv_geometry(x.shape, w.shape, req.stride, req.padding, req.dilation, req.padding_mode, 1)
+    out_shape = (g.c_out, g.oh, g.ow)
+    _bound_elements(out_shape, "the output", settings)
+    _bound(3 * math.prod(out_shape) * g.c_in * g.kh * g.kw, "this forward and backward pass", settings)
+
+    y = conv2d(x, w, b, **geometry)
+    spec = req.delta
+    target = loss = None
+    if spec.kind == "squared_error":
+        target = target_map(x, y.shape, spec.target, **geometry)
+        loss = float(0.5 * np.sum((y - target) ** 2))
+    delta = make_delta(spec.kind, y.shape, index=spec.index, seed=spec.seed, output=y, target=target)
+    gx, gw, gb = conv2d_backward(x, w, delta, **geometry)
+
+    check = skipped = None
+    if req.gradcheck is not None:
+        cost = check_cost(x.shape, w.shape, y.shape, req.gradcheck.samples)
+        limit = min(GRADCHECK_MAX_WORK, settings.max_work)
+        if cost > limit:
+            skipped = (
+                f"the finite-difference check would need {cost:,} multiply-adds (limit {limit:,}); "
+                "lower the max side, use gray, or a smaller kernel"
+            )
+        else:
+            check = gradcheck(
+                x, w, None if target is not None else delta, bias=b, target=target, **geometry,
+                step=req.gradcheck.step, n_input_samples=req.gradcheck.samples, seed=req.gradcheck.seed,
+            ).to_dict()
+
+    meta = {
+        "input_shape": list(x.shape),
+        "output_shape": list(y.shape),
+        "weight_shape": list(w.shape),
+        "pads": list(g.pads),
+        "loss": loss,
+        "gradcheck": check,
+        "gradcheck_skipped": skipped,
+    }
+    arrays = {
+        "output": _f32(y),
+        "grad_output": _f32(delta),
+        "grad_weight": _f32(gw),
+        "grad_input": _f32(gx),
+        "grad_bias": _f32(gb),
+        "target": _f32(target),
+    }
+    return array_response(request, meta, arrays)
+
+
+def _pool_source(req, store, settings: Settings) -> np.ndarray:
+    x = _load_input(req, store, settings)
+    if req.source != "image":
+        _bound(2 * 9 * x.size, "the Sobel map", settings)
+    return feature_map(x, req.source)
+
+
+def _pool_work(shape, kernel_size) -> int:
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    return math.prod(shape) * kh * kw
+
+
+@router.post("/pool/routing", response_model=PoolLabResponse, responses=ERRORS)
+def pool_routing(req: PoolLabRequest, request: Request, settings: SettingsDep, store: StoreDep):
+    """Pool the image (or its Sobel map); return the winners and δ routed back to the input."""
+    x = _pool_source(req, store, settings)
+    args = dict(kind=req.kind, kernel_size=req.kernel_size, stride=req.stride, padding=req.padding)
+    g = pool_geometry(x.shape, **args)
+    _bound(2 * _pool_work((x.shape[0], g.oh, g.ow), req.kernel_size), "this pooling", settings)
+    y, argmax = pool2d(x, **args)
+    d = req.delta
+    delta = make_delta(d.kind, y.shape, index=d.index, seed=d.seed)
+    gx = pool2d_backward(x, delta, **args)
+    meta = {"input_shape": list(x.shape), "output_shape": list(y.shape)}
+    arrays = {"input": _f32(x), "output": _f32(y), "argmax": argmax, "grad_output": _f32(delta), "grad_input": _f32(gx)}
+    return array_response(request, meta, arrays)
+
+
+@router.post("/pool/invariance", response_model=PoolInvarianceResponse, responses=ERRORS)
+def pool_invariance_demo(req: PoolInvarianceRequest, request: Request, settings: SettingsDep, store: StoreDep):
+    """Shift the input by 0 … window−1 pixels; how much of the pooled output stays the same?"""
+    x = _pool_source(req, store, settings)
+    kh, kw = (req.kernel_size, req.kernel_size) if isinstance(req.kernel_size, int) else req.kernel_size
+    n_shifts = {"x": kw, "y": kh, "xy": min(kh, kw)}[req.axis]
+    _bound(n_shifts * 2 * x.size * kh * kw, "the invariance demo", settings)
+    result = pool_invariance(x, req.kind, req.kernel_size, req.stride, req.padding, req.axis)
+    _bound_elements(result["pooled"].shape, "the shifted outputs", settings)
+    pooled, changed = result.pop("pooled"), result.pop("changed")
+    meta = {**result, "output_shape": list(pooled.shape[1:])}
+    return array_response(request, meta, {"pooled": _f32(pooled), "changed": changed})

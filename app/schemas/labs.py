@@ -1,0 +1,142 @@
+"""Schemas of the Backward-lab and Pooling-lab endpoints.
+
+The input is named by ``image_id`` (an upload or a sample) or sent as small
+nested lists in ``input`` (C, H, W), exactly as for /api/conv2d.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from app.schemas.common import (
+    STRICT,
+    Array1D,
+    Array4D,
+    PaddingArg,
+    PoolPaddingArg,
+    SizeArg,
+)
+from app.schemas.compute import _InputMixin
+
+Index3 = Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(min_length=3, max_length=3)]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
+Source = Literal["image", "sobel_x", "sobel_y", "sobel_mag"]
+
+
+class DeltaSpec(BaseModel):
+    """The upstream gradient δ = ∂L/∂y, described rather than sent.
+
+    ``ones`` (L = Σ y), ``one_hot`` at ``index`` = [c, y, x] of the output
+    (L = y[c, y, x]), ``random`` (seeded standard normal), or ``squared_error``
+    against ``target`` (L = ½ Σ (y − t)², δ = y − t).
+    """
+
+    model_config = STRICT
+    kind: Literal["ones", "one_hot", "random", "squared_error"] = "ones"
+    index: Index3 | None = None
+    seed: Seed = 0
+    target: Literal["sobel_x", "sobel_y", "laplacian", "zero"] = "sobel_x"
+
+    @model_validator(mode="after")
+    def _needs_index(self):
+        if self.kind == "one_hot" and self.index is None:
+            raise ValueError("a one_hot δ needs index [c, y, x] of an output pixel")
+        return self
+
+
+class PoolDeltaSpec(BaseModel):
+    """δ for the pooling backward view: ``ones``, ``one_hot`` at [c, y, x] or seeded ``random``."""
+
+    model_config = STRICT
+    kind: Literal["ones", "one_hot", "random"] = "ones"
+    index: Index3 | None = None
+    seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _needs_index(self):
+        if self.kind == "one_hot" and self.index is None:
+            raise ValueError("a one_hot δ needs index [c, y, x] of an output pixel")
+        return self
+
+
+class GradcheckSpec(BaseModel):
+    """Finite-difference check in float64: every weight and bias, plus ``samples`` input pixels."""
+
+    model_config = STRICT
+    step: Annotated[float, Field(ge=1e-10, le=0.1)] = Field(1e-6, description="h of (L(θ+h) − L(θ−h)) / 2h")
+    samples: Annotated[int, Field(ge=0, le=256)] = Field(32, description="input pixels to check (seeded choice)")
+    seed: Seed = 0
+
+
+class BackwardRequest(_InputMixin):
+    """One conv layer's forward pass and its three gradients for a chosen δ (float64 inside)."""
+
+    model_config = STRICT
+    weight: Array4D = Field(..., description="(C_out, C_in, kh, kw)")
+    bias: Array1D | None = Field(None, description="(C_out,)")
+    stride: SizeArg = 1
+    padding: PaddingArg = Field(0, description='int, [h, w], "valid" or "same" (stride 1 only)')
+    dilation: SizeArg = 1
+    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
+    delta: DeltaSpec = Field(default_factory=DeltaSpec)
+    gradcheck: GradcheckSpec | None = Field(None, description="also run the finite-difference check")
+
+
+class BackwardResponse(BaseModel):
+    """Arrays (float32 for display) plus shapes; the gradcheck numbers are float64."""
+
+    output: list = Field(..., description="(C_out, H_out, W_out): x ⋆ K")
+    grad_output: list = Field(..., description="δ (C_out, H_out, W_out)")
+    grad_weight: list = Field(..., description="(C_out, C_in, kh, kw): x ⋆ δ, eq. 36.9")
+    grad_input: list = Field(..., description="(C_in, H, W): δ fully convolved with the flipped kernel, eq. 36.10")
+    grad_bias: list = Field(..., description="(C_out,): Σ δ")
+    target: list | None = Field(None, description="the target map t of a squared_error δ")
+    input_shape: list[int]
+    output_shape: list[int]
+    weight_shape: list[int]
+    pads: list[int] = Field(..., description="padding actually used: top, bottom, left, right")
+    loss: float | None = Field(None, description="½ Σ (y − t)² for a squared_error δ")
+    gradcheck: dict | None = None
+    gradcheck_skipped: str | None = Field(None, description="why the check did not run (too much work)")
+
+
+class _PoolBase(_InputMixin):
+    model_config = STRICT
+    source: Source = Field("image", description="pool the image itself or a Sobel response of it")
+    kind: Literal["max", "avg"] = "max"
+    kernel_size: SizeArg = 2
+    stride: SizeArg | None = Field(None, description="defaults to kernel_size")
+    padding: PoolPaddingArg = Field(0, description="at most half the window")
+
+
+class PoolLabRequest(_PoolBase):
+    """Pooling of the image (or a Sobel map of it), with the winners and the routed gradient."""
+
+    delta: PoolDeltaSpec = Field(default_factory=PoolDeltaSpec)
+
+
+class PoolLabResponse(BaseModel):
+    input: list = Field(..., description="the map that was pooled (C, H, W)")
+    output: list = Field(..., description="(C, H_out, W_out)")
+    argmax: list | None = Field(None, description="flat index r·W + c of each window's winner (max only)")
+    grad_output: list
+    grad_input: list = Field(..., description="δ routed back: to the winners (max) or spread evenly (avg)")
+    input_shape: list[int]
+    output_shape: list[int]
+
+
+class PoolInvarianceRequest(_PoolBase):
+    """Shift the input by 0 … window−1 pixels and count unchanged pooled outputs."""
+
+    axis: Literal["x", "y", "xy"] = Field("x", description="shift right (x), down (y) or diagonally (xy)")
+
+
+class PoolInvarianceResponse(BaseModel):
+    shifts: list[int]
+    unchanged: list[float] = Field(..., description="fraction of pooled outputs that did not change, per shift")
+    pixels_unchanged: list[float] = Field(..., description="fraction of input pixels that did not change (baseline)")
+    tolerance: float
+    pooled: list = Field(..., description="(S, C, H_out, W_out) pooled output of each shifted input")
+    changed: list = Field(..., description="(S, C, H_out, W_out) 1 where the pooled output changed")
+    output_shape: list[int]
