@@ -46,7 +46,8 @@ def learn_filter(inputs: np.ndarray, truth: np.ndarray, steps: int, lr: float, p
     -------
     dict with ``kernels`` (steps + 1, kh, kw), ``losses`` (steps + 1,) and
     ``grad_norms`` (steps + 1,): the estimate, loss and gradient norm before each update
-    (the last entry is after the final update).
+    (the last entry is after the final update). When the loss diverges the run stops
+    early and its last loss is ``inf``.
     """
     truth = np.asarray(truth, dtype=np.float64)
     kh, kw = truth.shape
@@ -66,6 +67,9 @@ def learn_filter(inputs: np.ndarray, truth: np.ndarray, steps: int, lr: float, p
         history.append(w[0, 0].copy())
         losses.append(loss)
         norms.append(float(np.sqrt(np.sum(grad * grad))))
+        if not loss < 1e12:  # diverged (lr too large): stop before the numbers overflow
+            losses[-1] = float("inf")
+            break
         if step < steps:
             w = w - lr * grad
     return {"kernels": np.stack(history), "losses": np.array(losses), "grad_norms": np.array(norms)}
