@@ -71,6 +71,21 @@ _SIGNATURES = [
 ]
 
 
+def _supported_signature(data: bytes) -> str | None:
+    """The format a file claims by its first bytes, if it is one ConvLab reads."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if data.startswith(b"BM"):
+        return "BMP"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "WebP"
+    return None
+
+
 def _describe(data: bytes) -> str | None:
     """A guess at what a refused file is, for the error message."""
     for magic, what in _SIGNATURES:
@@ -101,6 +116,9 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     except Image.DecompressionBombError:
         raise ImageTooLarge(f"the image declares more pixels than the limit of {max_pixels:,}") from None
     except UnidentifiedImageError:
+        claimed = _supported_signature(data)
+        if claimed:
+            raise CorruptImage(f"the file starts like a {claimed} image but its header is damaged or incomplete") from None
         what = _describe(data)
         prefix = f"the file looks like {what}, not" if what else "the file is not"
         raise UnsupportedImage(f"{prefix} an image ConvLab can read ({FORMAT_NAMES})") from None

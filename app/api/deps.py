@@ -7,9 +7,14 @@ from app.config import Settings, get_settings
 from app.store import ImageStore
 
 
+def app_settings(request: Request) -> Settings:
+    """The settings the app was created with (``create_app(settings)``), else the environment's."""
+    return getattr(request.app.state, "settings", None) or get_settings()
+
+
 def get_store(request: Request) -> ImageStore:
     return request.app.state.store
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 StoreDep = Annotated[ImageStore, Depends(get_store)]
