@@ -43,3 +43,15 @@ def image_bytes(array: np.ndarray, fmt: str = "PNG", mode: str | None = None, **
     buf = io.BytesIO()
     im.save(buf, format=fmt, **save_kwargs)
     return buf.getvalue()
+
+
+# --- counts printed at the end of the run (hostile files tried, cases fuzzed, 500s) ----
+
+from tests._report import RUN_REPORT, report  # noqa: E402,F401  (one module, whatever name conftest gets)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if RUN_REPORT:
+        terminalreporter.section("ConvLab robustness counts")
+        for key in sorted(RUN_REPORT):
+            terminalreporter.write_line(RUN_REPORT[key])
