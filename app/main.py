@@ -1,6 +1,9 @@
 """Assembles the ASGI application; nothing else happens here."""
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -23,6 +26,14 @@ or in ConvLab's compact binary form when the request says
 """
 
 
+def _warm_kernels() -> None:
+    from app import kernels
+
+    t0 = time.perf_counter()
+    kernels.warmup()
+    logging.getLogger("convlab").info("kernels warm in %.1f s", time.perf_counter() - t0)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -31,6 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from app.samples import load_samples
 
         load_samples(app.state.store)
+        # Load (or, on a cold cache, compile) every kernel in the background: requests are
+        # served meanwhile, and one that needs a kernel still compiling waits for it.
+        threading.Thread(target=_warm_kernels, name="convlab-warmup", daemon=True).start()
         yield
 
     app = FastAPI(
