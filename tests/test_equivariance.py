@@ -90,3 +90,22 @@ def test_max_pooling_keeps_more_cells_unchanged_than_the_raw_map():
 def test_bad_kernel_is_a_value_error(image):
     with pytest.raises(ValueError, match="kernel must be 2-dimensional"):
         compare(image, np.ones(3), 0, 0)
+
+
+def test_api_circular_padding_gives_exactly_zero(client):
+    body = {"image_id": "sample-square", "kernel": SOBEL.tolist(), "dy": 2, "dx": -3,
+            "padding_mode": "circular", "pool": 2}
+    r = client.post("/api/equivariance", json=body)
+    assert r.status_code == 200
+    j = r.json()
+    assert j["max_whole"] == 0.0 and j["max_interior"] == 0.0
+    assert len(j["diff"]) == j["output_shape"][0] and [row["dx"] for row in j["sweep"]] == [0, 1, 2]
+    assert 0 <= j["pool_unchanged_after"] <= 1
+
+
+def test_api_stride_and_bad_kernel(client):
+    r = client.post("/api/equivariance", json={"image_id": "sample-square", "kernel": SOBEL.tolist(), "dx": 1,
+                                               "stride": 2, "padding_mode": "zeros"})
+    assert r.status_code == 200 and r.json()["exact_shift"] is False and r.json()["max_interior"] > 0
+    r = client.post("/api/equivariance", json={"image_id": "sample-square", "kernel": [[1, 2], [3]]})
+    assert r.status_code == 422 and "kernel" in r.json()["detail"]

@@ -90,3 +90,103 @@ def test_explain_returns_probabilities_and_every_layer():
     shapes = {name: a.shape for name, a in out["layers"]}
     assert shapes["conv1 + ReLU"] == (4, 8, 8) and shapes["pool1"] == (4, 4, 4)
     assert shapes["conv2 + ReLU"] == (8, 4, 4) and shapes["pool2"] == (8, 2, 2) and shapes["logits"] == (10,)
+
+
+# --------------------------------------------------------------------------- sessions and API
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_runs_are_bounded_in_time_and_stop_when_nobody_watches():
+    from app.train_sessions import TrainSessions
+
+    sessions = TrainSessions(max_active=2, max_seconds=0.6, idle_seconds=30)
+    run = sessions.start("timeboundA", lr=0.01, batch_size=32, filters=4)
+    assert wait_for(lambda: not run.active)
+    assert run.state == "done" and "time limit" in run.reason and run.trained_seconds < 1.5
+
+    sessions = TrainSessions(max_active=2, max_seconds=60, idle_seconds=0.3)
+    run = sessions.start("abandoned", lr=0.01, batch_size=32, filters=4)
+    assert wait_for(lambda: not run.active)  # nobody touched it: the slot frees itself
+    assert run.state == "stopped" and sessions.active_count() == 0
+
+
+def test_api_start_capacity_pause_resume_predict_reset():
+    from tests.conftest import make_client
+
+    with make_client(max_train_sessions=1) as c:
+        r = c.post("/api/train/start", json={"session": "page-one-1", "filters": 4, "lr": 0.02})
+        assert r.status_code == 200
+        assert r.json()["state"] == "running" and r.json()["knobs"]["filters"] == 4
+        assert len(r.json()["filters"]) == 4 and len(r.json()["filters"][0]) == 3
+
+        busy = c.post("/api/train/start", json={"session": "page-two-2"})
+        assert busy.status_code == 503
+        assert busy.json()["detail"].startswith("server at capacity")
+        assert busy.headers["retry-after"] == "30"
+
+        assert wait_for(lambda: len(c.get("/api/train/status", params={"session": "page-one-1"}).json()["points"]) >= 3)
+        assert c.post("/api/train/config", json={"session": "page-one-1", "batch_size": 16}).json()["knobs"][
+            "batch_size"] == 16
+        paused = c.post("/api/train/pause", json={"session": "page-one-1"})
+        assert paused.status_code == 200 and paused.json()["state"] == "paused"
+        assert c.post("/api/train/pause", json={"session": "page-one-1"}).status_code == 409
+        # A paused run frees its slot.
+        assert c.post("/api/train/start", json={"session": "page-two-2"}).status_code == 200
+        assert c.post("/api/train/resume", json={"session": "page-one-1"}).status_code == 503
+        c.post("/api/train/reset", json={"session": "page-two-2"})
+
+        digit = c.get("/api/train/digits", params={"count": 2}).json()["digits"][0]
+        p = c.post("/api/train/predict", json={"session": "page-one-1", "pixels": digit["pixels"]})
+        assert p.status_code == 200
+        body = p.json()
+        assert sum(body["probabilities"]) == pytest.approx(1.0, abs=1e-5)
+        assert body["predicted"] == int(np.argmax(body["probabilities"]))
+        assert [layer["name"] for layer in body["layers"]][:3] == ["input", "conv1 + ReLU", "pool1"]
+
+        assert c.post("/api/train/resume", json={"session": "page-one-1"}).json()["state"] == "running"
+        assert c.post("/api/train/reset", json={"session": "page-one-1"}).json() == {"state": "none"}
+        missing = c.get("/api/train/status", params={"session": "page-one-1"})
+        assert missing.status_code == 404 and "press Start" in missing.json()["detail"]
+
+
+def test_api_rejects_bad_knobs_and_pixels():
+    from tests.conftest import make_client
+
+    with make_client() as c:
+        r = c.post("/api/train/start", json={"session": "knobs-page", "lr": 5})
+        assert r.status_code == 422 and "lr" in r.json()["detail"]
+        assert c.post("/api/train/start", json={"session": "x"}).status_code == 422
+        bad = c.post("/api/train/predict", json={"session": "knobs-page", "pixels": [[0.5] * 8] * 7})
+        assert bad.status_code == 422 and "8 rows of 8" in bad.json()["detail"]
+        none = c.post("/api/train/predict", json={"session": "knobs-page", "pixels": [[0.5] * 8] * 8})
+        assert none.status_code == 404 and "press Start" in none.json()["detail"]
+
+
+def test_progress_stream_sends_events_and_ends_when_the_run_stops():
+    import json
+
+    from tests.conftest import make_client
+
+    with make_client() as c:
+        c.post("/api/train/start", json={"session": "stream-page", "filters": 4})
+        events = []
+        with c.stream("GET", "/api/train/stream", params={"session": "stream-page"}) as s:
+            assert s.headers["content-type"].startswith("text/event-stream")
+            for line in s.iter_lines():
+                if line.startswith("data:"):
+                    events.append(json.loads(line[5:]))
+                    if len(events) == 3:
+                        c.post("/api/train/pause", json={"session": "stream-page"})
+                if events and events[-1]["state"] != "running":
+                    break
+        assert len(events) >= 4 and events[-1]["state"] == "paused"
+        assert sum(len(e["points"]) for e in events) >= 2 and events[0]["filters"]
+        c.post("/api/train/reset", json={"session": "stream-page"})

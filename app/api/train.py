@@ -1,4 +1,190 @@
-"""(placeholder: filled in by its owner)"""
-from fastapi import APIRouter
+"""The Train lab's endpoints (start, pause, resume, reset, knobs, progress stream, predict).
+
+Runs live in ``app.train_sessions`` (worker threads); these handlers only
+translate.  The progress stream is Server-Sent Events: one ``progress`` event at
+least every second with the new curve points, held-out accuracy and the
+first-layer filters; it ends after the run stops running, and it stops reading
+as soon as the page goes away (the run itself stops when nobody watches).
+
+This router also includes the Equivariance lab's endpoint (``app/api/equivariance.py``),
+because ``app/main.py`` includes this module's router.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from typing import Annotated
+
+import numpy as np
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+
+from app import training
+from app.api import equivariance
+from app.api.deps import SettingsDep
+from app.config import Settings
+from app.schemas.common import error_responses
+from app.schemas.train import (
+    ConfigRequest,
+    Digit,
+    DigitsResponse,
+    PredictRequest,
+    PredictResponse,
+    SessionId,
+    SessionRequest,
+    StartRequest,
+    TrainStatus,
+)
+from app.train_sessions import AtCapacity, RunError, TrainSessions
 
 router = APIRouter(prefix="/api", tags=["train"])
+router.include_router(equivariance.router)
+
+STREAM_PERIOD = 0.25        # seconds between checks for news
+HEARTBEAT = 1.0             # a progress event at least this often
+_sessions_lock = threading.Lock()
+
+
+def get_sessions(request: Request, settings: Settings) -> TrainSessions:
+    """The app's training runs (created on first use, sized from the settings)."""
+    state = request.app.state
+    with _sessions_lock:
+        sessions = getattr(state, "train_sessions", None)
+        if sessions is None:
+            sessions = TrainSessions(max_active=settings.max_train_sessions, max_seconds=settings.max_train_seconds)
+            state.train_sessions = sessions
+    return sessions
+
+
+def _call(fn, *args, **kwargs):
+    """Run a session action, turning its exceptions into HTTP answers."""
+    try:
+        return fn(*args, **kwargs)
+    except AtCapacity as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "30"}) from None
+    except RunError as exc:
+        raise HTTPException(exc.status_code, str(exc)) from None
+
+
+STATUS_RESPONSES = error_responses(404, 422) | {
+    409: {"description": "The action does not fit the run's state (the message says why)"},
+    503: {"description": "Server at capacity: every training slot is busy (Retry-After says when to try)"},
+}
+
+
+@router.post("/train/start", response_model=TrainStatus, responses=STATUS_RESPONSES)
+def start(req: StartRequest, request: Request, settings: SettingsDep):
+    """Start a fresh training run for this page (new weights); answers 503 when the server is at capacity."""
+    sessions = get_sessions(request, settings)
+    run = _call(sessions.start, req.session, lr=req.lr, batch_size=req.batch_size, filters=req.filters,
+                optimizer=req.optimizer)
+    return sessions.snapshot(run)
+
+
+@router.post("/train/pause", response_model=TrainStatus, responses=STATUS_RESPONSES)
+def pause(req: SessionRequest, request: Request, settings: SettingsDep):
+    """Pause the page's run (its thread ends and frees the slot; the weights stay)."""
+    sessions = get_sessions(request, settings)
+    return sessions.snapshot(_call(sessions.pause, req.session))
+
+
+@router.post("/train/resume", response_model=TrainStatus, responses=STATUS_RESPONSES)
+def resume(req: SessionRequest, request: Request, settings: SettingsDep):
+    """Resume a paused or stopped run on the same weights."""
+    sessions = get_sessions(request, settings)
+    return sessions.snapshot(_call(sessions.resume, req.session))
+
+
+@router.post("/train/reset", responses=error_responses(422))
+def reset(req: SessionRequest, request: Request, settings: SettingsDep):
+    """Stop and forget the page's run."""
+    get_sessions(request, settings).reset(req.session)
+    return {"state": "none"}
+
+
+@router.post("/train/config", response_model=TrainStatus, responses=STATUS_RESPONSES)
+def configure(req: ConfigRequest, request: Request, settings: SettingsDep):
+    """Change learning rate or batch size of the page's run, from its next batch on."""
+    sessions = get_sessions(request, settings)
+    return sessions.snapshot(_call(sessions.configure, req.session, lr=req.lr, batch_size=req.batch_size))
+
+
+@router.get("/train/status", response_model=TrainStatus, responses=STATUS_RESPONSES)
+def status(request: Request, settings: SettingsDep, session: SessionId,
+           since: Annotated[int, Query(ge=0)] = 0):
+    """The page's run now, with curve points from index ``since`` on."""
+    sessions = get_sessions(request, settings)
+    return sessions.snapshot(_call(sessions.get, session), since)
+
+
+def _event(payload: dict) -> str:
+    return f"event: progress\ndata: {json.dumps(payload, allow_nan=False)}\n\n"
+
+
+@router.get("/train/stream", responses={200: {"content": {"text/event-stream": {}},
+                                              "description": "`progress` events, each a TrainStatus as JSON"}})
+async def stream(request: Request, settings: SettingsDep, session: SessionId):
+    """Server-Sent Events: the run's progress at least once a second, until it stops running."""
+    sessions = get_sessions(request, settings)
+    limit = settings.max_train_seconds + 60  # no stream outlives a run by much
+
+    async def events():
+        since, thinned, version, sent_at = 0, 0, -1, 0.0
+        opened = time.monotonic()
+        yield "retry: 3000\n\n"
+        while time.monotonic() - opened < limit:
+            if await request.is_disconnected():
+                return
+            run = sessions.find(session)
+            if run is None:
+                yield _event({"session": session, "state": "none", "reason": "no training run: press Start"})
+                return
+            sessions.touch(run)
+            now = time.monotonic()
+            if run.version != version or now - sent_at >= HEARTBEAT:
+                snap = sessions.snapshot(run, 0 if run.thinned != thinned else since)
+                snap["replace"] = run.thinned != thinned
+                since, thinned, version, sent_at = snap["next"], snap["thinned"], snap["version"], now
+                yield _event(snap)
+                if snap["state"] != "running":
+                    return
+            await asyncio.sleep(STREAM_PERIOD)
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+@router.post("/train/predict", response_model=PredictResponse, responses=STATUS_RESPONSES)
+def predict(req: PredictRequest, request: Request, settings: SettingsDep):
+    """Classify an 8×8 digit with the page's network; every layer's maps come along."""
+    try:
+        pixels = np.array(req.pixels, dtype=np.float64)
+    except ValueError:
+        pixels = np.zeros(0)
+    if pixels.shape != (training.SIDE, training.SIDE):
+        raise HTTPException(422, f"pixels: expected 8 rows of 8 values, got shape {list(pixels.shape)}")
+    if pixels.min() < 0 or pixels.max() > 1:
+        raise HTTPException(422, "pixels: values must lie in [0, 1] (0 = background, 1 = ink)")
+    sessions = get_sessions(request, settings)
+    params = _call(sessions.params, req.session)
+    out = training.explain(params, pixels)
+    probs = out["probabilities"]
+    run = sessions.find(req.session)
+    accuracy = run.points[-1]["accuracy"] if run is not None and run.points else None
+    return {
+        "predicted": int(np.argmax(probs)),
+        "probabilities": [float(p) for p in probs],
+        "layers": [{"name": name, "shape": list(a.shape), "values": [float(v) for v in a.ravel()]}
+                   for name, a in out["layers"]],
+        "accuracy": accuracy,
+    }
+
+
+@router.get("/train/digits", response_model=DigitsResponse)
+def digits(count: Annotated[int, Query(ge=1, le=100)] = 30):
+    """The first ``count`` held-out digits (8×8 in [0, 1]) with their labels, to pick from."""
+    data = training.load_digits_split()
+    return {"digits": [Digit(index=i, label=int(data.y_test[i]), pixels=data.x_test[i].tolist())
+                       for i in range(min(count, len(data.y_test)))]}
