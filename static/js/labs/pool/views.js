@@ -1,0 +1,184 @@
+// The Pooling lab's pictures: the input with each window's winner marked, the
+// pooled output, δ and the gradient routed back to the input (numbers printed on
+// small maps). Renders from (data, state); reports hover and clicks.
+
+import { MAPS, autoMap } from "../../colormap.js";
+import { MapView, fmt } from "../../heatmap.js";
+import { el, hideTooltip, showTooltip } from "../../ui.js";
+import { windowOf, winners } from "./geometry.js";
+import { colorbar, drawNumbers, fitView, gridEvery, ringCells } from "./overlay.js";
+
+const BOX = 250; // input-sized maps
+const OUT_BOX = 190; // output-sized maps
+
+/** Channel c of a flat (C, H, W) array as a view of H·W values. */
+export function plane(arr, c) {
+  const [, h, w] = arr.shape;
+  return arr.subarray(c * h * w, (c + 1) * h * w);
+}
+
+export function mountPoolViews(root, { onOutputClick }) {
+  const $ = (sel) => root.querySelector(sel);
+  const make = (sel, testid, label, box) => new MapView($(sel), { testid, label, maxW: box, maxH: box });
+  const views = {
+    input: make(".pool-input-map", "pool-input", "Input map with each window's winner ringed", BOX),
+    output: make(".pool-output-map", "pool-output", "Pooled output", OUT_BOX),
+    delta: make(".pool-delta-map", "pool-delta", "Upstream gradient δ", OUT_BOX),
+    grad: make(".pool-grad-map", "pool-grad-input", "Gradient routed back to the input", BOX),
+  };
+  const boxOf = (key) => (key === "input" || key === "grad" ? BOX : OUT_BOX);
+  const captions = {
+    input: $(".pool-input-caption"),
+    output: $(".pool-output-caption"),
+    delta: $(".pool-delta-caption"),
+    grad: $(".pool-grad-caption"),
+  };
+  const hoverLine = $(".pool-hover");
+  const winnersList = $(".pool-winners");
+  let data = null; // last good answer + the state it was drawn for
+  let hoverOut = null;
+
+  function caption(key, text, map, lo, hi) {
+    captions[key].replaceChildren(el("span", {}, text), colorbar(map, lo, hi));
+  }
+
+  function draw(answer, s) {
+    const { arrays } = answer;
+    const [C, H, W] = answer.input_shape;
+    const [, oh, ow] = answer.output_shape;
+    const c = Math.min(s["pool.ch"], C - 1);
+    data = { answer, s, c, C, H, W, oh, ow, k: s["pool.k"], st: s["pool.s"], p: s["pool.p"] };
+
+    const x = plane(arrays.input, c);
+    const isImage = s["pool.src"] === "image";
+    const map = isImage ? MAPS.gray : autoMap(x);
+    const range = isImage ? [0, 1] : null;
+    const [lo, hi] = views.input.setData(x, H, W, { map, range });
+    views.output.setData(plane(arrays.output, c), oh, ow, { map, range: [lo, hi] });
+    const [dlo, dhi] = views.delta.setData(plane(arrays.grad_output, c), oh, ow, { map: MAPS.diverging });
+    const [glo, ghi] = views.grad.setData(plane(arrays.grad_input, c), H, W, { map: MAPS.diverging });
+    for (const [key, v] of Object.entries(views)) fitView(v, boxOf(key), boxOf(key));
+
+    const chan = C > 1 ? `, channel ${c}` : "";
+    const what = { image: "image", sobel_mag: "Sobel magnitude", sobel_x: "Sobel x", sobel_y: "Sobel y" }[s["pool.src"]];
+    caption("input", `Input x (${what}${chan}): ${H} × ${W}`, map, lo, hi);
+    caption("output", `${s["pool.kind"] === "max" ? "Max" : "Average"}-pooled y: ${oh} × ${ow}`, map, lo, hi);
+    const deltaName = { ones: "all ones", one_hot: "one-hot", random: "seeded random" }[s["pool.delta"]];
+    caption("delta", `δ = ∂L/∂y (${deltaName}): ${oh} × ${ow}`, MAPS.diverging, dlo, dhi);
+    caption("grad", `∂L/∂x, δ routed back: ${H} × ${W}`, MAPS.diverging, glo, ghi);
+    views.input.canvas.dataset.winners = "";
+    overlays();
+    listWinners();
+  }
+
+  /** Redraw every overlay (grid, winners, selection, numbers) from the last data. */
+  function overlays() {
+    if (!data) return;
+    const { answer, s, c, H, W, oh, ow, k, st, p } = data;
+    const { arrays } = answer;
+    const sel = selectedCell(s, oh, ow, hoverOut);
+    for (const v of Object.values(views)) v.drawGrid();
+
+    // Window boundaries when windows tile the input (stride = window).
+    if (st[0] === k[0] && st[1] === k[1]) gridEvery(views.input, st, [-p[0] + k[0], -p[1] + k[1]]);
+    if (arrays.argmax) {
+      const cells = winners(arrays.argmax, c, oh, ow, W);
+      ringCells(views.input, cells);
+      views.input.canvas.dataset.winners = cells.map(([r, col]) => `${r},${col}`).join(" ");
+      views.input.canvas.setAttribute("aria-label", `Input map; ${cells.length} cells won at least one window (ringed)`);
+    }
+    drawNumbers(views.output, plane(arrays.output, c), { digits: 2, minCell: 20 });
+    drawNumbers(views.delta, plane(arrays.grad_output, c), { digits: 2, minCell: 16 });
+    drawNumbers(views.grad, plane(arrays.grad_input, c), { skipZero: true, digits: 2, minCell: 14 });
+    if (sel) {
+      const [r0, c0, r1, c1] = windowOf(sel.row, sel.col, H, W, k, st, p);
+      for (const v of [views.input, views.grad]) v.box(r0, c0, r1 - r0, c1 - c0, { lineWidth: 3 });
+      for (const v of [views.output, views.delta]) v.box(sel.row, sel.col, 1, 1, { lineWidth: 3 });
+    }
+  }
+
+  function selectedCell(s, oh, ow, hover) {
+    if (hover) return hover;
+    const at = s["pool.at"];
+    if (at.length === 2 && at[0] < oh && at[1] < ow) return { row: at[0], col: at[1] };
+    // A one-hot δ without a click sits at the centre output (as the request does).
+    if (s["pool.delta"] === "one_hot") return { row: Math.floor(oh / 2), col: Math.floor(ow / 2) };
+    return null;
+  }
+
+  function listWinners() {
+    const { answer, c, H, W, oh, ow } = data;
+    const { arrays } = answer;
+    if (!arrays.argmax) {
+      winnersList.replaceChildren(Object.assign(document.createElement("li"), { textContent: "Average pooling has no winner: every cell of a window shares." }));
+      return;
+    }
+    const x = plane(arrays.input, c);
+    const items = [];
+    const limit = Math.min(oh * ow, 64);
+    for (let t = 0; t < limit; t++) {
+      const flat = arrays.argmax[c * oh * ow + t];
+      const r = Math.floor(flat / W);
+      const col = flat % W;
+      const li = document.createElement("li");
+      li.textContent = `window (${Math.floor(t / ow)}, ${t % ow}) → winner x[${r}, ${col}] = ${fmt(x[flat], 3)}`;
+      li.dataset.window = `${Math.floor(t / ow)},${t % ow}`;
+      li.dataset.winner = `${r},${col}`;
+      items.push(li);
+    }
+    if (oh * ow > limit) items.push(Object.assign(document.createElement("li"), { textContent: `… and ${oh * ow - limit} more windows` }));
+    winnersList.replaceChildren(...items);
+  }
+
+  function readout(event, lines) {
+    hoverLine.textContent = lines.join(" · ");
+    showTooltip(event, lines);
+  }
+
+  // --- hover and click ---------------------------------------------------------------
+  const outputHover = (cell, event) => {
+    hoverOut = cell;
+    overlays();
+    if (!cell || !data) return hideTooltip();
+    const { answer, c, H, W, oh, ow, k, st, p } = data;
+    const t = c * oh * ow + cell.row * ow + cell.col;
+    const [r0, c0, r1, c1] = windowOf(cell.row, cell.col, H, W, k, st, p);
+    const lines = [`y[${cell.row}, ${cell.col}] = ${fmt(answer.arrays.output[t], 4)}`, `window rows ${r0}–${r1 - 1}, cols ${c0}–${c1 - 1}`];
+    if (answer.arrays.argmax) {
+      const flat = answer.arrays.argmax[t];
+      lines.push(`winner x[${Math.floor(flat / W)}, ${flat % W}]`);
+    }
+    lines.push(`δ = ${fmt(answer.arrays.grad_output[t], 4)}`);
+    readout(event, lines);
+  };
+  views.output.onHover(outputHover);
+  views.delta.onHover(outputHover);
+  for (const v of [views.output, views.delta]) v.onClick((cell) => cell && onOutputClick(cell));
+
+  const inputHover = (cell, event) => {
+    if (!cell || !data) return hideTooltip();
+    const { answer, c, H, W, oh, ow } = data;
+    const i = c * H * W + cell.row * W + cell.col;
+    const lines = [`x[${cell.row}, ${cell.col}] = ${fmt(answer.arrays.input[i], 4)}`, `∂L/∂x = ${fmt(answer.arrays.grad_input[i], 4)}`];
+    if (answer.arrays.argmax) {
+      let won = 0;
+      const flat = cell.row * W + cell.col;
+      for (let t = 0; t < oh * ow; t++) if (answer.arrays.argmax[c * oh * ow + t] === flat) won++;
+      lines.push(won ? `won ${won} window${won > 1 ? "s" : ""}` : "won no window");
+    }
+    readout(event, lines);
+  };
+  views.input.onHover(inputHover);
+  views.grad.onHover(inputHover);
+
+  return {
+    draw,
+    overlays,
+    setStale(on) {
+      for (const v of Object.values(views)) v.wrap.classList.toggle("stale", on);
+    },
+    get drawn() {
+      return data !== null;
+    },
+  };
+}
