@@ -9,6 +9,7 @@
 
 import * as image from "./image.js";
 import * as state from "./state.js";
+import { t } from "./strings.js";
 import { notify, reportError, showError } from "./ui.js";
 import { mountImagePicker } from "./widgets/image-picker.js";
 
@@ -49,7 +50,7 @@ async function loadLab(lab) {
     console.error(`lab ${lab} failed to load`, err);
     const p = document.createElement("p");
     p.className = "lab-failed";
-    p.textContent = `This lab could not start: ${err.message}`;
+    p.textContent = t("shell.labFailed", { message: err.message });
     root.prepend(p);
     return [lab, null];
   }
@@ -82,6 +83,15 @@ async function boot() {
   ctx.picker = mountImagePicker(ctx);
   const controllers = await Promise.all(LABS.map(loadLab));
   for (const [lab, controller] of controllers) if (controller) mounted.set(lab, controller);
+  // Classroom tools (teacher links, exercises, code export, learn-a-filter): page-wide,
+  // isolated so a failure there leaves the labs working.
+  try {
+    const classroom = await import("./classroom/index.js");
+    classroom.mountClassroom(ctx);
+  } catch (err) {
+    console.error("classroom tools failed to load", err);
+    showError(t("shell.classroomFailed", { message: err.message }));
+  }
   // Labs registered their fields after the first read; re-read so their URL values apply.
   state.readFromUrl();
 
@@ -94,7 +104,7 @@ async function boot() {
     const url = state.shareUrl();
     try {
       await navigator.clipboard.writeText(url);
-      notify("Link copied: it reopens this exact state.");
+      notify(t("shell.linkCopied"));
     } catch {
       notify(url, 15000);
     }
@@ -129,4 +139,4 @@ window.addEventListener("unhandledrejection", (e) => {
   reportError(e.reason);
 });
 
-boot().catch((err) => showError(`ConvLab could not start: ${err.message}`));
+boot().catch((err) => showError(t("shell.couldNotStart", { message: err.message })));

@@ -1,10 +1,11 @@
 // The input picker: built-in samples, upload by picker / drag-and-drop / paste,
-// gray or RGB, maximum side. One instance on the page, moved into the active
+// gray or RGB, maximum side, live camera. One instance on the page, moved into the active
 // lab's `[data-input-slot]`; it writes `image`, `color` and `maxSide` to state.
 
 import * as image from "../image.js";
 import * as state from "../state.js";
 import { clearError, notify, reportError } from "../ui.js";
+import { mountCamera } from "../classroom/camera.js";
 
 export function mountImagePicker(ctx) {
   const root = document.getElementById("image-picker");
@@ -18,8 +19,15 @@ export function mountImagePicker(ctx) {
   uploadedOption.value = "";
   uploadedOption.textContent = "(uploaded image)";
 
+  const camera = mountCamera(ctx, {
+    button: document.getElementById("camera-toggle"),
+    video: document.getElementById("camera-preview"),
+    statusEl: document.getElementById("camera-status"),
+  });
+
   async function handleFile(file) {
     if (!file) return;
+    camera.stop();
     notify(`Uploading ${file.name || "image"}…`, 0);
     try {
       const info = await image.upload(file, { maxSide: state.get().maxSide });
@@ -38,7 +46,9 @@ export function mountImagePicker(ctx) {
     fileInput.value = "";
   });
   select.addEventListener("change", () => {
-    if (select.value) state.set({ image: select.value }, { history: true });
+    if (!select.value) return;
+    camera.stop();
+    state.set({ image: select.value }, { history: true });
   });
   maxSide.addEventListener("change", () => state.set({ maxSide: Number(maxSide.value) }));
   for (const radio of colorRadios) radio.addEventListener("change", () => state.set({ color: radio.value }));
@@ -107,5 +117,6 @@ export function mountImagePicker(ctx) {
       if (slot && root.parentElement !== slot) slot.prepend(root);
     },
     samples: () => samples,
+    camera,
   };
 }
