@@ -354,3 +354,31 @@ def test_pad2d_rejects_bad_arguments():
         pad2d(np.zeros((1, 3, 3)), (1, -1, 0, 0), "zeros")
     with pytest.raises(ValueError, match="padding_mode must be one of"):
         pad2d(np.zeros((1, 3, 3)), 1, "wrap")
+
+
+# --------------------------------------------------------------------------- compile-time-width fast paths
+
+
+@pytest.mark.parametrize("kw", [3, 5, 7])
+@pytest.mark.parametrize("c_out, groups", [(1, 1), (3, 1), (4, 2), (6, 3)])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_fused_widths_match_naive(kw, c_out, groups, stride):
+    """The generated kernels (_fused.py) for widths 3/5/7, odd and even channel counts per group."""
+    rng = np.random.default_rng(kw * 100 + c_out * 10 + stride)
+    c_in = 2 * groups
+    x = rng.uniform(-1, 1, (c_in, 11, 13))
+    w = rng.uniform(-1, 1, (c_out, c_in // groups, 2, kw))
+    b = rng.uniform(-1, 1, c_out)
+    kwargs = dict(stride=stride, padding=(1, 3), dilation=(2, 1), padding_mode="reflect", groups=groups)
+    ref_args = dict(stride=(stride, stride), pads=(1, 1, 3, 3), dilation=(2, 1), mode="reflect", groups=groups)
+    y = conv2d(x, w, b, **kwargs)
+    npt.assert_allclose(y, naive.conv2d(x, w, b, **ref_args), atol=1e-12)
+    gy = rng.uniform(-1, 1, y.shape)
+    for got, ref in zip(conv2d_backward(x, w, gy, **kwargs), naive.conv2d_backward(x, w, gy, **ref_args)):
+        npt.assert_allclose(got, ref, atol=1e-11)
+
+
+def test_generated_kernels_are_up_to_date():
+    from app.kernels import _gen_fused
+
+    assert _gen_fused.TARGET.read_text() == _gen_fused.source(), "run: python -m app.kernels._gen_fused"

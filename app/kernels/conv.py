@@ -28,6 +28,7 @@ import numpy as np
 from numba import prange
 
 from ._checks import as_float_array, dims, pair
+from . import _fused
 from ._jit import kernel
 from .padding import check_pad_limits, fold_contiguous, pad_contiguous
 
@@ -283,8 +284,14 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="
 def _forward(x, w, b, g):
     planes = to_planes(pad_contiguous(x, g.pads, g.padding_mode), g.stride)
     y = np.empty((g.c_out, g.oh, g.ow), dtype=x.dtype)
-    _conv_forward(planes, w.reshape(g.c_out, -1, g.kh * g.kw), b, g.tap_plane, g.tap_row, g.tap_col, g.groups, y)
+    run_forward(planes, w.reshape(g.c_out, -1, g.kh * g.kw), b, g, y)
     return y
+
+
+def run_forward(planes, w3, b, g, y):
+    """Dispatch on kernel width outside the parallel loop (PERF_NOTES.md item 3)."""
+    fn = _fused.FORWARD.get(g.kw, _conv_forward)
+    fn(planes, w3, b, g.tap_plane, g.tap_row, g.tap_col, g.groups, y)
 
 
 def conv2d_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, padding_mode="zeros", groups=1):
@@ -318,11 +325,38 @@ def _backward(x, w, gy, g):
     planes = to_planes(pad_contiguous(x, g.pads, g.padding_mode), g.stride)
     taps = (g.tap_plane, g.tap_row, g.tap_col)
     gw = np.zeros((g.c_out, g.c_in // g.groups, g.kh * g.kw), dtype=x.dtype)
-    _conv_grad_weight(planes, gy, *taps, g.groups, gw)
-    gplanes = np.zeros(planes.shape, dtype=x.dtype)
-    _conv_grad_planes(gy, w.reshape(g.c_out, -1, g.kh * g.kw), *taps, g.groups, gplanes)
-    gx = fold_contiguous(from_planes(gplanes, hp, wp, g.stride), g.pads, g.padding_mode)
+    _fused.GRAD_WEIGHT.get(g.kw, _conv_grad_weight)(planes, gy, *taps, g.groups, gw)
+    if g.stride == (1, 1):
+        gxp = _grad_padded_stride1(w, gy, g, hp, wp)
+    else:
+        gplanes = np.zeros(planes.shape, dtype=x.dtype)
+        _conv_grad_planes(gy, w.reshape(g.c_out, -1, g.kh * g.kw), *taps, g.groups, gplanes)
+        gxp = from_planes(gplanes, hp, wp, g.stride)
+    gx = fold_contiguous(gxp, g.pads, g.padding_mode)
     return gx, gw.reshape(w.shape)
+
+
+def transpose_flip(w, groups):
+    """(C_out, C_in/g, kh, kw) -> (C_in, C_out/g, kh, kw), spatially reversed, group by group."""
+    c_out, cin_g, kh, kw = w.shape
+    wt = w.reshape(groups, c_out // groups, cin_g, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    return np.ascontiguousarray(wt).reshape(groups * cin_g, c_out // groups, kh, kw)
+
+
+def _grad_padded_stride1(w, gy, g, hp, wp):
+    """Eq. 36.10 literally: the full correlation of δ with the flipped kernel (stride 1).
+
+    δ is zero-padded by the dilated kernel's extent minus one on every side,
+    then run through the forward kernel with the transposed, flipped weights,
+    which yields the gradient of the whole padded input (C_in, Hp, Wp).
+    """
+    eh, ew = g.dilation[0] * (g.kh - 1), g.dilation[1] * (g.kw - 1)
+    gyp = pad_contiguous(gy, (eh, eh, ew, ew), "zeros")
+    wt = transpose_flip(w, g.groups)
+    gt = conv_geometry(gyp.shape, wt.shape, 1, 0, g.dilation, "zeros", g.groups)
+    gxp = np.empty((g.c_in, hp, wp), dtype=gy.dtype)
+    run_forward(to_planes(gyp, (1, 1)), wt.reshape(g.c_in, -1, g.kh * g.kw), np.zeros(g.c_in, gy.dtype), gt, gxp)
+    return gxp
 
 
 def flip_kernel(weight):
