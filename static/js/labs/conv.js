@@ -1,0 +1,319 @@
+// The Convolution lab: input, kernels and knobs on the left; the padded input
+// with the receptive field and the feature maps in the centre; output size,
+// multiply-add and cost on the right.
+//
+// Geometry (sizes, boxes, formulas) is computed here with shape.js and drawn at
+// once; the feature maps come from POST /api/conv2d (binary arrays, one request
+// key so a slider drag never paints stale maps) and replace the previous ones.
+
+import { postJSON } from "../api.js";
+import { exportCanvases, fmt } from "../heatmap.js";
+import { MAPS } from "../colormap.js";
+import { PRESETS } from "../presets.js";
+import { clearError, coalesce, hideTooltip, reportError, showError, showTooltip } from "../ui.js";
+import { mountAnimation } from "./conv/animate.js";
+import { mountControls } from "./conv/controls.js";
+import { multiplyAdd, renderExplain } from "./conv/explain.js";
+import { mountInputView } from "./conv/input-view.js";
+import { mountMaps } from "./conv/maps.js";
+import {
+  FIELDS as MODEL_FIELDS, decodePixels, defaultPixels, encodePixels, geometry, kernelSize, requestBody, resizePixels,
+  weights,
+} from "./conv/model.js";
+import { renderCost, renderOutputSize } from "./conv/panels.js";
+
+export const FIELDS = MODEL_FIELDS;
+const PRESET_NAME = Object.fromEntries(PRESETS.map((p) => [p.id, p.name.replace(/ \(.*\)$/, "")]));
+
+export function mount(root, ctx) {
+  const { state, image } = ctx;
+  const $ = (sel) => root.querySelector(sel);
+  let active = false;
+  let source = null; // {key, pixels (Float32Array C,H,W), grid?}
+  let sourceKey = "";
+  let geom = null; // last computed geometry (ok or not)
+  let result = null; // {signature, output, wts, g, padded}
+  let pendingSignature = "";
+  let lastWindow = null;
+
+  const cin = () => {
+    const s = state.get();
+    return s["conv.src"] === "pixels" ? 1 : s.color === "rgb" ? 3 : 1;
+  };
+
+  const controls = mountControls(root, {
+    state,
+    getCin: cin,
+    onPixelResize(h, w) {
+      const grid = decodePixels(state.get()["conv.px"]);
+      state.set({ "conv.px": encodePixels(resizePixels(grid, h, w)), "conv.at": [] });
+    },
+  });
+
+  const inputView = mountInputView($(".conv-input-view"), {
+    onHover(lines, event) {
+      if (!lines) hideTooltip();
+      else showTooltip(event, lines);
+    },
+    onPixelEdit(r, c, v) {
+      const grid = decodePixels(state.get()["conv.px"]);
+      grid.values = grid.values.slice();
+      grid.values[r * grid.w + c] = v;
+      state.set({ "conv.px": encodePixels(grid) });
+    },
+  });
+
+  const maps = mountMaps($(".conv-maps"), {
+    onSelect(f, row, col) {
+      anim.release();
+      state.set({ "conv.at": [f, row, col], "conv.sel": f });
+    },
+    onHover(f, cell, event) {
+      if (!cell || !result) return hideTooltip();
+      const [, h, w] = result.output.shape;
+      const v = result.output[f * h * w + cell.row * w + cell.col];
+      showTooltip(event, [`filter ${f} · (row ${cell.row}, col ${cell.col})`, `value ${fmt(v, 7)}`, "click: explain this pixel"]);
+    },
+  });
+
+  const anim = mountAnimation($(".conv-input-panel"), {
+    state,
+    getShape: () => (geom && geom.ok && result ? geom : null),
+    onFrame: () => {},
+  });
+
+  // --- exports --------------------------------------------------------------------
+  $(".conv-export-maps").addEventListener("click", () => maps.exportPng());
+  for (const sel of [".conv-export-input", ".conv-export-explain"]) {
+    $(sel).addEventListener("click", () => inputView.view.exportPng("convlab-input-receptive-field.png"));
+  }
+  $(".conv-export-kernels").addEventListener("click", () => exportKernels());
+  $(".conv-cmap").addEventListener("change", (e) => state.set({ "conv.cmap": e.target.value }));
+
+  function exportKernels() {
+    const wts = weights(state.get(), cin());
+    const cell = 24;
+    const gap = 8;
+    const out = document.createElement("canvas");
+    out.width = wts.cin * (wts.kw * cell + gap);
+    out.height = wts.cout * (wts.kh * cell + gap);
+    const c2 = out.getContext("2d");
+    c2.fillStyle = "#fff";
+    c2.fillRect(0, 0, out.width, out.height);
+    let m = 0;
+    for (const f of wts.slices) for (const s of f) for (const v of s) m = Math.max(m, Math.abs(v));
+    m = m || 1;
+    wts.slices.forEach((f, fi) => f.forEach((slice, ci) => slice.forEach((v, i) => {
+      const t = Math.round(((v + m) / (2 * m)) * 255);
+      const tab = MAPS.diverging.table;
+      c2.fillStyle = `rgb(${tab[3 * t]},${tab[3 * t + 1]},${tab[3 * t + 2]})`;
+      c2.fillRect(ci * (wts.kw * cell + gap) + (i % wts.kw) * cell, fi * (wts.kh * cell + gap) + Math.floor(i / wts.kw) * cell, cell - 1, cell - 1);
+    })));
+    exportCanvases([out], out.width, out.height, "convlab-kernels.png");
+  }
+
+  // --- keyboard: space plays/pauses when the focus is not in a text field ----------
+  root.addEventListener("keydown", (e) => {
+    const typing = ["INPUT", "TEXTAREA", "SELECT", "BUTTON"].includes(e.target.tagName);
+    if (e.key === " " && !typing && !e.target.closest?.(".grid-view")) {
+      e.preventDefault();
+      anim.toggle();
+    }
+  });
+
+  // --- the pipeline -----------------------------------------------------------------
+  function currentSourceKey(s) {
+    return s["conv.src"] === "pixels" ? `px:${JSON.stringify(s["conv.px"])}` : `img:${s.image}:${s.color}`;
+  }
+
+  async function loadSource(s) {
+    const key = currentSourceKey(s);
+    if (key === sourceKey && source) return source;
+    if (s["conv.src"] === "pixels") {
+      const grid = decodePixels(s["conv.px"]);
+      const pixels = Float32Array.from(grid.values);
+      pixels.shape = [1, grid.h, grid.w];
+      source = { key, pixels, grid };
+    } else {
+      const pixels = await image.getPixels(s.image, s.color);
+      if (currentSourceKey(state.get()) !== key) return null; // the user moved on
+      source = { key, pixels, grid: null };
+    }
+    sourceKey = key;
+    return source;
+  }
+
+  function sizes() {
+    const center = root.querySelector(".col-pictures");
+    const width = center.clientWidth || 560;
+    const height = Math.max(200, window.innerHeight - 200);
+    const pixels = state.get()["conv.src"] === "pixels";
+    const share = pixels ? 0.56 : 0.44;
+    return { maxW: Math.max(140, Math.floor(width * share) - 30), maxH: Math.min(height - 40, pixels ? 460 : 380) };
+  }
+
+  function selection(s, g) {
+    const at = s["conv.at"];
+    if (!g || !g.ok || at.length !== 3) return null;
+    const [f, row, col] = at;
+    if (f >= weights(s, cin()).cout || row >= g.hOut || col >= g.wOut || row < 0 || col < 0) return null;
+    return { f, row, col };
+  }
+
+  function showSelection(s) {
+    const sel = result ? selection(s, result.g) : null;
+    const progress = anim.progress();
+    maps.setSelection(sel, sel ? progress : null);
+    const cell = sel ? { row: sel.row, col: sel.col } : null;
+    inputView.setWindow(cell, lastWindow);
+    lastWindow = cell;
+    anim.render(s);
+    const panel = $(".conv-explain");
+    const where = $(".conv-explain-where");
+    if (!sel || !result) {
+      where.textContent = "";
+      panel.replaceChildren(Object.assign(document.createElement("p"), {
+        className: "hint",
+        textContent: "Click an output pixel (or focus a map and use the arrow keys) to see the multiply-add that made it.",
+      }));
+      return;
+    }
+    const { output, wts, g, padded } = result;
+    const [, h, w] = output.shape;
+    const info = multiplyAdd(padded, g, wts, sel.f, sel.row, sel.col, { flip: s["conv.flip"], relu: s["conv.relu"] });
+    Object.assign(info, sel);
+    const preset = wts.filters[sel.f];
+    renderExplain(panel, where, info, {
+      serverValue: output[sel.f * h * w + sel.row * w + sel.col],
+      preset: preset === "custom" ? "edited kernel" : PRESET_NAME[preset] || preset,
+      flip: s["conv.flip"],
+      g,
+    });
+  }
+
+  let runId = 0;
+  async function run(s) {
+    const id = ++runId;
+    let src;
+    try {
+      src = await loadSource(s);
+    } catch (err) {
+      if (id === runId) {
+        reportError(err);
+        maps.setStale(true);
+      }
+      return;
+    }
+    if (!src || id !== runId) return;
+    const [c, h, w] = src.pixels.shape;
+    $(".conv-input-dims").textContent = `${c === 3 ? "RGB" : "gray"} ${h} × ${w}`;
+    if (src.grid) controls.setPixelSize(src.grid.h, src.grid.w);
+    const g = geometry(s, h, w);
+    geom = g;
+    const wts = weights(s, c);
+    const [kh, kw] = kernelSize(s);
+    const pads = g.ok ? g.pads : rawPads(s, kh, kw);
+    const raw = { h, w, kh, kw, sh: s["conv.stride"][0], sw: s["conv.stride"][1], dh: s["conv.dil"][0], dw: s["conv.dil"][1], pads, cin: c, cout: wts.cout };
+    renderOutputSize($(".conv-size-panel"), g, raw);
+    renderCost($(".conv-cost-panel"), g, raw);
+    if (!g.ok) {
+      showError(g.error);
+      controls.markInvalid(g.knob);
+      maps.setStale(true);
+      $(".conv-input-panel").classList.add("stale");
+      $(".conv-explain-panel").classList.add("stale");
+      anim.release();
+      return;
+    }
+    controls.markInvalid(null);
+    $(".conv-input-panel").classList.remove("stale");
+    $(".conv-explain-panel").classList.remove("stale");
+    const box = sizes();
+    const padded = inputView.render(src.pixels, g, { ...box, pixelGrid: src.grid });
+    const body = requestBody(s, wts, src.grid ? { pixels: src.grid } : { id: s.image, color: s.color });
+    const signature = JSON.stringify(body);
+    if (result && signature === result.signature) {
+      // Nothing the server computes changed: just redraw (colours, sizes, selection).
+      result.padded = padded;
+      result.g = g;
+      clearError();
+      maps.setStale(false);
+      maps.render(result.output, names(result.wts), s["conv.cmap"]);
+      showSelection(s);
+      return;
+    }
+    if (signature === pendingSignature) return;
+    pendingSignature = signature;
+    maps.setStale(true);
+    let answer;
+    try {
+      answer = await image.withImage(s.image, (imageId) =>
+        postJSON("/api/conv2d", src.grid ? body : { ...body, image_id: imageId }, { binary: true, key: "conv" }),
+      );
+    } catch (err) {
+      if (err && err.superseded) return;
+      if (pendingSignature === signature) pendingSignature = "";
+      reportError(err);
+      return;
+    }
+    if (pendingSignature !== signature) return;
+    pendingSignature = "";
+    clearError();
+    result = { signature, output: answer.arrays.output, wts, g, padded };
+    maps.setStale(false);
+    maps.render(result.output, names(wts), state.get()["conv.cmap"]);
+    showSelection(state.get());
+    root.dataset.rendered = String(Number(root.dataset.rendered || 0) + 1);
+    window.dispatchEvent(new CustomEvent("convlab:conv-rendered"));
+  }
+
+  function rawPads(s, kh, kw) {
+    const p = s["conv.pad"];
+    if (p === "valid") return [0, 0, 0, 0];
+    if (p === "same") {
+      const [dh, dw] = s["conv.dil"];
+      const th = dh * (kh - 1);
+      const tw = dw * (kw - 1);
+      return [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
+    }
+    const parts = String(p).split(",").map(Number);
+    const [ph, pw] = parts.length === 2 ? parts : [parts[0], parts[0]];
+    return [ph, ph, pw, pw];
+  }
+
+  function names(wts) {
+    return wts.filters.map((p) => (p === "custom" ? "edited" : PRESET_NAME[p] || p));
+  }
+
+  const SELECTION_ONLY = new Set(["conv.at", "conv.speed"]);
+  function update(s, changed) {
+    if (!active) return;
+    controls.render(s);
+    $(".conv-cmap").value = s["conv.cmap"];
+    if (changed.every((k) => SELECTION_ONLY.has(k) || k === "present" || k === "lab")) {
+      if (changed.includes("present")) rerun();
+      showSelection(s);
+      return;
+    }
+    if (!changed.includes("conv.at") && !changed.includes("conv.sel")) anim.release();
+    run(s);
+  }
+  const rerun = coalesce(() => active && run(state.get()));
+  window.addEventListener("resize", rerun);
+
+  return {
+    activate(s) {
+      active = true;
+      sourceKey = ""; // the image may have changed while the lab was hidden
+      update(s, Object.keys(s));
+    },
+    deactivate() {
+      active = false;
+      anim.release();
+      hideTooltip();
+    },
+    update,
+  };
+}
+
+export { defaultPixels };

@@ -1,0 +1,274 @@
+// The conv lab's left column: source, kernels (count, preset, size, grid, bias,
+// ReLU, flip, seed) and knobs (stride, padding, mode, dilation, per axis).
+// Renders from the state and writes every change back to it.
+
+import { PRESETS } from "../../presets.js";
+import { coalesce, el } from "../../ui.js";
+import { mountKernelGrid } from "../../widgets/kernel-grid.js";
+import {
+  MAX_FILTERS, MAX_K, decodeCustom, encodeCustom, filterList, formatPadding, kernelSize, nextPreset, parsePadding,
+  padding, weights,
+} from "./model.js";
+
+export function mountControls(root, { state, getCin, onPixelResize }) {
+  const $ = (sel) => root.querySelector(sel);
+  const set = (patch) => state.set(patch);
+  const setSoon = coalesce(set);
+
+  // --- source -------------------------------------------------------------------
+  const srcRadios = [...root.querySelectorAll('input[name="conv-src"]')];
+  for (const radio of srcRadios) radio.addEventListener("change", () => set({ "conv.src": radio.value, "conv.at": [] }));
+  const pxRow = $(".conv-px-size");
+  const pxH = $("#conv-px-h");
+  const pxW = $("#conv-px-w");
+  const pxChange = () => {
+    const h = Number(pxH.value);
+    const w = Number(pxW.value);
+    if (!(h >= 3 && h <= 16 && w >= 3 && w <= 16)) {
+      pxH.classList.toggle("invalid", !(h >= 3 && h <= 16));
+      pxW.classList.toggle("invalid", !(w >= 3 && w <= 16));
+      return;
+    }
+    pxH.classList.remove("invalid");
+    pxW.classList.remove("invalid");
+    onPixelResize(h, w);
+  };
+  pxH.addEventListener("change", pxChange);
+  pxW.addEventListener("change", pxChange);
+  $(".conv-px-reset").addEventListener("click", () => set({ "conv.px": [], "conv.at": [] }));
+
+  // --- filters ------------------------------------------------------------------
+  const filtersInput = $("#conv-filters");
+  filtersInput.addEventListener("input", () => {
+    const n = Number(filtersInput.value);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_FILTERS) {
+      filtersInput.classList.add("invalid");
+      return;
+    }
+    filtersInput.classList.remove("invalid");
+    const s = state.get();
+    const list = filterList(s).slice(0, n);
+    while (list.length < n) list.push(nextPreset(list.length));
+    const custom = decodeCustom(s["conv.w"]);
+    for (const key of Object.keys(custom)) if (Number(key) >= n) delete custom[key];
+    setSoon({
+      "conv.filters": list,
+      "conv.w": encodeCustom(custom),
+      "conv.bias": (s["conv.bias"] || []).slice(0, n),
+      "conv.sel": Math.min(s["conv.sel"], n - 1),
+    });
+  });
+  const tabs = $(".conv-filter-tabs");
+
+  const presetSelect = $("#conv-preset");
+  presetSelect.replaceChildren(
+    ...PRESETS.map((p) => el("option", { value: p.id }, p.name)),
+    el("option", { value: "custom", disabled: true }, "Custom (edited)"),
+  );
+  presetSelect.addEventListener("change", () => {
+    const s = state.get();
+    const sel = s["conv.sel"];
+    const list = filterList(s);
+    list[sel] = presetSelect.value;
+    const custom = decodeCustom(s["conv.w"]);
+    delete custom[sel];
+    set({ "conv.filters": list, "conv.w": encodeCustom(custom) });
+  });
+
+  // --- kernel size and the knobs: linked (h, w) pairs ----------------------------
+  function pairControl(knob, field, { min, max, primary, secondary }) {
+    const lock = root.querySelector(`[data-knob="${knob}"] .lock`);
+    const a = $(primary);
+    const b = $(secondary);
+    let linked = true;
+    const read = (input) => {
+      const v = Number(input.value);
+      return Number.isInteger(v) && v >= min && v <= max ? v : null;
+    };
+    const write = () => {
+      const va = read(a);
+      const vb = linked ? va : read(b);
+      a.classList.toggle("invalid", va === null);
+      b.classList.toggle("invalid", vb === null);
+      if (va === null || vb === null) return;
+      const patch = { [field]: [va, vb] };
+      if (field === "conv.k") patch["conv.at"] = [];
+      setSoon(patch);
+    };
+    a.addEventListener("input", write);
+    b.addEventListener("input", write);
+    lock.addEventListener("click", () => {
+      linked = !linked;
+      render(state.get());
+      if (linked) write();
+    });
+    function render(s) {
+      const [h, w] = field === "conv.k" ? kernelSize(s) : s[field];
+      if (h !== w) linked = false;
+      lock.setAttribute("aria-pressed", String(linked));
+      lock.textContent = linked ? "=" : "≠";
+      lock.title = linked ? "Linked: one value for both axes (click to set h and w apart)" : "Separate h and w (click to link)";
+      b.hidden = linked;
+      if (document.activeElement !== a) a.value = String(h);
+      if (document.activeElement !== b) b.value = String(w);
+    }
+    return { render };
+  }
+
+  const kernelPair = pairControl("kernel-size", "conv.k", { min: 1, max: MAX_K, primary: "#conv-kh", secondary: "#conv-kw" });
+  const stridePair = pairControl("stride", "conv.stride", { min: 1, max: 16, primary: "#conv-sh", secondary: "#conv-sw" });
+  const dilationPair = pairControl("dilation", "conv.dil", { min: 1, max: 16, primary: "#conv-dh", secondary: "#conv-dw" });
+
+  // Padding: a number, "valid" or "same" in the primary box; a second number when unlinked.
+  const padInput = $("#conv-pad");
+  const padW = $("#conv-pw");
+  const padLock = root.querySelector('[data-knob="padding"] .lock');
+  let padLinked = true;
+  const writePad = () => {
+    const text = padInput.value.trim().toLowerCase();
+    let value;
+    if (text === "valid" || text === "same") value = text;
+    else {
+      const h = parsePadding(text);
+      if (h === undefined) {
+        padInput.classList.add("invalid");
+        padInput.title = 'Type a number ≥ 0, "valid" or "same"';
+        return;
+      }
+      if (padLinked) value = formatPadding(h);
+      else {
+        const w = Number(padW.value);
+        if (!Number.isInteger(w) || w < 0) {
+          padW.classList.add("invalid");
+          return;
+        }
+        value = formatPadding([h[0], w]);
+      }
+    }
+    padInput.classList.remove("invalid");
+    padW.classList.remove("invalid");
+    padInput.title = "";
+    setSoon({ "conv.pad": value });
+  };
+  padInput.addEventListener("input", writePad);
+  padInput.addEventListener("change", writePad);
+  padW.addEventListener("input", writePad);
+  padLock.addEventListener("click", () => {
+    padLinked = !padLinked;
+    renderPad(state.get());
+    if (padLinked) writePad();
+  });
+  function renderPad(s) {
+    const p = padding(s);
+    if (Array.isArray(p) && p[0] !== p[1]) padLinked = false;
+    padLock.setAttribute("aria-pressed", String(padLinked));
+    padLock.textContent = padLinked ? "=" : "≠";
+    padW.hidden = padLinked || typeof p === "string";
+    if (document.activeElement !== padInput) padInput.value = typeof p === "string" ? p : padLinked ? formatPadding(p) : String(p[0]);
+    if (document.activeElement !== padW && Array.isArray(p)) padW.value = String(p[1]);
+  }
+
+  const modeSelect = $("#conv-mode");
+  modeSelect.addEventListener("change", () => set({ "conv.mode": modeSelect.value }));
+
+  // --- kernel grid, bias, ReLU, flip, seed --------------------------------------
+  const grid = mountKernelGrid($(".conv-kernel-grid"), {
+    onEdit(c, index, value) {
+      const s = state.get();
+      const sel = s["conv.sel"];
+      const wts = weights(s, getCin());
+      const slices = wts.slices[sel].map((slice) => Array.from(slice));
+      slices[c][index] = value;
+      const custom = decodeCustom(s["conv.w"]);
+      custom[sel] = { cin: wts.cin, kh: wts.kh, kw: wts.kw, values: slices.flat() };
+      const list = filterList(s);
+      list[sel] = "custom";
+      set({ "conv.w": encodeCustom(custom), "conv.filters": list });
+    },
+  });
+  const bias = $("#conv-bias");
+  bias.addEventListener("input", () => {
+    const v = Number(bias.value);
+    if (bias.value.trim() === "" || !Number.isFinite(v)) {
+      bias.classList.add("invalid");
+      return;
+    }
+    bias.classList.remove("invalid");
+    const s = state.get();
+    const list = filterList(s).map((_, f) => (Number.isFinite(s["conv.bias"][f]) ? s["conv.bias"][f] : 0));
+    list[s["conv.sel"]] = v;
+    setSoon({ "conv.bias": list.every((x) => x === 0) ? [] : list });
+  });
+  const relu = $("#conv-relu");
+  relu.addEventListener("change", () => set({ "conv.relu": relu.checked }));
+  const flip = $("#conv-flip");
+  flip.addEventListener("change", () => set({ "conv.flip": flip.checked }));
+  const seed = $("#conv-seed");
+  seed.addEventListener("change", () => {
+    const v = Number(seed.value);
+    if (Number.isInteger(v) && v >= 0) set({ "conv.seed": v });
+  });
+  $("#conv-randomise").addEventListener("click", () => {
+    const s = state.get();
+    const sel = s["conv.sel"];
+    const list = filterList(s);
+    list[sel] = "random";
+    const custom = decodeCustom(s["conv.w"]);
+    delete custom[sel];
+    set({ "conv.filters": list, "conv.w": encodeCustom(custom), "conv.seed": Math.floor(Math.random() * 100000) });
+  });
+
+  function renderTabs(s, list) {
+    const sel = s["conv.sel"];
+    if (tabs.children.length !== list.length) {
+      tabs.replaceChildren(
+        ...list.map((_, f) =>
+          el("button", {
+            type: "button",
+            role: "tab",
+            class: "filter-tab",
+            "data-testid": `filter-tab-${f}`,
+            onclick: () => set({ "conv.sel": f }),
+          }, String(f)),
+        ),
+      );
+    }
+    [...tabs.children].forEach((tab, f) => {
+      tab.setAttribute("aria-selected", String(f === sel));
+      tab.title = `Edit filter ${f} (${list[f]})`;
+    });
+    tabs.hidden = list.length < 2;
+  }
+
+  return {
+    render(s) {
+      for (const radio of srcRadios) radio.checked = radio.value === s["conv.src"];
+      pxRow.hidden = s["conv.src"] !== "pixels";
+      const list = filterList(s);
+      if (document.activeElement !== filtersInput) filtersInput.value = String(list.length);
+      renderTabs(s, list);
+      const sel = Math.min(s["conv.sel"], list.length - 1);
+      presetSelect.value = list[sel];
+      kernelPair.render(s);
+      stridePair.render(s);
+      dilationPair.render(s);
+      renderPad(s);
+      modeSelect.value = s["conv.mode"];
+      const wts = weights(s, getCin());
+      grid.render(wts.slices[sel], wts.kh, wts.kw);
+      if (document.activeElement !== bias) bias.value = String(wts.bias[sel]);
+      relu.checked = s["conv.relu"];
+      flip.checked = s["conv.flip"];
+      if (document.activeElement !== seed) seed.value = String(s["conv.seed"]);
+    },
+    setPixelSize(h, w) {
+      if (document.activeElement !== pxH) pxH.value = String(h);
+      if (document.activeElement !== pxW) pxW.value = String(w);
+    },
+    /** Outline the control that made the geometry impossible (null clears). */
+    markInvalid(knob) {
+      for (const node of root.querySelectorAll(".knob-invalid")) node.classList.remove("knob-invalid");
+      if (knob) root.querySelector(`[data-knob="${knob}"]`)?.classList.add("knob-invalid");
+    },
+  };
+}

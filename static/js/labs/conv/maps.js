@@ -1,0 +1,148 @@
+// The feature maps: one canvas per filter at the true output size (feature-map-0,
+// feature-map-1, …), scaled up crisply, each with a colour bar (min, zero, max)
+// and hover/click/keyboard reporting of (filter, row, col).
+
+import { MAPS, autoMap } from "../../colormap.js";
+import { drawColorbar, exportCanvases, fmt } from "../../heatmap.js";
+import { el } from "../../ui.js";
+import { GridView } from "../../widgets/conv-grid-view.js";
+
+export function mountMaps(root, { onSelect, onHover }) {
+  let cards = [];
+  let selection = null; // {f, row, col}
+  let progress = null; // raster index of the animation, or null
+
+  /** [maxW, maxH] per map: the column count that makes maps largest in the space left. */
+  function layout(count, h, w) {
+    const width = Math.max(120, (root.clientWidth || 300) - 4);
+    const height = Math.max(140, window.innerHeight - root.getBoundingClientRect().top - 28);
+    const extra = 52; // caption + colour bar
+    let best = [60, 60];
+    let bestScale = 0;
+    for (let cols = 1; cols <= count; cols++) {
+      const rows = Math.ceil(count / cols);
+      const bw = Math.floor((width - 10 * (cols - 1)) / cols);
+      const bh = Math.floor((height - rows * extra - 10 * (rows - 1)) / rows);
+      const scale = Math.min(bw / w, bh / h);
+      if (scale > bestScale) {
+        bestScale = scale;
+        best = [bw, Math.max(40, bh)];
+      }
+    }
+    return [Math.min(best[0], 460), Math.min(best[1], 460)];
+  }
+
+  function ensureCards(count) {
+    if (cards.length === count) return;
+    cards = Array.from({ length: count }, (_, f) => {
+      const figure = el("figure", { class: "map-card", "data-filter": String(f) });
+      const caption = el("figcaption", { class: "map-caption" });
+      const holder = el("div", { class: "map-holder" });
+      const view = new GridView(holder, { testid: `feature-map-${f}`, label: `Feature map ${f}` });
+      const bar = el("canvas", { class: "colorbar-canvas", "aria-hidden": "true" });
+      const lo = el("span", { class: "cb-lo" });
+      const zero = el("span", { class: "cb-zero" });
+      const hi = el("span", { class: "cb-hi" });
+      const colorbar = el("div", { class: "colorbar" }, lo, el("span", { class: "cb-bar" }, bar, zero), hi);
+      figure.append(caption, holder, colorbar);
+      view.onSelect = (cell) => onSelect(f, cell.row, cell.col);
+      view.onHover = (cell, event) => onHover(f, cell, event);
+      view.decorate = (ctx, v) => decorate(f, ctx, v);
+      return { figure, caption, view, bar, lo, zero, hi };
+    });
+    root.replaceChildren(...cards.map((c) => c.figure));
+  }
+
+  function decorate(f, ctx, view) {
+    if (progress !== null) {
+      // Cells the sliding window has not reached yet are veiled.
+      ctx.fillStyle = "rgba(245,246,248,0.82)";
+      const r0 = Math.floor((progress + 1) / view.w);
+      const c0 = (progress + 1) % view.w;
+      if (r0 < view.h) {
+        ctx.fillRect(c0, r0, view.w - c0, 1);
+        ctx.fillRect(0, r0 + 1, view.w, view.h - r0 - 1);
+      }
+    }
+    if (selection && selection.row < view.h && selection.col < view.w) {
+      const mine = selection.f === f;
+      ctx.lineWidth = (mine ? 3 : 1.5) / view.scale;
+      ctx.strokeStyle = mine ? "#ff2d95" : "rgba(255,45,149,0.7)";
+      const pad = Math.min(0.5, 1 / view.scale);
+      ctx.strokeRect(selection.col - pad, selection.row - pad, 1 + 2 * pad, 1 + 2 * pad);
+    }
+  }
+
+  return {
+    /**
+     * Draw the server's output (Float32Array (C_out, H_out, W_out)).
+     * `names` label the filters; `cmap` is "auto" | "diverging" | "viridis" | "gray".
+     */
+    render(output, names, cmap) {
+      const [count, h, w] = output.shape;
+      ensureCards(count);
+      const [maxW, maxH] = layout(count, h, w);
+      cards.forEach((card, f) => {
+        const data = output.subarray(f * h * w, (f + 1) * h * w);
+        const map = cmap === "auto" ? autoMap(data) : MAPS[cmap] || MAPS.viridis;
+        card.view.setBox(maxW, maxH);
+        card.view.cursor = selection && selection.f === f ? { row: selection.row, col: selection.col } : null;
+        const [lo, hi] = card.view.setData(data, h, w, { map });
+        let dmin = Infinity;
+        let dmax = -Infinity;
+        for (let i = 0; i < data.length; i++) {
+          if (data[i] < dmin) dmin = data[i];
+          if (data[i] > dmax) dmax = data[i];
+        }
+        card.caption.textContent = `${f} · ${names[f]} · ${h}×${w} · min ${fmt(dmin, 3)}, max ${fmt(dmax, 3)}`;
+        const barWidth = Math.max(60, Math.min(140, Math.round(card.view.cssW) - 70));
+        drawColorbar(card.bar, map, lo, hi, { width: barWidth, height: 10 });
+        card.bar.style.width = `${barWidth}px`;
+        card.lo.textContent = fmt(lo, 3);
+        card.hi.textContent = fmt(hi, 3);
+        const showZero = lo < 0 && hi > 0;
+        card.zero.hidden = !showZero;
+        card.zero.textContent = "0";
+        card.zero.style.left = `${((0 - lo) / (hi - lo)) * 100}%`;
+        card.figure.dataset.map = map.name;
+      });
+    },
+    setSelection(sel, prog = null) {
+      selection = sel;
+      progress = prog;
+      cards.forEach((card, f) => {
+        card.view.cursor = sel && sel.f === f ? { row: sel.row, col: sel.col } : null;
+        card.view.redraw();
+      });
+    },
+    setStale(stale) {
+      root.classList.toggle("stale", stale);
+    },
+    focus(f) {
+      cards[f]?.view.wrap.focus();
+    },
+    count: () => cards.length,
+    exportPng() {
+      if (!cards.length) return;
+      // Side by side, each at its on-screen size.
+      const views = cards.map((c) => c.view);
+      const gap = 8;
+      const width = views.reduce((a, v) => a + v.cssW + gap, -gap);
+      const height = Math.max(...views.map((v) => v.cssH));
+      const out = document.createElement("canvas");
+      out.width = width;
+      out.height = height;
+      const ctx = out.getContext("2d");
+      ctx.imageSmoothingEnabled = false;
+      ctx.fillStyle = "#fff";
+      ctx.fillRect(0, 0, width, height);
+      let x = 0;
+      for (const v of views) {
+        ctx.drawImage(v.canvas, x, 0, v.cssW, v.cssH);
+        ctx.drawImage(v.overlay, x, 0, v.cssW, v.cssH);
+        x += v.cssW + gap;
+      }
+      exportCanvases([out], width, height, "convlab-feature-maps.png");
+    },
+  };
+}

@@ -1,0 +1,214 @@
+// The conv lab's state fields and what they mean: weights, bias, geometry, the
+// request body, the pixel-grid input. Pure functions of the state; no DOM.
+
+import { parse } from "../../state.js";
+import { PRESET_IDS, presetKernel } from "../../presets.js";
+import { convGeometry } from "../../shape.js";
+
+export const MAX_FILTERS = 16;
+export const MAX_K = 15;
+const DEFAULT_CYCLE = ["sobel-x", "sobel-y", "laplacian", "gaussian", "sharpen", "emboss", "prewitt-x", "prewitt-y",
+  "scharr-x", "scharr-y", "outline", "box", "motion", "identity", "random", "random"];
+
+/** Padding as the user typed it: "valid", "same", "2" or "1,2" -> "valid" | "same" | [h, w]. */
+export function parsePadding(text) {
+  const s = String(text ?? "").trim().toLowerCase();
+  if (s === "valid" || s === "same") return s;
+  const parts = s.split(/[,×x\s]+/).filter(Boolean).map(Number);
+  if (parts.length === 1 && Number.isInteger(parts[0]) && parts[0] >= 0) return [parts[0], parts[0]];
+  if (parts.length === 2 && parts.every((p) => Number.isInteger(p) && p >= 0)) return parts;
+  return undefined;
+}
+
+export const formatPadding = (p) => (typeof p === "string" ? p : p[0] === p[1] ? String(p[0]) : `${p[0]},${p[1]}`);
+
+/** Compact number text for the URL: 5 significant digits, no trailing zeros. */
+export const compact = (v) => String(Number(Number(v).toPrecision(5)));
+
+/**
+ * Custom (edited) weights travel as "i~cin.kh.kw~v_v_v…" per filter, joined by "!".
+ * They keep their own dims so a later size or colour change can adapt them.
+ */
+export function encodeCustom(custom) {
+  return Object.entries(custom)
+    .filter(([, e]) => e)
+    .map(([i, e]) => `${i}~${e.cin}.${e.kh}.${e.kw}~${Array.from(e.values, compact).join("_")}`)
+    .join("!");
+}
+
+export function decodeCustom(text) {
+  const out = {};
+  if (!text) return out;
+  for (const part of String(text).split("!")) {
+    const [i, dims, vals] = part.split("~");
+    const [cin, kh, kw] = (dims || "").split(".").map(Number);
+    const values = (vals || "").split("_").map(Number);
+    if (!Number.isInteger(Number(i)) || ![cin, kh, kw].every((d) => Number.isInteger(d) && d >= 1)) continue;
+    if (values.length !== cin * kh * kw || !values.every(Number.isFinite)) continue;
+    out[Number(i)] = { cin, kh, kw, values };
+  }
+  return out;
+}
+
+/** Default pixel grid: the chapter's bright square, scaled to h×w. */
+export function defaultPixels(h = 8, w = 8) {
+  const v = [];
+  for (let r = 0; r < h; r++) {
+    for (let c = 0; c < w; c++) {
+      const inside = r >= Math.floor(h / 4) && r < h - Math.floor(h / 4) && c >= Math.floor(w / 4) && c < w - Math.floor(w / 4);
+      v.push(inside ? 0.85 : 0.15);
+    }
+  }
+  return { h, w, values: v };
+}
+
+/** "h,w,v,v,…" -> {h, w, values}. */
+export function decodePixels(list) {
+  if (!Array.isArray(list) || list.length < 2) return defaultPixels();
+  const [h, w] = list;
+  if (!(h >= 3 && h <= 16 && w >= 3 && w <= 16) || list.length !== 2 + h * w) return defaultPixels();
+  return { h, w, values: list.slice(2) };
+}
+
+export const encodePixels = (px) => [px.h, px.w, ...px.values.map((v) => Number(compact(v)))];
+
+/** Resize a grid (new cells get the background 0.15, kept cells keep their values). */
+export function resizePixels(px, h, w) {
+  const values = [];
+  for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) values.push(r < px.h && c < px.w ? px.values[r * px.w + c] : 0.15);
+  return { h, w, values };
+}
+
+export const FIELDS = [
+  { name: "conv.filters", def: ["sobel-x", "sobel-y"], parse: (s) => String(s).split(",").filter(Boolean), format: (v) => v.join(",") },
+  { name: "conv.k", def: [3, 3], parse: parse.pair },
+  { name: "conv.sel", def: 0 },
+  { name: "conv.w", def: "" },
+  { name: "conv.bias", def: [] },
+  { name: "conv.relu", def: false },
+  { name: "conv.flip", def: false },
+  { name: "conv.seed", def: 1 },
+  { name: "conv.stride", def: [1, 1], parse: parse.pair },
+  { name: "conv.pad", def: "0", parse: (s) => (parsePadding(s) === undefined ? undefined : s) },
+  { name: "conv.mode", def: "zeros", parse: (s) => (["zeros", "reflect", "replicate", "circular"].includes(s) ? s : undefined) },
+  { name: "conv.dil", def: [1, 1], parse: parse.pair },
+  { name: "conv.src", def: "image", parse: (s) => (s === "pixels" ? s : "image") },
+  { name: "conv.px", def: [] },
+  { name: "conv.at", def: [] },
+  { name: "conv.speed", def: 4 },
+  { name: "conv.cmap", def: "auto" },
+];
+
+/** Clamp helpers for values from a hand-edited URL. */
+const clampInt = (v, lo, hi, def) => (Number.isInteger(v) ? Math.min(hi, Math.max(lo, v)) : def);
+
+/** The number of filters and their presets, tidied (unknown names -> "custom" or a default). */
+export function filterList(s) {
+  const list = (s["conv.filters"] || []).slice(0, MAX_FILTERS);
+  if (!list.length) list.push("sobel-x");
+  return list.map((p) => (PRESET_IDS.has(p) || p === "custom" ? p : "identity"));
+}
+
+export const nextPreset = (count) => DEFAULT_CYCLE[count % DEFAULT_CYCLE.length];
+
+export function kernelSize(s) {
+  const [kh, kw] = s["conv.k"];
+  return [clampInt(kh, 1, MAX_K, 3), clampInt(kw, 1, MAX_K, 3)];
+}
+
+/** Adapt a custom entry to cin×kh×kw: centre-crop/pad each slice; spread or sum channels. */
+export function adaptCustom(entry, cin, kh, kw) {
+  const slices = [];
+  for (let c = 0; c < entry.cin; c++) {
+    const slice = new Float64Array(kh * kw);
+    const offR = Math.floor((entry.kh - kh) / 2);
+    const offC = Math.floor((entry.kw - kw) / 2);
+    for (let r = 0; r < kh; r++) {
+      for (let q = 0; q < kw; q++) {
+        const sr = r + offR;
+        const sc = q + offC;
+        if (sr >= 0 && sr < entry.kh && sc >= 0 && sc < entry.kw) slice[r * kw + q] = entry.values[c * entry.kh * entry.kw + sr * entry.kw + sc];
+      }
+    }
+    slices.push(slice);
+  }
+  if (entry.cin === cin) return slices;
+  // Gray <-> RGB: keep the response to a gray image (sum of slices) unchanged.
+  const total = new Float64Array(kh * kw);
+  for (const slice of slices) slice.forEach((v, i) => (total[i] += v));
+  return Array.from({ length: cin }, () => Float64Array.from(total, (v) => v / cin));
+}
+
+/**
+ * The weights the lab sends: {cout, cin, kh, kw, slices[f][c] (Float64Array kh·kw), bias[f]}.
+ * A preset on an RGB input weighs each channel 1/3 (it acts on the channel mean);
+ * "random" draws every slice independently from seed + filter index.
+ */
+export function weights(s, cin) {
+  const [kh, kw] = kernelSize(s);
+  const filters = filterList(s);
+  const custom = decodeCustom(s["conv.w"]);
+  const seed = clampInt(s["conv.seed"], 0, 2 ** 31 - 1, 1);
+  const slices = filters.map((preset, f) => {
+    if (custom[f]) return adaptCustom(custom[f], cin, kh, kw);
+    const id = preset === "custom" ? "identity" : preset;
+    if (id === "random") {
+      const all = presetKernel("random", cin * kh, kw, seed + f);
+      return Array.from({ length: cin }, (_, c) => all.slice(c * kh * kw, (c + 1) * kh * kw));
+    }
+    const base = presetKernel(id, kh, kw, seed + f);
+    return Array.from({ length: cin }, () => (cin === 1 ? base : Float64Array.from(base, (v) => v / cin)));
+  });
+  const biasList = s["conv.bias"] || [];
+  const bias = filters.map((_, f) => (Number.isFinite(biasList[f]) ? biasList[f] : 0));
+  return { cout: filters.length, cin, kh, kw, slices, bias, filters };
+}
+
+/** Padding as the kernels want it: "valid" | "same" | [h, w]. */
+export function padding(s) {
+  return parsePadding(s["conv.pad"]) ?? [0, 0];
+}
+
+/** The page-side geometry (shape.js) for an input of h×w. */
+export function geometry(s, h, w) {
+  const [kh, kw] = kernelSize(s);
+  const pad = padding(s);
+  return convGeometry({
+    h, w, kernel: [kh, kw], stride: s["conv.stride"], padding: pad, dilation: s["conv.dil"], mode: s["conv.mode"],
+  });
+}
+
+/** Body of POST /api/conv2d. */
+export function requestBody(s, wts, source) {
+  const pad = padding(s);
+  const body = {
+    weight: wts.slices.map((f) => f.map((slice) => {
+      const rows = [];
+      for (let r = 0; r < wts.kh; r++) rows.push(Array.from(slice.subarray(r * wts.kw, (r + 1) * wts.kw)));
+      return rows;
+    })),
+    bias: wts.bias,
+    stride: s["conv.stride"],
+    padding: typeof pad === "string" ? pad : pad,
+    dilation: s["conv.dil"],
+    padding_mode: s["conv.mode"],
+    flip: Boolean(s["conv.flip"]),
+    relu: Boolean(s["conv.relu"]),
+  };
+  if (source.pixels) {
+    const { h, w, values } = source.pixels;
+    const rows = [];
+    for (let r = 0; r < h; r++) rows.push(values.slice(r * w, (r + 1) * w));
+    body.input = [rows];
+  } else {
+    body.image_id = source.id;
+    body.color = source.color;
+  }
+  return body;
+}
+
+/** The weight actually applied at tap (a, b): flipped in both axes for true convolution. */
+export function appliedWeight(wts, f, c, a, b, flip) {
+  const slice = wts.slices[f][c];
+  return flip ? slice[(wts.kh - 1 - a) * wts.kw + (wts.kw - 1 - b)] : slice[a * wts.kw + b];
+}

@@ -1,0 +1,197 @@
+// A grid of numbers drawn as crisp squares, for the conv lab's input and maps.
+//
+// Like heatmap.MapView (whose drawMap/drawImage it uses), plus what the conv lab
+// needs: fractional down-scaling for maps larger than their box, numbers printed
+// in the cells when they are big enough, a keyboard cursor (arrow keys, Enter),
+// and a `decorate(ctx)` hook that draws boxes in cell units on the overlay.
+
+import { drawImage, drawMap, exportCanvases, fmt } from "../heatmap.js";
+import { cssColor } from "../colormap.js";
+
+export class GridView {
+  constructor(root, { testid = null, label = "", maxW = 300, maxH = 300, focusable = true } = {}) {
+    this.maxW = maxW;
+    this.maxH = maxH;
+    this.h = 0;
+    this.w = 0;
+    this.scale = 1;
+    this.values = null; // what numbers to print: Float32Array/Array of h·w (first channel)
+    this.colorInfo = null; // {map, lo, hi} for text contrast, or null for images in [0, 1]
+    this.decorate = null;
+    this.skipCell = null; // (row, col) -> true where no number should be printed
+    this.cursor = null;
+    this.wrap = document.createElement("div");
+    this.wrap.className = "map-view grid-view";
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "map-canvas";
+    if (testid) this.canvas.dataset.testid = testid;
+    this.canvas.setAttribute("role", "img");
+    if (label) this.canvas.setAttribute("aria-label", label);
+    this.overlay = document.createElement("canvas");
+    this.overlay.className = "map-overlay";
+    this.overlay.setAttribute("aria-hidden", "true");
+    this.wrap.append(this.canvas, this.overlay);
+    if (focusable) {
+      this.wrap.tabIndex = 0;
+      this.wrap.setAttribute("aria-label", `${label}: arrow keys move, Enter explains the cell`);
+    }
+    root.append(this.wrap);
+    this.onHover = null;
+    this.onSelect = null;
+    this.wrap.addEventListener("mousemove", (e) => this.onHover?.(this.cellAt(e), e));
+    this.wrap.addEventListener("mouseleave", () => this.onHover?.(null, null));
+    this.wrap.addEventListener("click", (e) => {
+      const cell = this.cellAt(e);
+      if (cell) this.onSelect?.(cell, e);
+    });
+    this.wrap.addEventListener("keydown", (e) => this.#key(e));
+  }
+
+  cellAt(event) {
+    const rect = this.canvas.getBoundingClientRect();
+    const col = Math.floor(((event.clientX - rect.left) / rect.width) * this.w);
+    const row = Math.floor(((event.clientY - rect.top) / rect.height) * this.h);
+    if (row < 0 || col < 0 || row >= this.h || col >= this.w) return null;
+    return { row, col };
+  }
+
+  #key(e) {
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    if (!this.h || !this.w) return;
+    if (moves[e.key]) {
+      e.preventDefault();
+      const [dr, dc] = moves[e.key];
+      const cur = this.cursor ?? { row: 0, col: 0 };
+      const cell = {
+        row: Math.min(this.h - 1, Math.max(0, cur.row + (this.cursor ? dr : 0))),
+        col: Math.min(this.w - 1, Math.max(0, cur.col + (this.cursor ? dc : 0))),
+      };
+      this.onSelect?.(cell, e);
+    } else if (e.key === "Enter" && this.cursor) {
+      e.preventDefault();
+      this.onSelect?.(this.cursor, e);
+    }
+  }
+
+  setBox(maxW, maxH) {
+    if (maxW === this.maxW && maxH === this.maxH) return;
+    this.maxW = maxW;
+    this.maxH = maxH;
+    if (this.h) this.#resize(this.h, this.w, true);
+  }
+
+  #resize(h, w, force = false) {
+    if (!force && h === this.h && w === this.w) return;
+    this.h = h;
+    this.w = w;
+    const fit = Math.min(this.maxW / w, this.maxH / h);
+    // Integer scale when growing (every cell the same size); fractional only to shrink big maps.
+    this.scale = fit >= 1 ? Math.floor(fit) : fit;
+    const cssW = Math.max(1, Math.round(w * this.scale));
+    const cssH = Math.max(1, Math.round(h * this.scale));
+    this.cssW = cssW;
+    this.cssH = cssH;
+    for (const c of [this.canvas, this.overlay]) {
+      c.style.width = `${cssW}px`;
+      c.style.height = `${cssH}px`;
+    }
+    const dpr = window.devicePixelRatio || 1;
+    this.overlay.width = Math.round(cssW * dpr);
+    this.overlay.height = Math.round(cssH * dpr);
+  }
+
+  /** Values through a colour map; returns [lo, hi]. */
+  setData(data, h, w, { map, range = null, numbers = data } = {}) {
+    this.#resize(h, w);
+    const [lo, hi] = drawMap(this.canvas, data, h, w, { map, range });
+    this.values = numbers;
+    this.colorInfo = { map, lo, hi };
+    this.redraw();
+    return [lo, hi];
+  }
+
+  /** An image ((C, H, W) values in [0, 1]); numbers printed from the first channel. */
+  setImage(pixels, c, h, w) {
+    this.#resize(h, w);
+    drawImage(this.canvas, pixels, c, h, w);
+    this.values = c === 1 ? pixels : null;
+    this.colorInfo = null;
+    this.redraw();
+  }
+
+  /** Overlay context scaled so one unit is one cell. */
+  cellContext() {
+    const ctx = this.overlay.getContext("2d");
+    ctx.setTransform(this.overlay.width / Math.max(1, this.w), 0, 0, this.overlay.height / Math.max(1, this.h), 0, 0);
+    return ctx;
+  }
+
+  /** Pixels of one cell on screen (CSS px). */
+  get cellPx() {
+    return this.scale;
+  }
+
+  redraw() {
+    const ctx = this.overlay.getContext("2d");
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
+    if (!this.h) return;
+    if (this.scale >= 6) this.#grid();
+    if (this.scale >= 24 && this.values) this.#numbers();
+    if (this.decorate) this.decorate(this.cellContext(), this);
+    if (this.cursor && document.activeElement === this.wrap) {
+      const c = this.cellContext();
+      c.strokeStyle = "#ffbf00";
+      c.lineWidth = 3 / this.scale;
+      c.strokeRect(this.cursor.col + 0.08, this.cursor.row + 0.08, 0.84, 0.84);
+    }
+  }
+
+  #grid() {
+    const ctx = this.cellContext();
+    ctx.strokeStyle = "rgba(128,128,128,0.35)";
+    ctx.lineWidth = 1 / this.scale;
+    ctx.beginPath();
+    for (let r = 0; r <= this.h; r++) {
+      ctx.moveTo(0, r);
+      ctx.lineTo(this.w, r);
+    }
+    for (let c = 0; c <= this.w; c++) {
+      ctx.moveTo(c, 0);
+      ctx.lineTo(c, this.h);
+    }
+    ctx.stroke();
+  }
+
+  #numbers() {
+    const ctx = this.overlay.getContext("2d");
+    const dpr = this.overlay.width / this.cssW;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const s = this.scale;
+    const size = Math.max(8, Math.min(15, Math.floor(s * 0.34)));
+    ctx.font = `${size}px system-ui, "DejaVu Sans", sans-serif`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    const digits = s >= 40 ? 3 : 2;
+    for (let r = 0; r < this.h; r++) {
+      for (let c = 0; c < this.w; c++) {
+        if (this.skipCell?.(r, c)) continue;
+        const v = this.values[r * this.w + c];
+        let ink;
+        if (this.colorInfo) ink = cssColor(v, this.colorInfo.map, this.colorInfo.lo, this.colorInfo.hi).text;
+        else ink = v > 0.55 ? "#000" : "#fff";
+        ctx.fillStyle = ink;
+        ctx.fillText(fmt(v, digits), (c + 0.5) * s, (r + 0.5) * s + 0.5);
+      }
+    }
+  }
+
+  /** A box element (CSS px) over cells rows r0..r0+hh, cols c0..c0+ww. */
+  cssRect(r0, c0, hh, ww) {
+    return { left: c0 * this.scale, top: r0 * this.scale, width: ww * this.scale, height: hh * this.scale };
+  }
+
+  exportPng(filename) {
+    exportCanvases([this.canvas, this.overlay], this.cssW, this.cssH, filename);
+  }
+}
