@@ -126,6 +126,7 @@ def backward(req: BackwardRequest, request: Request, settings: SettingsDep, stor
         "gradcheck_skipped": skipped,
     }
     arrays = {
+        "input": _f32(x),
         "output": _f32(y),
         "grad_output": _f32(delta),
         "grad_weight": _f32(gw),

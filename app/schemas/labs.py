@@ -86,6 +86,7 @@ class BackwardRequest(_InputMixin):
 class BackwardResponse(BaseModel):
     """Arrays (float32 for display) plus shapes; the gradcheck numbers are float64."""
 
+    input: list = Field(..., description="(C_in, H, W): the input x the layer saw")
     output: list = Field(..., description="(C_out, H_out, W_out): x ⋆ K")
     grad_output: list = Field(..., description="δ (C_out, H_out, W_out)")
     grad_weight: list = Field(..., description="(C_out, C_in, kh, kw): x ⋆ δ, eq. 36.9")

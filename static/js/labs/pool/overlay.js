@@ -34,7 +34,7 @@ export function drawNumbers(view, data, { skipZero = false, digits = 2, minCell 
   if (cellPx(view) < minCell) return false;
   const { ctx, cw, ch } = pixelContext(view);
   const dpr = window.devicePixelRatio || 1;
-  const size = Math.max(8 * dpr, Math.min(cw, ch) * 0.4);
+  const size = Math.min(15 * dpr, Math.max(8 * dpr, Math.min(cw, ch) * 0.4));
   ctx.font = `600 ${size}px system-ui, "DejaVu Sans", sans-serif`;
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
@@ -46,11 +46,11 @@ export function drawNumbers(view, data, { skipZero = false, digits = 2, minCell 
       const x = (c + 0.5) * cw;
       const y = (r + 0.5) * ch;
       // A light chip behind the digits keeps them readable on any colour.
-      const tw = Math.min(cw - 2, ctx.measureText(text).width + size * 0.3);
+      const tw = Math.min(cw - 1, ctx.measureText(text).width + size * 0.3);
       ctx.fillStyle = "rgba(255,255,255,0.82)";
       ctx.fillRect(x - tw / 2, y - size * 0.55, tw, size * 1.1);
       ctx.fillStyle = "#000";
-      ctx.fillText(text, x, y + size * 0.04, cw - 2);
+      ctx.fillText(text, x, y + size * 0.04, cw - 1.5);
     }
   }
   return true;

@@ -1,0 +1,98 @@
+// The Backward lab's right column: the finite-difference check result and the
+// words (with the one-hot stamp printed as numbers next to K).
+
+import { fmt } from "../../heatmap.js";
+import { el } from "../../ui.js";
+import { kernelTable } from "./kernel.js";
+
+const sci = (v) => (v === 0 ? "0" : v.toExponential(1).replace("e-", "e−"));
+
+/** Render the gradcheck answer (or why there is none) into `box` and `detail`. */
+export function renderCheck(box, detail, answer, enabled) {
+  if (!enabled) {
+    box.replaceChildren(el("span", { class: "hint" }, "Check off: tick “live check”."));
+    detail.replaceChildren();
+    return;
+  }
+  if (answer.gradcheck_skipped) {
+    box.replaceChildren(el("div", { class: "warn" }, `Not checked: ${answer.gradcheck_skipped}`));
+    detail.replaceChildren();
+    return;
+  }
+  const g = answer.gradcheck;
+  if (!g) return;
+  const good = g.max_abs_diff < 1e-6 || g.max_rel_diff < 1e-7;
+  box.replaceChildren(
+    el("div", { class: "bw-check-main" },
+      el("span", { class: "label" }, "max |analytic − numeric| = "),
+      el("span", { class: "big bw-check-value", dataset: { value: String(g.max_abs_diff) } }, sci(g.max_abs_diff))),
+    el("div", {}, `step h = ${sci(g.step)} (central differences, float64)`),
+    el("div", { class: good ? "ok" : "bad" }, good ? "the gradients agree" : "the gradients disagree"),
+  );
+  detail.replaceChildren(
+    el("table", { class: "numbers" },
+      el("tbody", {},
+        el("tr", {}, el("th", {}, "checked"), el("th", {}, "max |diff|")),
+        el("tr", {}, el("td", {}, `all ${g.n_weights} weights`), el("td", {}, sci(g.max_abs_diff_weight))),
+        el("tr", {}, el("td", {}, `${g.n_bias} bias`), el("td", {}, sci(g.max_abs_diff_bias))),
+        el("tr", {}, el("td", {}, `${g.n_input_pixels} input pixels (seeded)`), el("td", {}, sci(g.max_abs_diff_input))),
+        el("tr", {}, el("td", {}, "relative to the largest gradient"), el("td", {}, sci(g.max_rel_diff))))),
+    el("div", {}, `${g.evaluations} forward passes in ${fmt(g.seconds * 1000, 3)} ms; loss ${g.loss === "linear" ? "L = Σ δ·y" : "L = ½ Σ (y − t)²"}. ` +
+      "The loss is at most quadratic in every number, so central differences make no truncation error: " +
+      "what is left is rounding, about 1e−16·|y| / h. Try a larger h."),
+  );
+}
+
+/** The words under the pictures, plus the one-hot stamp as numbers when there is one. */
+export function renderExplain(box, s, answer, kernel, taps) {
+  const [kh, kw] = answer.weight_shape.slice(2);
+  const parts = [
+    el("p", {}, "Forward, K slides over x (cross-correlation, eq. 36.2). Backward, the same sliding does two more jobs: " +
+      "sliding δ over x gives the weight gradient (eq. 36.9: every position where K was used adds x·δ), and sliding the " +
+      "flipped kernel over δ, zero-padded all round (a “full” convolution), gives the input gradient (eq. 36.10)."),
+  ];
+  const [sh, sw] = s["bw.s"];
+  const [dh, dw] = s["bw.d"];
+  if (s["bw.delta"] === "one_hot" && answer.one_hot) {
+    const [, i, j] = answer.one_hot;
+    const [C, H, W] = answer.input_shape;
+    const c = Math.min(s["bw.ch"], C - 1);
+    const top = answer.pads[0];
+    const left = answer.pads[2];
+    const r0 = i * sh - top;
+    const c0 = j * sw - left;
+    // The stamp: ∂L/∂x at the taps of output (i, j), laid out like K.
+    const stamp = new Float64Array(kh * kw);
+    const inside = new Set(taps.map(([r, col]) => `${r},${col}`));
+    let clipped = false;
+    for (let a = 0; a < kh; a++) {
+      for (let b = 0; b < kw; b++) {
+        const r = r0 + a * dh;
+        const col = c0 + b * dw;
+        if (!inside.has(`${r},${col}`)) {
+          clipped = true;
+          stamp[a * kw + b] = Number.NaN;
+          continue;
+        }
+        stamp[a * kw + b] = answer.arrays.grad_input[c * H * W + r * W + col];
+      }
+    }
+    const gap = dh > 1 || dw > 1 ? `, every ${dh === dw ? dh : `${dh}×${dw}`} pixels (dilation)` : "";
+    parts.push(
+      el("p", {}, `δ is 1 at y[${i}, ${j}] only. flip(K), sliding over the padded δ, meets that single 1 and writes itself ` +
+        `out flipped back: ∂L/∂x holds K itself on the ${kh}×${kw} window that y[${i}, ${j}] read, starting at ` +
+        `x[${r0}, ${c0}]${gap}. Each pixel's gradient is the weight it was multiplied by.`),
+      el("div", { class: "bw-stamp-pair" },
+        el("figure", { class: "map-card" }, el("figcaption", {}, `∂L/∂x on that window`),
+          el("div", { "data-testid": "backward-stamp", dataset: { origin: `${r0},${c0}` } }, kernelTable(stamp, kh, kw, { caption: "stamp" }))),
+        el("figure", { class: "map-card" }, el("figcaption", {}, "K"), kernelTable(kernel, kh, kw, { caption: "K" }))),
+    );
+    if (clipped) parts.push(el("p", { class: "hint" }, "Blank cells of the stamp fall in the padding: their gradient goes to the padding (zeros) or is folded back onto the pixel they copy (reflect, replicate, circular)."));
+  } else if (s["bw.delta"] === "squared_error") {
+    parts.push(el("p", {}, `Loss L = ½ Σ (y − t)² = ${fmt(answer.loss ?? 0, 5)}, so δ = y − t: where the layer already matches the target, δ is 0.`));
+  } else if (s["bw.delta"] === "ones") {
+    parts.push(el("p", {}, "With δ = 1 everywhere, ∂L/∂K[a, b] is the sum of x over every position that weight touched, and ∂L/∂x counts, with weights, how many windows saw each pixel: border pixels are seen less."));
+  }
+  if (sh > 1 || sw > 1) parts.push(el("p", { class: "hint" }, "With stride > 1 the windows skip pixels: δ is spread with gaps, and pixels no window reads get no gradient."));
+  box.replaceChildren(...parts);
+}

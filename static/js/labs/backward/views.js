@@ -1,0 +1,156 @@
+// The Backward lab's pictures: the ingredients (x, K, flip(K), δ) and the three
+// convolutions of one conv layer (y = x ⋆ K, ∂L/∂K = x ⋆ δ, ∂L/∂x = pad(δ) ⋆ flip(K))
+// with their shapes, numbers printed on small maps, and the clicked output's
+// window marked on x and on ∂L/∂x.
+
+import { MAPS, autoMap } from "../../colormap.js";
+import { MapView, fmt } from "../../heatmap.js";
+import { el, hideTooltip, showTooltip } from "../../ui.js";
+import { colorbar, drawNumbers, fitView } from "../pool/overlay.js";
+import { plane } from "../pool/views.js";
+import { flip, kernelTable } from "./kernel.js";
+
+const SMALL = 140; // ingredient maps
+const BIG = 240; // the three results, at most (they share the row)
+
+const shapeText = (shape) => shape.join(" × ");
+
+export function mountBackwardViews(root, { onOutputClick }) {
+  const $ = (sel) => root.querySelector(sel);
+  const make = (sel, testid, label, box) => new MapView($(sel), { testid, label, maxW: box, maxH: box });
+  const views = {
+    x: make(".bw-x-map", "backward-input", "Input x", SMALL),
+    delta: make(".bw-delta-map", "backward-delta", "Upstream gradient δ", SMALL),
+    y: make(".bw-y-map", "backward-output", "Forward pass y = x ⋆ K", BIG),
+    gw: make(".bw-gw-map", "backward-grad-weight", "Weight gradient x ⋆ δ", BIG),
+    gx: make(".bw-gx-map", "backward-grad-input", "Input gradient: δ fully convolved with the flipped kernel", BIG),
+  };
+  const boxes = { x: SMALL, delta: SMALL, y: BIG, gw: BIG, gx: BIG };
+  const resultsRow = $(".bw-results");
+  const hoverLine = $(".bw-hover");
+  let data = null;
+
+  function caption(sel, text, map, lo, hi) {
+    $(sel).replaceChildren(el("span", {}, text), colorbar(map, lo, hi));
+  }
+
+  /** Draw an answer of POST /api/backward for state s with kernel values (kh·kw). */
+  function draw(answer, s, kernel) {
+    const { arrays } = answer;
+    const [C, H, W] = answer.input_shape;
+    const [, oh, ow] = answer.output_shape;
+    const [, , kh, kw] = answer.weight_shape;
+    const c = Math.min(s["bw.ch"], C - 1);
+    data = { answer, s, c, C, H, W, oh, ow, kh, kw, kernel };
+
+    // The three results share one row: size them to a third of it.
+    const room = Math.floor((resultsRow.clientWidth - 2 * 14) / 3);
+    if (room > 60) for (const key of ["y", "gw", "gx"]) boxes[key] = views[key].maxW = views[key].maxH = Math.min(BIG, room);
+    const x = plane(arrays.input, c);
+    views.x.setData(x, H, W, { map: MAPS.gray, range: [0, 1] });
+    const delta = arrays.grad_output.subarray(0, oh * ow);
+    const [dlo, dhi] = views.delta.setData(delta, oh, ow, { map: MAPS.diverging });
+    const y = arrays.output.subarray(0, oh * ow);
+    const ymap = autoMap(y);
+    const [ylo, yhi] = views.y.setData(y, oh, ow, { map: ymap });
+    const gw = arrays.grad_weight.subarray(c * kh * kw, (c + 1) * kh * kw);
+    const [wlo, whi] = views.gw.setData(gw, kh, kw, { map: MAPS.diverging });
+    const gx = plane(arrays.grad_input, c);
+    const [xlo, xhi] = views.gx.setData(gx, H, W, { map: MAPS.diverging });
+    for (const [key, v] of Object.entries(views)) fitView(v, boxes[key], boxes[key]);
+
+    const chan = C > 1 ? `, channel ${c}` : "";
+    $(".bw-x-caption").replaceChildren(el("span", {}, `input x${chan}: ${shapeText([C, H, W])}`));
+    caption(".bw-delta-caption", `δ = ∂L/∂y: ${shapeText(answer.output_shape)}`, MAPS.diverging, dlo, dhi);
+    caption(".bw-y-caption", `forward pass y: ${shapeText(answer.output_shape)}`, ymap, ylo, yhi);
+    caption(".bw-gw-caption", `weight gradient ∂L/∂K${chan}: ${shapeText(answer.weight_shape)}`, MAPS.diverging, wlo, whi);
+    caption(".bw-gx-caption", `input gradient ∂L/∂x${chan}: ${shapeText(answer.input_shape)}`, MAPS.diverging, xlo, xhi);
+    $(".bw-k-grid").replaceChildren(kernelTable(kernel, kh, kw, { caption: "kernel K" }));
+    $(".bw-kflip-grid").replaceChildren(kernelTable(flip(kernel, kh, kw), kh, kw, { caption: "flipped kernel" }));
+    overlays();
+  }
+
+  /** Taps (row, col) of the input that output (i, j) reads, inside the image. */
+  function taps(i, j) {
+    const { s, H, W, kh, kw, answer } = data;
+    const [top, , left] = answer.pads;
+    const [sh, sw] = s["bw.s"];
+    const [dh, dw] = s["bw.d"];
+    const out = [];
+    for (let a = 0; a < kh; a++) {
+      for (let b = 0; b < kw; b++) {
+        const r = i * sh - top + a * dh;
+        const col = j * sw - left + b * dw;
+        if (r >= 0 && r < H && col >= 0 && col < W) out.push([r, col]);
+      }
+    }
+    return out;
+  }
+
+  function overlays(hover = null) {
+    if (!data) return;
+    const { answer, c, H, W, oh, ow, kh, kw } = data;
+    const { arrays } = answer;
+    for (const v of Object.values(views)) v.drawGrid();
+    drawNumbers(views.delta, arrays.grad_output.subarray(0, oh * ow), { skipZero: data.s["bw.delta"] === "one_hot", minCell: 15 });
+    drawNumbers(views.y, arrays.output.subarray(0, oh * ow), { digits: 2, minCell: 13 });
+    drawNumbers(views.gw, arrays.grad_weight.subarray(c * kh * kw, (c + 1) * kh * kw), { digits: 3, minCell: 13 });
+    drawNumbers(views.gx, plane(arrays.grad_input, c), { skipZero: true, digits: 2, minCell: 13 });
+    const at = hover ?? selected();
+    if (at) {
+      for (const [r, col] of taps(at.row, at.col)) {
+        views.x.box(r, col, 1, 1, { lineWidth: 2 });
+        views.gx.box(r, col, 1, 1, { lineWidth: 2 });
+      }
+      views.y.box(at.row, at.col, 1, 1, { lineWidth: 3 });
+      views.delta.box(at.row, at.col, 1, 1, { lineWidth: 3 });
+    }
+    void H;
+    void W;
+  }
+
+  /** The one-hot position (when δ is one-hot), else nothing. */
+  function selected() {
+    if (!data || data.s["bw.delta"] !== "one_hot") return null;
+    const idx = data.answer.one_hot;
+    return idx ? { row: idx[1], col: idx[2] } : null;
+  }
+
+  function readout(event, lines) {
+    hoverLine.textContent = lines.join(" · ");
+    showTooltip(event, lines);
+  }
+
+  const outHover = (cell, event) => {
+    overlays(cell);
+    if (!cell || !data) return hideTooltip();
+    const t = cell.row * data.ow + cell.col;
+    readout(event, [`y[${cell.row}, ${cell.col}] = ${fmt(data.answer.arrays.output[t], 4)}`, `δ = ${fmt(data.answer.arrays.grad_output[t], 4)}`, "click: one-hot δ here"]);
+  };
+  for (const v of [views.y, views.delta]) {
+    v.onHover(outHover);
+    v.onClick((cell) => cell && onOutputClick(cell));
+  }
+  const inHover = (cell, event) => {
+    if (!cell || !data) return hideTooltip();
+    const { c, H, W, answer } = data;
+    const i = c * H * W + cell.row * W + cell.col;
+    readout(event, [`x[${cell.row}, ${cell.col}] = ${fmt(answer.arrays.input[i], 4)}`, `∂L/∂x = ${fmt(answer.arrays.grad_input[i], 4)}`]);
+  };
+  views.x.onHover(inHover);
+  views.gx.onHover(inHover);
+  views.gw.onHover((cell, event) => {
+    if (!cell || !data) return hideTooltip();
+    const { c, kh, kw, answer, kernel } = data;
+    const v = answer.arrays.grad_weight[c * kh * kw + cell.row * kw + cell.col];
+    readout(event, [`∂L/∂K[${cell.row}, ${cell.col}] = ${fmt(v, 5)}`, `K[${cell.row}, ${cell.col}] = ${fmt(kernel[cell.row * kw + cell.col], 4)}`]);
+  });
+
+  return {
+    draw,
+    taps: (i, j) => (data ? taps(i, j) : []),
+    setStale(on) {
+      for (const v of Object.values(views)) v.wrap.classList.toggle("stale", on);
+    },
+  };
+}
