@@ -29,7 +29,7 @@ export function renderExplain(root, verdict, answer, s) {
   }
   if (stride > 1) {
     lines.push(
-      `Stride ${stride} keeps every ${stride}th output. An input shift of d pixels is an output shift of ` +
+      `Stride ${stride} keeps one output position in ${stride} along each axis. An input shift of d pixels is an output shift of ` +
         `d / ${stride} cells, a whole number only when ${stride} divides d. Here (${s["eq.dy"]}, ${s["eq.dx"]}) ` +
         `px → (${oy}, ${ox}) cells${answer.exact_shift ? "" : " at best, rounded"}.`,
     );

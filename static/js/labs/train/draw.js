@@ -1,0 +1,108 @@
+// The drawing pad: a 32×32 bitmap drawn with a round pen, averaged over 4×4
+// blocks into the 8×8 input, which is how scikit-learn's digits were made
+// (each 8×8 value counts the ink in a 4×4 block of a 32×32 scan).
+
+const N = 32;
+const BLOCK = 4;
+const PEN = 1.7; // radius in pad cells
+
+export function mountDrawPad(root, { onChange }) {
+  const pad = root.querySelector(".train-pad");
+  const small = root.querySelector(".train-input8");
+  const ink = new Float32Array(N * N);
+  let drawing = false;
+  let last = null;
+  let pending = false;
+
+  function cellAt(e) {
+    const r = pad.getBoundingClientRect();
+    return [((e.clientY - r.top) / r.height) * N, ((e.clientX - r.left) / r.width) * N];
+  }
+
+  function dab(cy, cx) {
+    for (let y = Math.floor(cy - PEN - 1); y <= cy + PEN + 1; y++) {
+      for (let x = Math.floor(cx - PEN - 1); x <= cx + PEN + 1; x++) {
+        if (y < 0 || x < 0 || y >= N || x >= N) continue;
+        const d = Math.hypot(y + 0.5 - cy, x + 0.5 - cx);
+        const v = Math.max(0, Math.min(1, PEN + 0.5 - d)); // soft edge one cell wide
+        ink[y * N + x] = Math.max(ink[y * N + x], v);
+      }
+    }
+  }
+
+  function stroke(to) {
+    const from = last || to;
+    const steps = Math.max(1, Math.ceil(Math.hypot(to[0] - from[0], to[1] - from[1]) * 2));
+    for (let i = 1; i <= steps; i++) dab(from[0] + ((to[0] - from[0]) * i) / steps, from[1] + ((to[1] - from[1]) * i) / steps);
+    last = to;
+    render();
+    if (!pending) {
+      pending = true;
+      setTimeout(() => {
+        pending = false;
+        onChange();
+      }, 120);
+    }
+  }
+
+  pad.addEventListener("pointerdown", (e) => {
+    drawing = true;
+    last = null;
+    pad.setPointerCapture(e.pointerId);
+    stroke(cellAt(e));
+  });
+  pad.addEventListener("pointermove", (e) => drawing && stroke(cellAt(e)));
+  const end = () => {
+    if (!drawing) return;
+    drawing = false;
+    last = null;
+    onChange();
+  };
+  pad.addEventListener("pointerup", end);
+  pad.addEventListener("pointercancel", end);
+
+  /** The 8×8 input (rows of values in [0, 1]). */
+  function pixels() {
+    const out = [];
+    for (let r = 0; r < N / BLOCK; r++) {
+      const row = [];
+      for (let c = 0; c < N / BLOCK; c++) {
+        let sum = 0;
+        for (let y = 0; y < BLOCK; y++) for (let x = 0; x < BLOCK; x++) sum += ink[(r * BLOCK + y) * N + c * BLOCK + x];
+        row.push(Math.round((sum / (BLOCK * BLOCK)) * 1000) / 1000);
+      }
+      out.push(row);
+    }
+    return out;
+  }
+
+  function paint(canvas, values, n) {
+    const ctx = canvas.getContext("2d");
+    const img = ctx.createImageData(n, n);
+    for (let i = 0; i < n * n; i++) {
+      const v = 255 - Math.round(values[i] * 255); // ink dark on white, like a pencil
+      img.data.set([v, v, v, 255], 4 * i);
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+
+  function render() {
+    paint(pad, ink, N);
+    paint(small, pixels().flat(), N / BLOCK);
+  }
+
+  render();
+  return {
+    pixels,
+    isEmpty: () => !ink.some((v) => v > 0),
+    clear() {
+      ink.fill(0);
+      render();
+    },
+    /** Show an 8×8 digit: each value fills its 4×4 block, so pixels() gives it back exactly. */
+    setPixels(rows) {
+      for (let y = 0; y < N; y++) for (let x = 0; x < N; x++) ink[y * N + x] = rows[Math.floor(y / BLOCK)][Math.floor(x / BLOCK)];
+      render();
+    },
+  };
+}
