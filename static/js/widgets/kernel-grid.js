@@ -10,14 +10,24 @@ const CHANNEL_NAMES = { 1: ["gray"], 3: ["R", "G", "B"] };
 export function mountKernelGrid(root, { onEdit }) {
   let shape = null; // [cin, kh, kw]
   let inputs = [];
+  let slices = [];
+  let shown = 0; // the input channel on screen when there are several
 
   function build(cin, kh, kw) {
     shape = [cin, kh, kw];
     inputs = [];
     const names = CHANNEL_NAMES[cin] || Array.from({ length: cin }, (_, i) => `c${i}`);
     const size = kw <= 3 ? "" : kw <= 5 ? "k-mid" : kw <= 9 ? "k-small" : "k-tiny";
-    root.replaceChildren(
-      ...names.map((name, c) => {
+    shown = Math.min(shown, cin - 1);
+    const tabs = cin > 1
+      ? el("div", { class: "slice-tabs", role: "tablist", "aria-label": "Input channel of the kernel" },
+        el("span", { class: "slice-tabs-label" }, "slice"),
+        ...names.map((name, c) => el("button", {
+          type: "button", role: "tab", class: "slice-tab", "data-testid": `kernel-slice-${c}`,
+          "aria-selected": String(c === shown), onclick: () => show(c),
+        }, name)))
+      : null;
+    slices = names.map((name, c) => {
         const table = el("table", { class: `kernel-table ${size}`, "aria-label": `weights of input channel ${name}` });
         const cells = [];
         for (let a = 0; a < kh; a++) {
@@ -48,9 +58,15 @@ export function mountKernelGrid(root, { onEdit }) {
           table.append(tr);
         }
         inputs.push(cells);
-        return el("div", { class: "kernel-slice" }, cin > 1 ? el("span", { class: "slice-name" }, name) : null, table);
-      }),
-    );
+        return el("div", { class: "kernel-slice", hidden: c !== shown }, table);
+    });
+    root.replaceChildren(...(tabs ? [tabs] : []), ...slices);
+  }
+
+  function show(c) {
+    shown = c;
+    slices.forEach((node, i) => (node.hidden = i !== c));
+    for (const tab of root.querySelectorAll(".slice-tab")) tab.setAttribute("aria-selected", String(tab.textContent === root.querySelectorAll(".slice-tab")[c].textContent));
   }
 
   function move(e, c, a, b) {
@@ -81,7 +97,7 @@ export function mountKernelGrid(root, { onEdit }) {
       slices.forEach((slice, c) => {
         slice.forEach((v, i) => {
           const input = inputs[c][i];
-          const text = String(Number(v.toPrecision(4)));
+          const text = String(Number(v.toPrecision(3)));
           if (document.activeElement !== input && input.value !== text) input.value = text;
           input.classList.remove("invalid");
           const col = cssColor(v, MAPS.diverging, -m, m);

@@ -94,7 +94,9 @@ export function mountMaps(root, { onSelect, onHover }) {
           if (data[i] < dmin) dmin = data[i];
           if (data[i] > dmax) dmax = data[i];
         }
-        card.caption.textContent = `${f} · ${names[f]} · ${h}×${w} · min ${fmt(dmin, 3)}, max ${fmt(dmax, 3)}`;
+        card.caption.textContent = `${f} · ${names[f]} · min ${fmt(dmin, 3)}, max ${fmt(dmax, 3)}`;
+        card.caption.title = `filter ${f}: ${names[f]}, ${h}×${w}, min ${dmin}, max ${dmax}`;
+        card.figure.style.width = `${Math.max(120, Math.round(card.view.cssW))}px`;
         const barWidth = Math.max(60, Math.min(140, Math.round(card.view.cssW) - 70));
         drawColorbar(card.bar, map, lo, hi, { width: barWidth, height: 10 });
         card.bar.style.width = `${barWidth}px`;
