@@ -21,12 +21,16 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 
+import numba
 import numpy as np
 
 from app.kernels import conv2d, conv2d_backward
 
 DEFAULT_STEP = 1e-6
 DEFAULT_INPUT_SAMPLES = 32
+# Below this many multiply-adds per forward pass, the ~100 tiny passes of a check run
+# faster on one thread than waking the pool each time (and suffer less on a busy machine).
+SERIAL_BELOW = 2_000_000
 
 
 @dataclass
@@ -106,6 +110,20 @@ def gradcheck(
     """
     if not (np.isfinite(step) and step > 0):
         raise ValueError(f"step must be a positive number, got {step!r}")
+    threads = numba.get_num_threads()
+    serial = np.size(x) * np.size(weight) < SERIAL_BELOW
+    if serial:
+        numba.set_num_threads(1)  # per calling thread; restored below
+    try:
+        return _gradcheck(x, weight, grad_output, bias, target, stride, padding, dilation, padding_mode,
+                          step, n_input_samples, seed, backward)
+    finally:
+        if serial:
+            numba.set_num_threads(threads)
+
+
+def _gradcheck(x, weight, grad_output, bias, target, stride, padding, dilation, padding_mode,
+               step, n_input_samples, seed, backward) -> GradCheck:
     t0 = time.perf_counter()
     x = np.array(x, dtype=np.float64)
     w = np.array(weight, dtype=np.float64)
