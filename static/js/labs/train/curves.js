@@ -31,7 +31,7 @@ export function drawCurves(svg, points) {
       (maxLoss * a).toFixed(2)));
   }
   parts.push(node("line", { x1: M.left, x2: M.left + pw, y1: yAcc(0.95), y2: yAcc(0.95), class: "target" }));
-  parts.push(node("text", { x: M.left + 4, y: yAcc(0.95) - 3, class: "tick target-label" }, "95 %"));
+  parts.push(node("text", { x: M.left + pw - 4, y: yAcc(0.95) + 11, class: "tick target-label", "text-anchor": "end" }, "target 95 %"));
   const ticks = Math.min(8, Math.ceil(maxEpoch));
   for (let i = 0; i <= ticks; i++) {
     const e = (maxEpoch * i) / ticks;
@@ -47,10 +47,13 @@ export function drawCurves(svg, points) {
     parts.push(node("circle", { cx: x(last.epoch), cy: yAcc(last.accuracy), r: 3.5, class: "acc-dot" }));
   }
   // Legend: the line style says which is which, not only the colour.
-  parts.push(node("line", { x1: M.left + 60, x2: M.left + 84, y1: M.top + 8, y2: M.top + 8, class: "acc-line" }));
-  parts.push(node("text", { x: M.left + 88, y: M.top + 12, class: "legend" }, "held-out accuracy (right axis)"));
-  parts.push(node("line", { x1: M.left + 60, x2: M.left + 84, y1: M.top + 24, y2: M.top + 24, class: "loss-line" }));
-  parts.push(node("text", { x: M.left + 88, y: M.top + 28, class: "legend" }, "training loss (left axis)"));
+  // Placed mid-right, where a learning curve (accuracy high, loss low) leaves room.
+  const lx = M.left + pw * 0.45;
+  const ly = yAcc(0.62);
+  parts.push(node("line", { x1: lx, x2: lx + 24, y1: ly, y2: ly, class: "acc-line" }));
+  parts.push(node("text", { x: lx + 28, y: ly + 4, class: "legend" }, "held-out accuracy (right axis)"));
+  parts.push(node("line", { x1: lx, x2: lx + 24, y1: ly + 16, y2: ly + 16, class: "loss-line" }));
+  parts.push(node("text", { x: lx + 28, y: ly + 20, class: "legend" }, "training loss (left axis)"));
   svg.replaceChildren(...parts);
   svg.dataset.points = String(points.length);
 }
