@@ -34,6 +34,10 @@ class Lesson:
             params["caption"] = self.caption
         return urlencode(params, quote_via=quote)
 
+    @property
+    def lab_name(self) -> str:
+        return LAB_NAMES.get(self.lab, self.lab)
+
     def href(self) -> str:
         return "/#" + self.fragment()
 
@@ -45,6 +49,10 @@ class Lesson:
         if self.caption:
             params["caption"] = self.caption
         return "/compare#" + urlencode(params, quote_via=quote)
+
+
+LAB_NAMES = {"conv": "Convolution", "pool": "Pooling", "backward": "Backward", "network": "Network",
+             "equivariance": "Equivariance", "train": "Train", "family": "More of the family"}
 
 
 def _fmt(value) -> str:
@@ -63,7 +71,7 @@ LESSONS: list[Lesson] = [
         summary="Slide a Sobel kernel over the bright square: it answers only where brightness changes "
                 "from left to right. Click an output pixel to see the multiply-add that made it.",
         lab="conv",
-        state={"image": "sample-square", "conv.preset": "sobel-x"},
+        state={"image": "sample-square", "conv.filters": "sobel-x"},
         caption="A kernel is a small pattern detector: Sobel-x lights up at vertical edges. "
                 "Click any output pixel to see the nine products that sum to it.",
     ),
@@ -74,8 +82,8 @@ LESSONS: list[Lesson] = [
         summary="A 3×3 kernel on a 16×16 input with no padding fits in 14 positions per row. "
                 "The output-size formula shows the numbers.",
         lab="conv",
-        state={"image": "sample-square", "conv.preset": "box-blur", "conv.padding": 0, "conv.stride": 1},
-        lock=("kernel-size",),
+        state={"image": "sample-square", "conv.filters": "box", "conv.k": 3, "conv.pad": 0, "conv.stride": 1},
+        lock=("kernel-size", "padding", "stride"),
         caption="16 − 3 + 1 = 14: the kernel has 14 places to stand in each row and column.",
     ),
     Lesson(
@@ -85,11 +93,11 @@ LESSONS: list[Lesson] = [
         summary="Turn stride and padding and watch the formula: stride divides, padding adds, "
                 "and the floor silently drops what does not fit.",
         lab="conv",
-        state={"image": "sample-square", "maxSide": 32, "conv.stride": 2, "conv.padding": 1},
+        state={"image": "sample-square", "conv.filters": "sobel-x", "conv.stride": 2, "conv.pad": 1},
         hide=("kernel-preset",),
         caption="Stride skips positions, padding adds a border. Predict the output size before you move a knob.",
-        compare=({"image": "sample-square", "maxSide": 32, "conv.stride": 1},
-                 {"image": "sample-square", "maxSide": 32, "conv.stride": 2}),
+        compare=({"image": "sample-square", "conv.filters": "sobel-x", "conv.stride": 1},
+                 {"image": "sample-square", "conv.filters": "sobel-x", "conv.stride": 2}),
     ),
     Lesson(
         slug="parameters-vs-dense",
@@ -98,7 +106,7 @@ LESSONS: list[Lesson] = [
         summary="The same input and output sizes cost a handful of shared weights in a conv layer "
                 "and millions in a dense layer.",
         lab="conv",
-        state={"image": "sample-camera", "conv.preset": "sobel-x"},
+        state={"image": "sample-camera", "maxSide": 64, "conv.filters": "sobel-x,sobel-y"},
         caption="Weight sharing: one kernel is reused at every position, so the count does not grow with the image.",
     ),
     Lesson(
@@ -108,7 +116,7 @@ LESSONS: list[Lesson] = [
         summary="Max pooling keeps the winner of every window; average pooling keeps the mean. "
                 "Shift the input a little and most of the pooled output stays put.",
         lab="pool",
-        state={"image": "sample-checkerboard"},
+        state={"image": "sample-checkerboard", "pool.kind": "max", "pool.k": 2, "pool.s": 2},
         caption="Each output cell is the largest value in its window. Which input cell won?",
     ),
     Lesson(
@@ -125,6 +133,7 @@ LESSONS: list[Lesson] = [
         equations="36.9–36.10",
         summary="The weight gradient correlates the input with δ; the input gradient is δ convolved with the flipped kernel.",
         lab="backward",
+        state={"bw.delta": "one_hot"},
         caption="Backward through a convolution is two more convolutions: compare the three panels.",
     ),
     Lesson(
@@ -134,7 +143,9 @@ LESSONS: list[Lesson] = [
         summary="Convolution commutes with translation away from the border, exactly with circular padding; "
                 "stride breaks it.",
         lab="equivariance",
+        state={"eq.mode": "zeros", "eq.stride": 1},
         caption="conv(shift(x)) and shift(conv(x)) agree everywhere except near the border.",
+        compare=({"eq.mode": "zeros"}, {"eq.mode": "circular"}),
     ),
 ]
 

@@ -9,7 +9,7 @@ import pytest
 
 from app import kernels, learn, reference
 from app.lessons import LESSONS
-from app.config import Settings, get_settings
+from tests.conftest import make_client
 
 SOBEL_X = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]
 
@@ -82,12 +82,9 @@ def test_parity_reports_impossible_geometry(client):
     assert "larger than the padded input" in r.json()["detail"]
 
 
-def test_parity_bounds_work(client):
-    client.app.dependency_overrides[get_settings] = lambda: Settings(max_work=1000)
-    try:
-        r = client.post("/api/parity", json={"image_id": "sample-camera", "weight": [[SOBEL_X]]})
-    finally:
-        client.app.dependency_overrides.clear()
+def test_parity_bounds_work():
+    with make_client(max_work=1000) as small:
+        r = small.post("/api/parity", json={"image_id": "sample-camera", "weight": [[SOBEL_X]]})
     assert r.status_code == 413
     assert "multiply-adds" in r.json()["detail"]
 

@@ -26,11 +26,10 @@ function kernelTable(values, range, testid, caption) {
     el("figcaption", {}, caption),
     el("table", { class: "numbers kernel-grid", "data-testid": testid },
       el("tbody", {}, ...values.map((row) => el("tr", {}, ...row.map((v) => {
-        const bg = cssColor(v, MAPS.diverging, -range, range);
-        const dark = Math.abs(v) > range * 0.55;
+        const colour = cssColor(v, MAPS.diverging, -range, range);
         const td = el("td", {}, fmt(v, 3));
-        td.style.background = bg; // CSSOM, not a style attribute: the CSP forbids inline styles
-        td.style.color = dark ? "#fff" : "#111";
+        td.style.background = colour.background; // CSSOM, not a style attribute: the CSP forbids inline styles
+        td.style.color = colour.text;
         return td;
       }))))));
 }
@@ -125,7 +124,7 @@ export function mountLearn() {
     const perStep = Math.max(12, Math.min(60, 3000 / last)); // the whole run in about 3 s
     const t0 = performance.now();
     const tick = (now) => {
-      const step = Math.min(last, Math.floor((now - t0) / perStep));
+      const step = Math.max(0, Math.min(last, Math.floor((now - t0) / perStep)));
       show(step);
       if (step < last) frame = requestAnimationFrame(tick);
     };
