@@ -69,10 +69,55 @@ def describe_validation_error(exc: RequestValidationError) -> str:
     return "; ".join(lines) or "invalid request"
 
 
+UNPARSEABLE = "There was an error parsing the body"  # FastAPI's 400 for bodies it cannot decode
+UNPARSEABLE_DETAIL = ("the request body could not be parsed: send UTF-8 JSON (Content-Type: application/json), "
+                      "or multipart form data for uploads")
+ERROR_SCHEMA = {
+    "title": "ErrorBody",
+    "type": "object",
+    "properties": {"detail": {"type": "string", "title": "Detail"}},
+    "required": ["detail"],
+}
+
+
+def document_errors(app: FastAPI) -> None:
+    """Make /openapi.json tell the truth about errors: ``{"detail": str}`` everywhere.
+
+    FastAPI documents its own 422 body (a list of validation errors); ours is one
+    sentence. Every operation that takes a body can also answer 413 (body limit).
+    """
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        if "HTTPValidationError" in schemas:
+            schemas["HTTPValidationError"] = {**ERROR_SCHEMA, "title": "HTTPValidationError"}
+        error_ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}}
+        for ops in schema.get("paths", {}).values():
+            for op in ops.values():
+                if not isinstance(op, dict) or "responses" not in op:
+                    continue
+                if "requestBody" in op:
+                    op["responses"].setdefault("413", {"description": "Request body too large", **error_ref})
+                if "requestBody" in op or op.get("parameters"):
+                    op["responses"].setdefault("422", {"description": "Invalid parameter", **error_ref})
+        return schema
+
+    app.openapi = openapi
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    document_errors(app)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 400 and detail == UNPARSEABLE:
+            # Not valid UTF-8, or a broken multipart body: malformed, like invalid JSON (422).
+            return JSONResponse({"detail": UNPARSEABLE_DETAIL}, status_code=422)
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
