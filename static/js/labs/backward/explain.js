@@ -26,7 +26,7 @@ export function renderCheck(box, detail, answer, enabled) {
     el("div", { class: "bw-check-main" },
       el("span", { class: "label" }, "max |analytic − numeric| = "),
       el("span", { class: "big bw-check-value", dataset: { value: String(g.max_abs_diff) } }, sci(g.max_abs_diff))),
-    el("div", {}, `step h = ${sci(g.step)} (central differences, float64)`),
+    el("div", {}, `step h = ${sci(g.step)} (central differences, float64) on the loss ${g.loss === "linear" ? "L = Σ δ·y" : "L = ½ Σ (y − t)²"}`),
     el("div", { class: good ? "ok" : "bad" }, good ? "the gradients agree" : "the gradients disagree"),
   );
   detail.replaceChildren(
@@ -37,7 +37,7 @@ export function renderCheck(box, detail, answer, enabled) {
         el("tr", {}, el("td", {}, `${g.n_bias} bias`), el("td", {}, sci(g.max_abs_diff_bias))),
         el("tr", {}, el("td", {}, `${g.n_input_pixels} input pixels (seeded)`), el("td", {}, sci(g.max_abs_diff_input))),
         el("tr", {}, el("td", {}, "relative to the largest gradient"), el("td", {}, sci(g.max_rel_diff))))),
-    el("div", {}, `${g.evaluations} forward passes in ${fmt(g.seconds * 1000, 3)} ms; loss ${g.loss === "linear" ? "L = Σ δ·y" : "L = ½ Σ (y − t)²"}. ` +
+    el("div", {}, `${g.evaluations} forward passes in ${fmt(g.seconds * 1000, 3)} ms. ` +
       "The loss is at most quadratic in every number, so central differences make no truncation error: " +
       "what is left is rounding, about 1e−16·|y| / h. Try a larger h."),
   );
