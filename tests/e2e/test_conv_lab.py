@@ -1,0 +1,247 @@
+"""The Convolution lab, driven in Chromium as a student would use it.
+
+Every story checks something the page could get wrong: canvas pixels, the
+output-size text against app.arithmetic, the written-out multiply-add against
+app.kernels.conv2d, the state after a reload, the error state.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from app import arithmetic, kernels
+from app.samples import all_samples
+
+CASES = json.loads((Path(__file__).parents[1] / "cases" / "shapes.json").read_text())
+SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
+
+
+def sample(name: str) -> np.ndarray:
+    return next(s.pixels for s in all_samples() if s.id == name)
+
+
+def rendered(page: Page) -> int:
+    return page.evaluate("Number(document.querySelector('#lab-conv').dataset.rendered || 0)")
+
+
+def open_lab(goto_state, fragment: str = "") -> Page:
+    page = goto_state(fragment)
+    page.wait_for_selector("#lab-conv[data-rendered]", timeout=30_000)
+    return page
+
+
+def canvas_size(page: Page, testid: str) -> tuple[int, int]:
+    return tuple(page.evaluate(f"(() => {{ const c = document.querySelector('[data-testid={testid}]'); return [c.height, c.width]; }})()"))
+
+
+def expect_map_size(page: Page, h: int, w: int, testid: str = "feature-map-0") -> None:
+    page.wait_for_function(
+        "([id, h, w]) => { const c = document.querySelector(`[data-testid=${id}]`);"
+        " return c && c.height === h && c.width === w && !document.querySelector('.conv-maps').classList.contains('stale'); }",
+        arg=[testid, h, w],
+        timeout=10_000,
+    )
+
+
+def pixel(page: Page, testid: str, row: int, col: int) -> list[int]:
+    return page.evaluate(
+        "([id, r, c]) => Array.from(document.querySelector(`[data-testid=${id}]`).getContext('2d').getImageData(c, r, 1, 1).data)",
+        [testid, row, col],
+    )
+
+
+def click_cell(page: Page, testid: str, row: int, col: int) -> None:
+    canvas = page.get_by_test_id(testid)
+    box = canvas.bounding_box()
+    h, w = canvas_size(page, testid)
+    canvas.click(position={"x": (col + 0.5) * box["width"] / w, "y": (row + 0.5) * box["height"] / h})
+
+
+def test_shape_js_matches_hand_cases(app_page: Page):
+    """static/js/shape.js gives the same answers as app.arithmetic on tests/cases/shapes.json."""
+    results = app_page.evaluate(
+        """async (cases) => {
+          const m = await import('/static/js/shape.js');
+          const fns = {conv_output_size: m.convOutputSize, conv_output_size_padded: m.convOutputSizePadded,
+            pool_output_size: m.poolOutputSize, dropped_by_floor: m.droppedByFloor, same_padding: m.samePadding,
+            conv_params: m.convParams, dense_params: m.denseParams, conv_macs: m.convMacs,
+            activation_bytes: m.activationBytes};
+          const out = [];
+          for (const [name, list] of Object.entries(cases)) {
+            if (name.startsWith('_')) continue;
+            for (const c of list) {
+              try { out.push([name, c, {out: fns[name](...c.args)}]); }
+              catch (e) { out.push([name, c, {error: e.message}]); }
+            }
+          }
+          return out;
+        }""",
+        CASES,
+    )
+    assert len(results) == sum(len(v) for k, v in CASES.items() if not k.startswith("_"))
+    for name, case, got in results:
+        if "error" in case:
+            assert case["error"] in got.get("error", ""), (name, case, got)
+        else:
+            assert got.get("out") == case["out"], (name, case, got)
+
+
+def test_sobel_x_on_the_bright_square_shows_its_vertical_edges(goto_state):
+    page = open_lab(goto_state, "image=sample-square&conv.filters=box")
+    expect_map_size(page, 14, 14)
+    before = rendered(page)
+    page.get_by_test_id("kernel-preset").select_option("sobel-x")
+    page.wait_for_function("(n) => Number(document.querySelector('#lab-conv').dataset.rendered) > n", arg=before)
+    expect(page.get_by_test_id("output-size")).to_contain_text("14 × 14")
+    # Output column j sees input columns j..j+2; the square spans 4..11, rows 4..11.
+    left, middle, right = (pixel(page, "feature-map-0", 6, c) for c in (3, 7, 10))
+    assert left[0] > left[2] + 80, f"left edge should be strongly positive (orange): {left}"
+    assert right[2] > right[0] + 80, f"right edge should be strongly negative (blue): {right}"
+    assert min(middle[:3]) > 230, f"the flat middle should be zero (white): {middle}"
+    assert pixel(page, "feature-map-0", 6, 2)[:3] == left[:3], "both columns of the edge carry the same value 2.8"
+    assert page.evaluate("document.querySelector('[data-filter=\"0\"]').dataset.map") == "diverging"
+
+
+def test_pick_a_sample_then_upload_a_png(goto_state, tmp_path):
+    page = open_lab(goto_state)
+    page.get_by_test_id("sample-select").select_option("sample-checkerboard")
+    expect(page.get_by_test_id("output-size")).to_contain_text("30 × 30")
+    expect_map_size(page, 30, 30)
+
+    rng = np.random.default_rng(0)
+    img = Image.fromarray((rng.random((12, 20)) * 255).astype(np.uint8), mode="L")
+    path = tmp_path / "noise.png"
+    img.save(path)
+    page.get_by_test_id("image-upload").set_input_files(str(path))
+    expect(page.get_by_test_id("output-size")).to_contain_text("10 × 18")
+    expect_map_size(page, 10, 18)
+    expect(page.get_by_test_id("error")).to_be_hidden()
+
+
+def test_knobs_change_output_size_and_canvas_like_app_arithmetic(goto_state):
+    page = open_lab(goto_state, "image=sample-square")
+    for k, s, p, d in [(5, 2, "1", 2), (4, 3, "valid", 1)]:
+        page.get_by_test_id("kernel-size").fill(str(k))
+        page.get_by_test_id("stride").fill(str(s))
+        page.get_by_test_id("padding").fill(p)
+        page.get_by_test_id("dilation").fill(str(d))
+        pad = 0 if p == "valid" else int(p)
+        n = arithmetic.conv_output_size(16, k, s, pad, d)
+        expect(page.get_by_test_id("output-size")).to_contain_text(f"{n} × {n}")
+        expect_map_size(page, n, n)
+        expect_map_size(page, n, n, "feature-map-1")
+        dropped = arithmetic.dropped_by_floor(16, k, s, pad, d)
+        if dropped:
+            expect(page.get_by_test_id("output-size")).to_contain_text(f"drops {dropped} row")
+    # A non-square kernel with "same" padding keeps 16 × 16 at stride 1 (the odd extra goes bottom/right).
+    page.get_by_test_id("stride").fill("1")
+    page.get_by_test_id("padding").fill("same")
+    page.locator('[data-knob="kernel-size"] .lock').click()
+    page.get_by_test_id("kernel-size").fill("2")
+    page.get_by_test_id("kernel-size-w").fill("5")
+    expect(page.get_by_test_id("output-size")).to_contain_text("16 × 16")
+    expect(page.get_by_test_id("output-size")).to_contain_text("0 + 1")
+    expect_map_size(page, 16, 16)
+
+
+def test_clicking_an_output_pixel_writes_out_the_sum_the_kernels_compute(goto_state):
+    fragment = "image=sample-square&conv.filters=sobel-x&conv.bias=0.3&conv.pad=1&conv.mode=reflect&conv.stride=2,2&conv.dil=2,2"
+    page = open_lab(goto_state, fragment)
+    x = sample("sample-square")
+    y = kernels.conv2d(x, SOBEL_X[None, None], np.array([0.3], np.float32), stride=2, padding=1, dilation=2,
+                       padding_mode="reflect")
+    expect_map_size(page, *y.shape[1:])
+    expect(page.get_by_test_id("receptive-field")).to_be_hidden()
+    row, col = 2, 1
+    click_cell(page, "feature-map-0", row, col)
+    expect(page.get_by_test_id("receptive-field")).to_be_visible()
+    expected = float(y[0, row, col])
+    written = page.get_by_test_id("explain-sum")
+    expect(written).to_have_text(f"{expected:.4f}")
+    assert abs(float(written.get_attribute("data-value")) - expected) < 1e-5
+    expect(page.get_by_test_id("explain-server")).to_have_text(f"{expected:.4f}")
+    # 9 taps written out, each input × weight, + bias.
+    assert page.locator(".conv-explain table.madd td").count() == 9
+    expect(page.locator(".conv-explain")).to_contain_text("bias 0.3")
+    # The receptive field sits at the window's top-left in padded coordinates.
+    rf = page.get_by_test_id("receptive-field")
+    assert (rf.get_attribute("data-row"), rf.get_attribute("data-col")) == (str(row * 2), str(col * 2))
+    assert re.search(r"conv\.at=0%2C2%2C1", page.url)
+
+
+def test_reload_restores_the_exact_state(goto_state):
+    page = open_lab(goto_state, "image=sample-circle")
+    page.get_by_test_id("kernel-preset").select_option("laplacian")
+    page.get_by_test_id("filters").fill("3")
+    page.get_by_test_id("stride").fill("2")
+    page.get_by_test_id("padding-mode").select_option("circular")
+    page.get_by_test_id("padding").fill("2")
+    page.get_by_test_id("relu").check()
+    n = arithmetic.conv_output_size(64, 3, 2, 2)
+    expect_map_size(page, n, n, "feature-map-2")
+    page.wait_for_function("() => location.hash.includes('conv.relu=1')")
+    page.reload()
+    page.wait_for_selector("#lab-conv[data-rendered]", timeout=30_000)
+    expect_map_size(page, n, n, "feature-map-2")
+    expect(page.get_by_test_id("kernel-preset")).to_have_value("laplacian")
+    expect(page.get_by_test_id("filters")).to_have_value("3")
+    expect(page.get_by_test_id("stride")).to_have_value("2")
+    expect(page.get_by_test_id("padding")).to_have_value("2")
+    expect(page.get_by_test_id("padding-mode")).to_have_value("circular")
+    expect(page.get_by_test_id("relu")).to_be_checked()
+    expect(page.get_by_test_id("sample-select")).to_have_value("sample-circle")
+    expect(page.get_by_test_id("output-size")).to_contain_text(f"{n} × {n}")
+
+
+def test_an_impossible_combination_shows_error_and_the_page_keeps_working(goto_state):
+    page = open_lab(goto_state, "image=sample-square")
+    expect_map_size(page, 14, 14)
+    page.get_by_test_id("dilation").fill("9")
+    error = page.get_by_test_id("error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("larger than the padded input")
+    expect(error).to_contain_text("lower dilation to ≤ 7")
+    expect(page.locator('[data-knob="dilation"]')).to_have_class(re.compile("knob-invalid"))
+    expect(page.locator(".conv-maps")).to_have_class(re.compile("stale"))
+    expect(page.get_by_test_id("output-size")).to_contain_text("empty")
+    # The last good maps are still there, and other knobs still answer.
+    assert canvas_size(page, "feature-map-0") == (14, 14)
+    page.get_by_test_id("padding").fill("2")
+    expect(page.get_by_test_id("output-size")).to_contain_text("2 × 2")
+    expect(error).to_be_hidden()
+    expect_map_size(page, 2, 2)
+    page.get_by_test_id("padding").fill("same")
+    page.get_by_test_id("stride").fill("2")
+    expect(error).to_contain_text('"same" needs stride 1')
+    expect(page.locator('[data-knob="padding"]')).to_have_class(re.compile("knob-invalid"))
+    ours = [e for e in page.console_errors if "Failed to load resource" not in e and "failed to load" not in e]
+    assert not ours, ours
+
+
+def test_pixel_grid_input_animation_and_numbers(goto_state):
+    page = open_lab(goto_state, "conv.src=pixels&conv.filters=sobel-x")
+    expect(page.get_by_test_id("pixel-editor")).to_be_visible()
+    expect_map_size(page, 6, 6)
+    page.get_by_test_id("pixel-0-0").fill("1")
+    page.get_by_test_id("pixel-0-0").press("Enter")
+    grid = np.full((8, 8), 0.15, np.float32)
+    grid[2:6, 2:6] = 0.85
+    grid[0, 0] = 1.0
+    y = kernels.conv2d(grid[None], SOBEL_X[None, None])
+    expect(page.get_by_test_id("pixel-1-0")).to_be_focused()
+    page.wait_for_function("() => location.hash.includes('conv.px=')")
+    # Step the sliding window: the first output, then the second.
+    page.get_by_test_id("anim-step").click()
+    expect(page.get_by_test_id("anim-pos")).to_contain_text("step 1 / 36")
+    expect(page.get_by_test_id("explain-sum")).to_have_text(f"{float(y[0, 0, 0]):.4f}")
+    page.get_by_test_id("anim-step").click()
+    expect(page.get_by_test_id("anim-pos")).to_contain_text("step 2 / 36")
+    expect(page.get_by_test_id("explain-server")).to_have_text(f"{float(y[0, 0, 1]):.4f}")
+    rf = page.get_by_test_id("receptive-field")
+    assert (rf.get_attribute("data-row"), rf.get_attribute("data-col")) == ("0", "1")
