@@ -9,11 +9,6 @@
 from __future__ import annotations
 
 import io
-import os
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -23,58 +18,23 @@ from PIL import Image
 
 from app.api.transport import decode_binary
 from app.kernels import conv2d, pool2d
+from servers import start_server, stop_server
 
 BINARY = {"Accept": "application/x-convlab-arrays"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(workers: int) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app", "--port", str(port), "--workers", str(workers), "--log-level", "warning"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240  # a cold Numba cache compiles at start-up
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"convlab exited early: {proc.stdout.read().decode(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(base + "/api/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("convlab did not answer /api/health")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 @pytest.fixture(scope="module")
 def two_workers():
-    proc, base = _start(workers=2)
+    proc, base = start_server(workers=2)
     yield base
-    _stop(proc)
+    stop_server(proc)
 
 
 @pytest.fixture(scope="module")
 def other_host():
-    proc, base = _start(workers=1)
+    proc, base = start_server(workers=1)
     yield base
-    _stop(proc)
+    stop_server(proc)
 
 
 def _photo_png(seed: int, size: int = 96) -> bytes:
@@ -135,30 +95,30 @@ def test_concurrent_different_requests_match_a_serial_run(two_workers):
 def test_every_worker_answers_the_same_bytes(two_workers):
     body = {"image_id": "sample-square", "weight": [[[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]]], "padding": 1}
     # Fresh connections so the kernel spreads them over both workers.
-    bodies = {httpx.post(two_workers + "/api/conv2d", json=body, headers=BINARY).content for _ in range(16)}
+    bodies = {httpx.post(two_workers + "/api/conv2d", json=body, headers=BINARY, timeout=60).content for _ in range(16)}
     assert len(bodies) == 1
     pooled = {httpx.post(two_workers + "/api/pool2d", json={"image_id": "sample-square", "kind": "max"},
-                         headers=BINARY).content for _ in range(8)}
+                         headers=BINARY, timeout=60).content for _ in range(8)}
     assert len(pooled) == 1
 
 
 def test_a_host_without_the_image_says_upload_again_and_recovers(two_workers, other_host):
     png = _photo_png(7)
-    first = httpx.post(two_workers + "/api/images", files={"file": ("p.png", png)})
+    first = httpx.post(two_workers + "/api/images", files={"file": ("p.png", png)}, timeout=60)
     assert first.status_code == 201
     image_id = first.json()["id"]
     body = {"image_id": image_id, "color": "gray", "weight": [[[[0, 1, 0], [1, -4, 1], [0, 1, 0]]]]}
 
-    missing = httpx.post(other_host + "/api/conv2d", json=body)
+    missing = httpx.post(other_host + "/api/conv2d", json=body, timeout=60)
     assert missing.status_code == 404
     assert "upload" in missing.json()["detail"].lower()
 
-    again = httpx.post(other_host + "/api/images", files={"file": ("p.png", png)})
+    again = httpx.post(other_host + "/api/images", files={"file": ("p.png", png)}, timeout=60)
     assert again.status_code == 201
     assert again.json()["id"] == image_id  # content-addressed: same pixels, same id, on any host
 
-    a = httpx.post(two_workers + "/api/conv2d", json=body, headers=BINARY)
-    b = httpx.post(other_host + "/api/conv2d", json=body, headers=BINARY)
+    a = httpx.post(two_workers + "/api/conv2d", json=body, headers=BINARY, timeout=60)
+    b = httpx.post(other_host + "/api/conv2d", json=body, headers=BINARY, timeout=60)
     assert a.status_code == b.status_code == 200
     assert a.content == b.content
 
@@ -166,7 +126,7 @@ def test_a_host_without_the_image_says_upload_again_and_recovers(two_workers, ot
 def test_pool_matches_kernels_on_a_worker(two_workers):
     x = np.random.default_rng(3).standard_normal((2, 9, 11)).round(3)
     r = httpx.post(two_workers + "/api/pool2d", json={"input": x.tolist(), "kind": "max", "kernel_size": 3,
-                                                      "stride": 2, "padding": 1})
+                                                      "stride": 2, "padding": 1}, timeout=60)
     assert r.status_code == 200
     y, argmax = pool2d(x.astype(np.float32), "max", 3, 2, 1)
     np.testing.assert_allclose(np.asarray(r.json()["output"]), y, rtol=1e-6)
