@@ -5,7 +5,7 @@
 
 import { postJSON } from "../../api.js";
 import { fmt } from "../../heatmap.js";
-import { clearError, el, reportError } from "../../ui.js";
+import { clearError, el, reportError, showError } from "../../ui.js";
 import { numberControl, numbersControl, panel, selectControl } from "./controls.js";
 import { KIND, NumberGrid, figure, seededInts, term } from "./grid.js";
 
@@ -149,7 +149,7 @@ export function mount(cols, ctx) {
       const Lout = Math.floor((L + 2 * p - span) / st) + 1;
       sizeText.textContent = `L_out = ⌊(L + 2p − d·(k − 1) − 1)/s⌋ + 1 = ⌊(${L} + 2·${p} − ${d}·(${k} − 1) − 1)/${st}⌋ + 1 = ${Lout}`;
       if (L + 2 * p < span || Lout < 1) {
-        reportError({ detail: `The dilated kernel (${span} taps wide) is longer than the padded signal (${L + 2 * p}): add padding ≥ ${Math.ceil((span - L) / 2)} or use a shorter kernel.` });
+        showError(`The dilated kernel (${span} taps wide) is longer than the padded signal (${L + 2 * p}): add padding ≥ ${Math.ceil((span - L) / 2)} or use a shorter kernel.`);
         cols.pictures.classList.add("stale");
         return;
       }

@@ -8,7 +8,7 @@
 
 import { postJSON } from "../../api.js";
 import { fmt } from "../../heatmap.js";
-import { clearError, el, reportError } from "../../ui.js";
+import { clearError, el, reportError, showError } from "../../ui.js";
 import { numberControl, panel, selectControl } from "./controls.js";
 import { KIND, NumberGrid, figure, flat, maxAbsDiff, seededInts, term } from "./grid.js";
 
@@ -376,7 +376,7 @@ export function mount(cols, ctx) {
       const bad = renderSize(s);
       if (bad) {
         cols.pictures.classList.add("stale");
-        reportError({ detail: bad[1] });
+        showError(bad[1]);
         return;
       }
       const g = drawGeometry(s);

@@ -1,0 +1,147 @@
+"""The "More of the family" lab in Chromium: transposed convolution, 1-D convolution,
+groups, and PyTorch vs TensorFlow padding — numbers read back from the page."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from app import kernels
+
+needs_transpose = pytest.mark.skipif(not hasattr(kernels, "conv_transpose2d"), reason="conv_transpose2d not landed")
+needs_conv1d = pytest.mark.skipif(not hasattr(kernels, "conv1d"), reason="conv1d not landed")
+
+
+def by(page, testid):
+    return page.get_by_test_id(testid)
+
+
+def own_errors(page):
+    """Console errors, minus other labs' modules that have not landed yet."""
+    return [e for e in page.console_errors
+            if "family" in e or not ("Failed to load resource" in e or "failed to load" in e)]
+
+
+def set_number(page, testid, value):
+    box = by(page, testid)
+    box.fill(str(value))
+    box.press("Enter")
+    box.blur()
+
+
+@needs_transpose
+def test_transposed_convolution_views_agree_with_the_server(goto_state):
+    page = goto_state("lab=family&family.view=transpose")
+    expect(by(page, "transpose-output-size")).to_contain_text("Output: 7 × 7")
+    diff = by(page, "transpose-diff")
+    # generous once: the first call may wait for the JIT on a cold cache
+    expect(diff).to_contain_text("stamps summed in the page vs server conv_transpose2d: max |diff| = 0", timeout=60_000)
+    expect(diff).to_contain_text("direct conv2d over the zero-inserted input vs conv_transpose2d: max |diff| = 0")
+    # Input 1…9, 3×3 kernel of ones, stride 2: output (4, 4) gets four stamps, x[1..2, 1..2].
+    by(page, "transpose-output").click(position={"x": 4.5 * 28, "y": 4.5 * 28})
+    cell = by(page, "transpose-cell-sum")
+    expect(cell).to_contain_text("A: y[4,4] = x[1,1]·w[2,2] + x[1,2]·w[2,0] + x[2,1]·w[0,2] + x[2,2]·w[0,0]")
+    expect(cell).to_contain_text("= 5·1 + 6·1 + 8·1 + 9·1 = 28")
+    expect(cell).to_contain_text("server y[4,4] = 28")
+    expect(page).to_have_url(re.compile(r"family\.t\.cell=4%2C4|family\.t\.cell=4,4"))
+
+    # Stepping through input pixels: one stamp, then the URL remembers it.
+    by(page, "transpose-next").click()
+    expect(by(page, "transpose-step")).to_have_text("1 / 9 input pixels stamped")
+    expect(page).to_have_url(re.compile(r"family\.t\.step=1"))
+
+    # output_padding and padding change the size arithmetic; the numbers still agree.
+    set_number(page, "transpose-padding", 1)
+    set_number(page, "transpose-output-padding", 1)
+    expect(by(page, "transpose-output-size")).to_contain_text("= (3 − 1)·2 − 2·1 + 1·(3 − 1) + 1 + 1 = 6")
+    expect(by(page, "transpose-diff")).to_contain_text("max |diff| = 0")
+    width = page.evaluate("document.querySelector('[data-testid=transpose-output]').getBoundingClientRect().width")
+    assert round(width) == 6 * 28 + 1
+
+    # Checkerboard: kernel 3 at stride 2 stripes a constant input, kernel 4 does not.
+    expect(by(page, "checkerboard-stats-3")).to_contain_text("interior values 1 … 4")
+    expect(by(page, "checkerboard-stats-4")).to_contain_text("interior values 4 … 4")
+    # The input gradient of a conv layer is the transposed convolution of δ.
+    expect(by(page, "grad-transpose-diff")).to_contain_text("= 0")
+
+    # An impossible output_padding: a message naming it, pictures dimmed, page alive.
+    set_number(page, "transpose-output-padding", 3)
+    expect(by(page, "error")).to_contain_text("output_padding 3 must be smaller than the stride (2)")
+    expect(page.locator("[data-family-view=transpose] .col-pictures")).to_have_class(re.compile("stale"))
+    set_number(page, "transpose-output-padding", 0)
+    expect(by(page, "error")).to_be_hidden()
+    assert own_errors(page) == []
+
+
+@needs_conv1d
+def test_conv1d_products_sums_and_gradients(goto_state):
+    page = goto_state("lab=family&family.view=conv1d")
+    expect(by(page, "conv1d-check")).to_contain_text("max |diff| = 0", timeout=60_000)
+    # Step signal 0…0 1…1, kernel [1, 0, −1], output 4: its window reads 0, 0, 1.
+    expect(by(page, "conv1d-sum")).to_contain_text("= 0·1 + 0·0 + 1·(-1)")
+    expect(by(page, "conv1d-sum")).to_contain_text("server: -1")
+    expect(by(page, "conv1d-check")).to_contain_text("max |diff| = 0")
+    by(page, "conv1d-source").select_option("typed")
+    typed = by(page, "conv1d-typed")
+    typed.fill("1, 2, 3, 4, 5")
+    typed.press("Enter")
+    expect(by(page, "conv1d-output-size")).to_contain_text("= 3")
+    expect(by(page, "conv1d-sum")).to_contain_text("s[2] = x̃[2]·w[0] + x̃[3]·w[1] + x̃[4]·w[2]")
+    expect(by(page, "conv1d-sum")).to_contain_text("= -2")
+    # δ one-hot at output 2: ∂L/∂w = the window (3, 4, 5) — eq. 36.9.
+    expect(by(page, "conv1d-grad-w-terms")).to_contain_text("∂L/∂w[2] = Σᵢ δ[i]·x̃[i·1 + 2·1] = 1·5 = 5")
+    expect(by(page, "conv1d-products").locator("tbody tr")).to_have_count(3)
+    set_number(page, "conv1d-padding", 1)
+    set_number(page, "conv1d-dilation", 2)
+    expect(by(page, "conv1d-output-size")).to_contain_text("= 3")
+    expect(by(page, "conv1d-check")).to_contain_text("max |diff| = 0")
+    expect(page).to_have_url(re.compile(r"family\.c1\.typed=1%2C2%2C3%2C4%2C5|family\.c1\.typed=1,2,3,4,5"))
+    assert own_errors(page) == []
+
+
+def test_frameworks_panel_pads_and_drops_as_each_framework_does(goto_state):
+    page = goto_state("lab=family&family.view=frameworks")
+    table = by(page, "framework-table")
+    expect(by(page, "framework-size-tf-conv-same")).to_have_text("4 × 4")
+    expect(by(page, "framework-size-torch-conv-valid")).to_have_text("3 × 3")
+    expect(by(page, "framework-size-torch-conv-same")).to_have_text("error")
+    expect(table).to_contain_text("padding='same' is not supported for strided convolutions")
+    expect(table.locator("tr[data-row=tf-conv-same]")).to_contain_text("top 0, bottom 1, left 1, right 1")
+    expect(table.locator("tr[data-row=torch-pool-ceil]")).to_contain_text("last window hangs 1 past the edge")
+    expect(by(page, "framework-out-b")).to_have_text("TensorFlow/Keras: output 4 × 4")
+    # Draw PyTorch's ceil_mode pooling as A: the grid grows by the overhanging column.
+    table.locator("tr[data-row=torch-pool-ceil] button", has_text="A").click()
+    expect(by(page, "framework-out-a")).to_have_text("PyTorch: output 4 × 4")
+    expect(page).to_have_url(re.compile(r"family\.f\.a=torch-pool-ceil"))
+    size = page.evaluate("(() => { const c = document.querySelector('[data-testid=framework-grid-a]'); return [c.style.width, c.style.height]; })()")
+    assert size == [f"{8 * 26 + 1}px", f"{8 * 26 + 1}px"]  # 7 columns + 1 overhang, 8 rows
+    set_number(page, "framework-stride", 1)
+    expect(by(page, "framework-size-torch-conv-same")).to_have_text("8 × 7")
+    expect(by(page, "framework-size-tf-conv-same")).to_have_text("8 × 7")
+    assert own_errors(page) == []
+
+
+def test_groups_slider_updates_kernel_tensor_and_costs(goto_state):
+    page = goto_state("lab=family&family.view=groups")
+    expect(by(page, "groups-value")).to_have_text("2")
+    expect(by(page, "groups-params")).to_contain_text("= 8·(8/2·3·3 + 1) = 296")
+    expect(by(page, "groups-separable-ratio")).to_contain_text("3.84× params")
+    slider = by(page, "groups-slider")
+    slider.focus()
+    slider.press("End")
+    expect(by(page, "groups-value")).to_have_text("8")
+    expect(by(page, "groups-params")).to_contain_text("= 80")
+    expect(by(page, "groups-weight-shape")).to_contain_text("(8, 1, 3, 3)")
+    expect(page).to_have_url(re.compile(r"family\.g\.groups=8"))
+    # Depthwise: only the diagonal blocks exist. Read the canvas back.
+    pixels = page.evaluate("""() => {
+        const c = document.querySelector('[data-testid=groups-kernel]');
+        const ctx = c.getContext('2d');
+        const cell = c.width / 8;
+        const at = (r, q) => Array.from(ctx.getImageData(Math.floor((q + 0.2) * cell), Math.floor((r + 0.2) * cell), 1, 1).data);
+        return [at(0, 0), at(0, 7), at(7, 7)];
+    }""")
+    assert pixels[1][:3] == [243, 244, 246]           # filter 0 has no weights on channel 7
+    assert pixels[0][:3] != [243, 244, 246] and pixels[2][:3] != [243, 244, 246]
+    assert own_errors(page) == []
