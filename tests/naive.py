@@ -143,3 +143,66 @@ def relu(x):
 
 def relu_backward(x, gy):
     return np.where(x > 0, gy, 0.0)
+
+
+def conv_transpose2d(x, w, b, stride, padding, output_padding, dilation, groups=1):
+    """Each input pixel stamps x[c, i, j]·w[c, o] into the output at (i·s + a·d, j·s + b'·d); crop p per side.
+
+    w is (C_in, C_out/groups, kh, kw); output_padding extends the bottom/right.
+    """
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = stride, padding, output_padding, dilation
+    c_in, h, wd = x.shape
+    _, cout_g, kh, kw = w.shape
+    cin_g = c_in // groups
+    full = np.zeros((cout_g * groups, (h - 1) * sh + dh * (kh - 1) + 1 + oph, (wd - 1) * sw + dw * (kw - 1) + 1 + opw))
+    for c in range(c_in):
+        g = c // cin_g
+        for og in range(cout_g):
+            for i in range(h):
+                for j in range(wd):
+                    for a in range(kh):
+                        for bb in range(kw):
+                            full[g * cout_g + og, i * sh + a * dh, j * sw + bb * dw] += x[c, i, j] * w[c, og, a, bb]
+    y = full[:, ph:full.shape[1] - ph, pw:full.shape[2] - pw]
+    return y + (0 if b is None else np.asarray(b)[:, None, None])
+
+
+def conv_transpose2d_backward(x, w, gy, stride, padding, output_padding, dilation, groups=1):
+    """Chain rule on the stamping sum: every stamped product routes δ back to x and to w."""
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    c_in, h, wd = x.shape
+    _, cout_g, kh, kw = w.shape
+    cin_g = c_in // groups
+    gx, gw = np.zeros(x.shape), np.zeros(w.shape)
+    for c in range(c_in):
+        g = c // cin_g
+        for og in range(cout_g):
+            for i in range(h):
+                for j in range(wd):
+                    for a in range(kh):
+                        for bb in range(kw):
+                            r, q = i * sh + a * dh - ph, j * sw + bb * dw - pw
+                            if 0 <= r < gy.shape[1] and 0 <= q < gy.shape[2]:
+                                d = gy[g * cout_g + og, r, q]
+                                gx[c, i, j] += d * w[c, og, a, bb]
+                                gw[c, og, a, bb] += d * x[c, i, j]
+    return gx, gw, gy.sum(axis=(1, 2))
+
+
+def conv1d(x, w, b, stride, pads, dilation, mode):
+    """Eq. 36.1 with channels: s[o, i] = b[o] + sum_c sum_a x_pad[c, i·stride + a·dilation] w[o, c, a]."""
+    left, right = pads
+    c_in, n = x.shape
+    c_out, _, k = w.shape
+    n_out = (n + left + right - dilation * (k - 1) - 1) // stride + 1
+    y = np.zeros((c_out, n_out))
+    for o in range(c_out):
+        for i in range(n_out):
+            s = 0.0 if b is None else float(b[o])
+            for c in range(c_in):
+                for a in range(k):
+                    src = source_index(i * stride + a * dilation - left, n, mode)
+                    if src is not None:
+                        s += x[c, src] * w[o, c, a]
+            y[o, i] = s
+    return y

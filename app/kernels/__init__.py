@@ -2,7 +2,8 @@
 
 Public API (see ../shared/SPEC.md, "Python compute API — app.kernels"):
 ``conv2d``/``conv2d_backward``, ``pool2d``/``pool2d_backward``, ``flip_kernel``,
-``relu``/``relu_backward``, ``pad2d``/``pad2d_backward`` and ``warmup``.
+``relu``/``relu_backward``, ``pad2d``/``pad2d_backward``, ``conv_transpose2d``/
+``conv_transpose2d_backward``, ``conv1d``/``conv1d_backward`` and ``warmup``.
 Every kernel takes float32 or float64 and returns the dtype of its input; bad
 arguments raise ``ValueError`` naming the parameter and the numbers.
 """
@@ -12,14 +13,20 @@ import numpy as np
 
 from .act import relu, relu_backward
 from .conv import conv2d, conv2d_backward, flip_kernel
+from .conv1d import conv1d, conv1d_backward
 from .padding import PADDING_MODES, pad2d, pad2d_backward
 from .pool import POOL_KINDS, pool2d, pool2d_backward
+from .transpose import conv_transpose2d, conv_transpose2d_backward
 
 __all__ = [
     "PADDING_MODES",
     "POOL_KINDS",
+    "conv1d",
+    "conv1d_backward",
     "conv2d",
     "conv2d_backward",
+    "conv_transpose2d",
+    "conv_transpose2d_backward",
     "flip_kernel",
     "pad2d",
     "pad2d_backward",
@@ -34,18 +41,25 @@ __all__ = [
 def warmup():
     """Compile (or load from the cache) every Numba specialisation the server uses.
 
-    Runs each public entry point once on tiny float32 and float64 inputs, with
-    stride 1 and 2 and padding, so no request ever waits for the JIT.  Returns
-    the seconds it took (~tens of seconds on a cold cache, well under 1 s warm).
+    Runs each public entry point on tiny float32 and float64 inputs: kernel
+    widths 3, 5 and 7 (the generated fast paths) and 2 (the generic path),
+    stride 1 and 2, so no request ever waits for the JIT.  Returns the seconds
+    it took (tens of seconds on a cold cache, well under a second warm).
     """
     t0 = time.perf_counter()
     for dtype in (np.float32, np.float64):
-        x = np.linspace(-1, 1, 2 * 6 * 7, dtype=dtype).reshape(2, 6, 7)
+        x = np.linspace(-1, 1, 2 * 9 * 9, dtype=dtype).reshape(2, 9, 9)
+        b = np.ones(2, dtype)
+        for kw in (2, 3, 5, 7):
+            w = np.linspace(-1, 1, 2 * 2 * 3 * kw, dtype=dtype).reshape(2, 2, 3, kw)
+            for stride in (1, 2):
+                y = conv2d(x, w, b, stride=stride, padding=1, padding_mode="reflect")
+                conv2d_backward(x, w, y, stride=stride, padding=1, padding_mode="reflect")
         w = np.linspace(-1, 1, 2 * 2 * 3 * 3, dtype=dtype).reshape(2, 2, 3, 3)
-        for stride in (1, 2):
-            y = conv2d(x, w, np.ones(2, dtype), stride=stride, padding=1, padding_mode="reflect")
-            conv2d_backward(x, w, y, stride=stride, padding=1, padding_mode="reflect")
-        pad2d(x, 1, "zeros")
+        y = conv_transpose2d(x, w, b, stride=2, padding=1)
+        conv_transpose2d_backward(x, w, y, stride=2, padding=1)
+        y = conv1d(x[:, 0], w[:, :, 0], b, padding="same")
+        conv1d_backward(x[:, 0], w[:, :, 0], y, padding="same")
         pad2d_backward(pad2d(x, 1, "circular"), 1, "circular")
         for kind in POOL_KINDS:
             y, _ = pool2d(x, kind, 2, padding=1)

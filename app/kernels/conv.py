@@ -289,8 +289,13 @@ def _forward(x, w, b, g):
 
 
 def run_forward(planes, w3, b, g, y):
-    """Dispatch on kernel width outside the parallel loop (PERF_NOTES.md item 3)."""
-    fn = _fused.FORWARD.get(g.kw, _conv_forward)
+    """Dispatch on kernel width outside the parallel loop (PERF_NOTES.md item 3).
+
+    The width-specialised kernels are compiled for float32 only (the speed
+    path); float64 (finite-difference checks, small inputs) takes the generic
+    kernel, which keeps cold-cache compile time down.
+    """
+    fn = _fused.FORWARD.get(g.kw, _conv_forward) if y.dtype == np.float32 else _conv_forward
     fn(planes, w3, b, g.tap_plane, g.tap_row, g.tap_col, g.groups, y)
 
 
@@ -321,19 +326,29 @@ def conv2d_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, pad
 
 
 def _backward(x, w, gy, g):
-    hp, wp = g.h + g.pads[0] + g.pads[1], g.w + g.pads[2] + g.pads[3]
     planes = to_planes(pad_contiguous(x, g.pads, g.padding_mode), g.stride)
-    taps = (g.tap_plane, g.tap_row, g.tap_col)
-    gw = np.zeros((g.c_out, g.c_in // g.groups, g.kh * g.kw), dtype=x.dtype)
-    _fused.GRAD_WEIGHT.get(g.kw, _conv_grad_weight)(planes, gy, *taps, g.groups, gw)
+    return grad_input(w, gy, g), grad_weight(planes, gy, g).reshape(w.shape)
+
+
+def grad_weight(planes, gy, g):
+    """Eq. 36.9 on the phase planes of the padded input: (C_out, C_in/groups, kh·kw)."""
+    gw = np.zeros((g.c_out, g.c_in // g.groups, g.kh * g.kw), dtype=gy.dtype)
+    fn = _fused.GRAD_WEIGHT.get(g.kw, _conv_grad_weight) if gy.dtype == np.float32 else _conv_grad_weight
+    fn(planes, gy, g.tap_plane, g.tap_row, g.tap_col, g.groups, gw)
+    return gw
+
+
+def grad_input(w, gy, g):
+    """Eq. 36.10: gradient with respect to the unpadded input, (C_in, H, W), folded through the padding."""
+    hp, wp = g.h + g.pads[0] + g.pads[1], g.w + g.pads[2] + g.pads[3]
     if g.stride == (1, 1):
         gxp = _grad_padded_stride1(w, gy, g, hp, wp)
     else:
-        gplanes = np.zeros(planes.shape, dtype=x.dtype)
-        _conv_grad_planes(gy, w.reshape(g.c_out, -1, g.kh * g.kw), *taps, g.groups, gplanes)
+        shape = (g.c_in, g.stride[0] * g.stride[1], -(-hp // g.stride[0]), -(-wp // g.stride[1]))
+        gplanes = np.zeros(shape, dtype=gy.dtype)
+        _conv_grad_planes(gy, w.reshape(g.c_out, -1, g.kh * g.kw), g.tap_plane, g.tap_row, g.tap_col, g.groups, gplanes)
         gxp = from_planes(gplanes, hp, wp, g.stride)
-    gx = fold_contiguous(gxp, g.pads, g.padding_mode)
-    return gx, gw.reshape(w.shape)
+    return fold_contiguous(gxp, g.pads, g.padding_mode)
 
 
 def transpose_flip(w, groups):

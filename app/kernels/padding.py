@@ -92,7 +92,7 @@ def _pad(x, rows, cols, left, xp):
             out[k] = row[q] if q >= 0 else 0
 
 
-@kernel(parallel=True)
+@kernel()
 def _fold(gp, rows, cols, left, g):
     """Adjoint of ``_pad``: ``g[c, rows[r], cols[k]] += gp[c, r, k]``; ``g`` is overwritten.
 

@@ -81,7 +81,7 @@ def _avg_pool(x, kh, kw, sh, sw, ph, pw, y):
             acc[j] *= scale
 
 
-@kernel(parallel=True)
+@kernel()
 def _max_pool_backward(arg, gy, gx):
     """Route each δ to its window's winner: ``gx[c].flat[arg[c, i, j]] += gy[c, i, j]``.
 
@@ -98,7 +98,7 @@ def _max_pool_backward(arg, gy, gx):
                 dst[idx[j]] += src[j]
 
 
-@kernel(parallel=True)
+@kernel()
 def _avg_pool_backward(gy, kh, kw, sh, sw, ph, pw, gx):
     """Spread each δ evenly, δ/(kh·kw), over its window's in-image cells.
 
