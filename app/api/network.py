@@ -27,6 +27,12 @@ def network_summary(req: SummaryRequest) -> dict:
     return summary
 
 
+@router.get("/network/presets")
+def network_presets() -> dict:
+    """The built-in stacks: the chapter's canonical classifier, LeNet-5, AlexNet and VGG-16 (geometry only)."""
+    return network.PRESETS
+
+
 class _Run:
     """A stack made ready to run on an image: layers capped to a width the budget allows."""
 

@@ -1,0 +1,234 @@
+// The Network lab: build a layer stack, read its model summary (shapes, parameters,
+// multiply-adds, memory, receptive fields), watch the receptive field grow with
+// depth, see every layer's feature maps on the current image, and click a unit to
+// compare its theoretical and effective receptive fields.
+//
+// Server: POST /api/network/summary, /forward, /erf and GET /api/network/presets (app/api/network.py).
+
+import { getJSON, postJSON, request } from "../api.js";
+import { parse } from "../state.js";
+import { clearError, reportError, showError } from "../ui.js";
+import { mountBuilder } from "./network/builder.js";
+import { drawRfChart } from "./network/chart.js";
+import { mountFields, unitField } from "./network/fields.js";
+import { mountMaps } from "./network/maps.js";
+import { CANONICAL, CANONICAL_INPUT, formatInput, formatStack, fromApi, parseInput, parseStack, toApi } from "./network/stack.js";
+import { mountSummary, reason } from "./network/summary.js";
+
+export const FIELDS = [
+  { name: "net.stack", def: CANONICAL },
+  { name: "net.input", def: CANONICAL_INPUT }, // "CxHxW", or "image": the current image's own shape
+  { name: "net.sel", def: -1 }, // layer open in the editor
+  { name: "net.unit", def: [], parse: parse.nums }, // [layer, channel, row, col] of the clicked unit
+  { name: "net.weights", def: "random" }, // random | edges | ones
+  { name: "net.seed", def: 0 },
+  { name: "net.gates", def: "relu" }, // relu (true gradient) | linear
+  { name: "net.show", def: 8 }, // channels shown per layer
+];
+
+const BINARY = { binary: true };
+const SUMMARY_KEYS = ["net.stack", "net.input", "image", "color"];
+const FORWARD_KEYS = [...SUMMARY_KEYS, "net.weights", "net.seed", "net.show"];
+const ERF_KEYS = [...FORWARD_KEYS, "net.unit", "net.gates"];
+
+export function mount(root, ctx) {
+  const { state, image } = ctx;
+  const $ = (sel) => root.querySelector(sel);
+  let presets = null;
+  let stack = { layers: [], unreadable: [] };
+  let summary = null;
+  let forward = null;
+  let inputShape = null;
+  let active = false;
+
+  const setStack = (layers, sel = state.get()["net.sel"]) => state.set({ "net.stack": formatStack(layers), "net.sel": sel });
+  const builder = mountBuilder(root, {
+    onChange: (layers, sel) => setStack(layers, sel),
+    onSelect: (sel) => state.set({ "net.sel": sel }),
+  });
+  const table = mountSummary(root, { onRowClick: (i) => state.set({ "net.sel": i }) });
+  const maps = mountMaps(root, { onUnit: (unit) => state.set({ "net.unit": unit }) });
+  const fields = mountFields(root);
+
+  // --- controls ------------------------------------------------------------------
+  const presetSelect = $("[data-testid='net-preset']");
+  presetSelect.addEventListener("change", async () => {
+    const id = presetSelect.value;
+    if (!id) return;
+    try {
+      presets ??= await getJSON("/api/network/presets");
+      const p = presets[id];
+      state.set(
+        { "net.stack": formatStack(p.layers.map(fromApi)), "net.input": formatInput(p.input_shape), "net.sel": -1, "net.unit": [] },
+        { history: true },
+      );
+    } catch (err) {
+      reportError(err);
+    }
+  });
+  const dims = ["c", "h", "w"].map((d) => $(`[data-testid='net-input-${d}']`));
+  const useImage = $("[data-testid='net-input-image']");
+  for (const input of dims) {
+    input.addEventListener("input", () => {
+      const shape = dims.map((d) => Number(d.value));
+      const bad = shape.map((v) => !Number.isInteger(v) || v < 1 || v > 4096);
+      dims.forEach((d, i) => d.classList.toggle("invalid", bad[i]));
+      if (!bad.some(Boolean)) state.set({ "net.input": formatInput(shape) });
+    });
+  }
+  useImage.addEventListener("change", () => {
+    state.set({ "net.input": useImage.checked ? "image" : formatInput(inputShape || [1, 28, 28]) });
+  });
+  $("[data-testid='net-weights']").addEventListener("change", (e) => state.set({ "net.weights": e.target.value }));
+  $("[data-testid='net-gates']").addEventListener("change", (e) => state.set({ "net.gates": e.target.value }));
+  $("[data-testid='net-seed']").addEventListener("input", (e) => {
+    const v = Number(e.target.value);
+    if (Number.isInteger(v) && v >= 0) state.set({ "net.seed": v });
+  });
+  $("[data-testid='net-show']").addEventListener("change", (e) => state.set({ "net.show": Number(e.target.value) }));
+
+  function renderControls(s) {
+    const custom = s["net.input"] === "image";
+    useImage.checked = custom;
+    dims.forEach((d, i) => {
+      d.disabled = custom;
+      if (inputShape && document.activeElement !== d) d.value = String(inputShape[i]);
+    });
+    for (const [id, key] of [["net-weights", "net.weights"], ["net-gates", "net.gates"], ["net-show", "net.show"]]) {
+      $(`[data-testid='${id}']`).value = String(s[key]);
+    }
+    const seed = $("[data-testid='net-seed']");
+    if (document.activeElement !== seed) seed.value = String(s["net.seed"]);
+    const match = presets && Object.entries(presets).find(([, p]) => formatStack(p.layers.map(fromApi)) === s["net.stack"] && formatInput(p.input_shape) === s["net.input"]);
+    presetSelect.value = match ? match[0] : s["net.stack"] === CANONICAL && s["net.input"] === CANONICAL_INPUT ? "canonical" : "";
+  }
+
+  // --- data ----------------------------------------------------------------------
+  async function resolveInput(s) {
+    if (s["net.input"] !== "image") return parseInput(s["net.input"]) || parseInput(CANONICAL_INPUT);
+    const pixels = await image.withImage(s.image, (id) => image.getPixels(id, s.color));
+    return [...pixels.shape];
+  }
+
+  const runBody = (s) => ({
+    input_shape: inputShape,
+    layers: stack.layers.map(toApi),
+    image_id: s.image,
+    weights: s["net.weights"],
+    seed: s["net.seed"],
+    show_channels: s["net.show"],
+  });
+
+  async function refreshSummary(s) {
+    stack = parseStack(s["net.stack"]);
+    inputShape = await resolveInput(s);
+    summary = await postJSON("/api/network/summary", { input_shape: inputShape, layers: stack.layers.map(toApi), mark_invalid: true }, { key: "net-summary" });
+    renderControls(s);
+    renderSummary(s);
+  }
+
+  function renderSummary(s) {
+    const errors = summary.layers.map((r) => (r.error ? reason(r.error) : null));
+    builder.render(stack.layers, s["net.sel"], errors);
+    table.render(summary, { selectedLayer: s["net.sel"], unitLayer: s["net.unit"][0] ?? -1 });
+    drawRfChart($(".net-chart-box"), summary, stack.layers, { unitLayer: s["net.unit"][0] ?? -1 });
+    const bad = summary.layers.find((r) => r.error);
+    const notes = [];
+    if (stack.unreadable.length) notes.push(`ignored ${stack.unreadable.map((t) => `"${t}"`).join(", ")} in the link: not a layer`);
+    if (bad) {
+      showError(`Layer ${bad.index + 1} (${bad.name || bad.type}): ${reason(bad.error)}. The other rows are computed as if it were not there.`);
+    } else if (notes.length) {
+      showError(notes.join("; "));
+    }
+  }
+
+  async function refreshForward(s) {
+    if (!summary || !summary.valid) {
+      maps.stale();
+      fields.stale();
+      return false;
+    }
+    forward = await image.withImage(s.image, (id) =>
+      request("/api/network/forward", { method: "POST", json: { ...runBody(s), image_id: id }, ...BINARY, key: "net-forward" }),
+    );
+    maps.render(forward, stack.layers.map((l, i) => summary.layers[i]?.name));
+    maps.markUnit(s["net.unit"]);
+    return true;
+  }
+
+  function unitProblem(unit) {
+    if (unit.length !== 4) return "Click a unit in any feature map (or a dense layer's strip) to see its receptive fields.";
+    const [layer, ch, r, c] = unit;
+    const row = summary.layers[layer];
+    if (!row || row.error) return "The chosen unit's layer is gone: click a unit in the maps.";
+    const shape = row.output_shape;
+    const info = forward?.layers[layer];
+    const computed = info ? info.shape[0] : shape[0];
+    if (row.type === "flatten") return "Flatten has no units of its own: click a unit in the layer before it.";
+    if (ch >= computed || (shape.length === 3 && (r >= shape[1] || c >= shape[2]))) return "The chosen unit is outside its layer now: click a unit in the maps.";
+    return null;
+  }
+
+  async function refreshErf(s) {
+    const unit = s["net.unit"];
+    const problem = forward && summary?.valid ? unitProblem(unit) : "Fix the stack to see feature maps and fields.";
+    if (problem) {
+      fields.clear(problem);
+      return;
+    }
+    const [layer, ch, r, c] = unit;
+    const row = summary.layers[layer];
+    const field = unitField(row, r, c);
+    const where = row.output_shape.length === 3 ? `channel ${ch}, (${r}, ${c})` : `unit ${ch}`;
+    fields.showTheory(
+      forward.arrays.input,
+      field,
+      `Layer ${layer + 1} (${row.name}), ${where}: theoretical field ${field.height}×${field.width} px, rows ${field.top}…${field.top + field.height - 1}, columns ${field.left}…${field.left + field.width - 1}.`,
+    );
+    const answer = await image.withImage(s.image, (id) =>
+      request("/api/network/erf", {
+        method: "POST",
+        json: { ...runBody(s), image_id: id, unit: { layer, channel: ch, row: r, col: c }, gates: s["net.gates"] },
+        ...BINARY,
+        key: "net-erf",
+      }),
+    );
+    fields.showEffective(answer);
+  }
+
+  let running = Promise.resolve();
+  async function refresh(s, changed) {
+    const all = !changed;
+    try {
+      if (all || changed.some((k) => SUMMARY_KEYS.includes(k))) await refreshSummary(s);
+      else if (changed.includes("net.sel") || changed.includes("net.unit")) renderSummary(s);
+      if (!summary) return;
+      if (all || changed.some((k) => FORWARD_KEYS.includes(k))) await refreshForward(s);
+      else maps.markUnit(s["net.unit"]);
+      if (all || changed.some((k) => ERF_KEYS.includes(k))) await refreshErf(s);
+      if (summary.valid && !stack.unreadable.length) clearError();
+    } catch (err) {
+      if (err && err.superseded) return;
+      maps.stale();
+      fields.stale();
+      reportError(err);
+    }
+  }
+
+  return {
+    activate(s) {
+      active = true;
+      running = refresh(s, null);
+    },
+    deactivate() {
+      active = false;
+    },
+    update(s, changed) {
+      if (!active) return;
+      running = refresh(s, changed);
+    },
+    get ready() {
+      return running;
+    },
+  };
+}

@@ -1,0 +1,111 @@
+// Feature maps of every layer of the stack on the current image (from POST
+// /api/network/forward): a row of small maps per layer, the first few channels each;
+// a dense layer is a strip of units. Hover shows the value, click picks the unit.
+
+import { autoMap } from "../../colormap.js";
+import { drawMap, fmt } from "../../heatmap.js";
+import { el, hideTooltip, showTooltip } from "../../ui.js";
+import { shapeText } from "./summary.js";
+
+const THUMB = 62; // CSS pixels of a map's longer side
+
+function cellAt(canvas, event, h, w) {
+  const rect = canvas.getBoundingClientRect();
+  const col = Math.floor(((event.clientX - rect.left) / rect.width) * w);
+  const row = Math.floor(((event.clientY - rect.top) / rect.height) * h);
+  return row >= 0 && col >= 0 && row < h && col < w ? { row, col } : null;
+}
+
+export function mountMaps(root, { onUnit }) {
+  const box = root.querySelector(".net-maps");
+  const note = root.querySelector(".net-maps-note");
+  let marks = [];
+
+  function thumb(layerIndex, ch, data, h, w, range, map) {
+    const canvas = el("canvas", { class: "net-map", "data-testid": `net-map-${layerIndex}-${ch}`, role: "img", "aria-label": `layer ${layerIndex + 1}, channel ${ch}` });
+    drawMap(canvas, data, h, w, { map, range });
+    const scale = THUMB / Math.max(h, w);
+    const cssScale = scale >= 1 ? Math.max(1, Math.floor(scale)) : scale;
+    canvas.style.width = `${w * cssScale}px`;
+    canvas.style.height = `${h * cssScale}px`;
+    const mark = el("div", { class: "net-unit-mark", hidden: true });
+    const wrap = el("div", { class: "net-map-wrap" }, canvas, mark);
+    canvas.addEventListener("mousemove", (e) => {
+      const cell = cellAt(canvas, e, h, w);
+      if (!cell) return hideTooltip();
+      showTooltip(e, [`layer ${layerIndex + 1}, channel ${ch}, (${cell.row}, ${cell.col})`, `value ${fmt(data[cell.row * w + cell.col])}`, "click: its receptive fields"]);
+    });
+    canvas.addEventListener("mouseleave", hideTooltip);
+    canvas.addEventListener("click", (e) => {
+      const cell = cellAt(canvas, e, h, w);
+      if (cell) onUnit([layerIndex, ch, cell.row, cell.col]);
+    });
+    marks.push({ layer: layerIndex, ch, mark, h, w, canvas });
+    return el("figure", { class: "net-map-card" }, wrap, el("figcaption", {}, `ch ${ch}`));
+  }
+
+  function strip(layerIndex, data, n, range, map) {
+    const canvas = el("canvas", { class: "net-map net-strip", "data-testid": `net-map-${layerIndex}-0`, role: "img", "aria-label": `layer ${layerIndex + 1}, ${n} units` });
+    drawMap(canvas, data, 1, n, { map, range });
+    const cell = Math.max(4, Math.min(14, Math.floor(280 / n)));
+    canvas.style.width = `${n * cell}px`;
+    canvas.style.height = "14px";
+    canvas.addEventListener("mousemove", (e) => {
+      const c = cellAt(canvas, e, 1, n);
+      if (c) showTooltip(e, [`layer ${layerIndex + 1}, unit ${c.col}`, `value ${fmt(data[c.col])}`, "click: its receptive fields"]);
+    });
+    canvas.addEventListener("mouseleave", hideTooltip);
+    canvas.addEventListener("click", (e) => {
+      const c = cellAt(canvas, e, 1, n);
+      if (c) onUnit([layerIndex, c.col, 0, 0]);
+    });
+    const mark = el("div", { class: "net-unit-mark", hidden: true });
+    marks.push({ layer: layerIndex, strip: true, mark, h: 1, w: n, canvas });
+    return el("div", { class: "net-map-wrap" }, canvas, mark);
+  }
+
+  /** answer: decoded CLB1 from /api/network/forward; labels: layer names by index. */
+  function render(answer, labels) {
+    marks = [];
+    const rows = [];
+    for (const info of answer.layers) {
+      const arr = answer.arrays[`layer${info.index}`];
+      if (!arr) continue;
+      const caption = `${info.index + 1} · ${labels[info.index] || info.type} → ${shapeText(info.shape)}` +
+        (info.shown < info.shape[0] ? ` (${info.shown} of ${info.shape[0]} shown)` : "");
+      const range = info.range && info.range[0] < 0 ? [-Math.max(-info.range[0], info.range[1]), Math.max(-info.range[0], info.range[1])] : info.range;
+      const map = autoMap(info.range || [0]);
+      let items;
+      if (arr.shape.length === 1) {
+        items = [strip(info.index, arr, arr.shape[0], range && range[0] === range[1] ? null : range, map)];
+      } else {
+        const [c, h, w] = arr.shape;
+        items = [];
+        for (let ch = 0; ch < c; ch++) items.push(thumb(info.index, ch, arr.subarray(ch * h * w, (ch + 1) * h * w), h, w, range && range[0] === range[1] ? null : range, map));
+      }
+      rows.push(el("section", { class: "net-layer-maps", "data-layer": info.index }, el("h3", { class: "map-caption" }, caption), el("div", { class: "net-map-row" }, items)));
+    }
+    box.replaceChildren(...rows);
+    box.classList.remove("stale");
+    const parts = [];
+    if (answer.width_cap) parts.push(`Widths capped at ${answer.width_cap} filters/units per layer so every layer stays fast; shapes of the maps are exact.`);
+    if (answer.note) parts.push(`First conv layer: ${answer.note}.`);
+    note.textContent = parts.join(" ");
+  }
+
+  /** Ring the chosen unit in its map (unit = [layer, channel, row, col]). */
+  function markUnit(unit) {
+    for (const m of marks) {
+      const on = unit.length === 4 && m.layer === unit[0] && (m.strip || m.ch === unit[1]);
+      m.mark.hidden = !on;
+      if (!on) continue;
+      const r = m.strip ? 0 : unit[2];
+      const c = m.strip ? unit[1] : unit[3];
+      const cw = parseFloat(m.canvas.style.width) / m.w;
+      const chh = parseFloat(m.canvas.style.height) / m.h;
+      Object.assign(m.mark.style, { left: `${c * cw - 1}px`, top: `${r * chh - 1}px`, width: `${Math.max(cw, 3) + 2}px`, height: `${Math.max(chh, 3) + 2}px` });
+    }
+  }
+
+  return { render, markUnit, stale: () => box.classList.add("stale") };
+}
