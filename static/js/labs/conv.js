@@ -228,28 +228,32 @@ export function mount(root, ctx) {
     controls.markInvalid(null);
     $(".conv-input-panel").classList.remove("stale");
     $(".conv-explain-panel").classList.remove("stale");
-    const box = sizes();
-    const padded = inputView.render(src.pixels, g, { ...box, pixelGrid: src.grid });
     const body = requestBody(s, wts, src.grid ? { pixels: src.grid } : { id: s.image, color: s.color });
     const signature = JSON.stringify(body);
+    const box = sizes();
     if (result && signature === result.signature) {
       // Nothing the server computes changed: just redraw (colours, sizes, selection).
-      result.padded = padded;
+      result.padded = inputView.render(src.pixels, g, { ...box, pixelGrid: src.grid });
       result.g = g;
       clearError();
       maps.setStale(false);
-      maps.render(result.output, names(result.wts), s["conv.cmap"]);
+      maps.render(result.output, names(result.wts), s["conv.cmap"], result.range);
       showSelection(s);
       return;
     }
     if (signature === pendingSignature) return;
     pendingSignature = signature;
     maps.setStale(true);
+    const t0 = performance.now();
+    // Send first, then draw the padded input while the server works.
+    const pending = image.withImage(s.image, (imageId) =>
+      postJSON("/api/conv2d", src.grid ? body : { ...body, image_id: imageId }, { binary: true, key: "conv" }),
+    );
+    pending.catch(() => {}); // handled below
+    const padded = inputView.render(src.pixels, g, { ...box, pixelGrid: src.grid });
     let answer;
     try {
-      answer = await image.withImage(s.image, (imageId) =>
-        postJSON("/api/conv2d", src.grid ? body : { ...body, image_id: imageId }, { binary: true, key: "conv" }),
-      );
+      answer = await pending;
     } catch (err) {
       if (err && err.superseded) return;
       if (pendingSignature === signature) pendingSignature = "";
@@ -258,13 +262,16 @@ export function mount(root, ctx) {
     }
     if (pendingSignature !== signature) return;
     pendingSignature = "";
+    const t1 = performance.now();
     clearError();
-    result = { signature, output: answer.arrays.output, wts, g, padded };
+    const range = { min: answer.output_min, max: answer.output_max };
+    result = { signature, output: answer.arrays.output, wts, g, padded, range };
     maps.setStale(false);
-    maps.render(result.output, names(wts), state.get()["conv.cmap"]);
+    maps.render(result.output, names(wts), state.get()["conv.cmap"], range);
     showSelection(state.get());
     root.dataset.rendered = String(Number(root.dataset.rendered || 0) + 1);
-    window.dispatchEvent(new CustomEvent("convlab:conv-rendered"));
+    // Timings for bench/browser_latency.py: request (server + transfer + decode) and drawing.
+    window.dispatchEvent(new CustomEvent("convlab:conv-rendered", { detail: { request: t1 - t0, draw: performance.now() - t1 } }));
   }
 
   function rawPads(s, kh, kw) {

@@ -2,7 +2,7 @@
 // feature-map-1, …), scaled up crisply, each with a colour bar (min, zero, max)
 // and hover/click/keyboard reporting of (filter, row, col).
 
-import { MAPS, autoMap } from "../../colormap.js";
+import { MAPS } from "../../colormap.js";
 import { drawColorbar, exportCanvases, fmt } from "../../heatmap.js";
 import { el } from "../../ui.js";
 import { GridView } from "../../widgets/conv-grid-view.js";
@@ -78,22 +78,30 @@ export function mountMaps(root, { onSelect, onHover }) {
      * Draw the server's output (Float32Array (C_out, H_out, W_out)).
      * `names` label the filters; `cmap` is "auto" | "diverging" | "viridis" | "gray".
      */
-    render(output, names, cmap) {
+    render(output, names, cmap, known = null) {
       const [count, h, w] = output.shape;
       ensureCards(count);
       const [maxW, maxH] = layout(count, h, w);
       cards.forEach((card, f) => {
         const data = output.subarray(f * h * w, (f + 1) * h * w);
-        const map = cmap === "auto" ? autoMap(data) : MAPS[cmap] || MAPS.viridis;
+        // The server sends each map's min and max, which saves two passes over 260k values.
+        let dmin = known ? known.min[f] : Infinity;
+        let dmax = known ? known.max[f] : -Infinity;
+        if (!known) {
+          for (let i = 0; i < data.length; i++) {
+            if (data[i] < dmin) dmin = data[i];
+            if (data[i] > dmax) dmax = data[i];
+          }
+        }
+        const map = cmap === "auto" ? (dmin < 0 ? MAPS.diverging : MAPS.viridis) : MAPS[cmap] || MAPS.viridis;
         card.view.setBox(maxW, maxH);
         card.view.cursor = selection && selection.f === f ? { row: selection.row, col: selection.col } : null;
-        const [lo, hi] = card.view.setData(data, h, w, { map });
-        let dmin = Infinity;
-        let dmax = -Infinity;
-        for (let i = 0; i < data.length; i++) {
-          if (data[i] < dmin) dmin = data[i];
-          if (data[i] > dmax) dmax = data[i];
-        }
+        let range;
+        if (map.signed) {
+          const m = Math.max(Math.abs(dmin), Math.abs(dmax)) || 1;
+          range = [-m, m];
+        } else range = dmax > dmin ? [dmin, dmax] : [dmin, dmin + 1];
+        const [lo, hi] = card.view.setData(data, h, w, { map, range });
         card.caption.textContent = `${f} · ${names[f]} · min ${fmt(dmin, 3)}, max ${fmt(dmax, 3)}`;
         card.caption.title = `filter ${f}: ${names[f]}, ${h}×${w}, min ${dmin}, max ${dmax}`;
         card.figure.style.width = `${Math.max(120, Math.round(card.view.cssW))}px`;

@@ -1,0 +1,118 @@
+"""Knob change → repaint latency of the Convolution lab, measured in Chromium.
+
+Opens the lab on a 512×512 RGB photo with 8 filters of 3×3, then toggles the
+padding knob between 1 and 0 (a real user action: input event on the control)
+and times, inside the page, from the event to the first animation frame after
+the new feature maps are drawn (request, binary transfer, colouring, paint).
+Prints p50/p95/p99; the goal is p95 ≤ 100 ms.
+
+    .venv/bin/python bench/browser_latency.py                 # starts its own server
+    .venv/bin/python bench/browser_latency.py --url http://127.0.0.1:8000 --rounds 60
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+from playwright.sync_api import sync_playwright
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+FILTERS = "sobel-x,sobel-y,laplacian,gaussian,sharpen,emboss,prewitt-x,box"
+STATE = f"image=sample-astronaut&color=rgb&conv.filters={FILTERS}"
+
+MEASURE = """async (rounds) => {
+  const input = document.querySelector('[data-testid=padding]');
+  const times = [];
+  const parts = [];
+  for (let i = 0; i < rounds; i++) {
+    const done = new Promise((resolve) => window.addEventListener('convlab:conv-rendered', (e) => { parts.push(e.detail); resolve(); }, { once: true }));
+    const t0 = performance.now();
+    input.value = i % 2 === 0 ? '1' : '0';
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    await done;
+    await new Promise((resolve) => requestAnimationFrame(() => resolve()));
+    times.push(performance.now() - t0);
+  }
+  return { times, request: parts.map((p) => p.request), draw: parts.map((p) => p.draw) };
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(port), "--log-level", "warning"],
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/api/health", timeout=1)
+            return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("the server did not start within 60 s")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="a running ConvLab server (default: start one)")
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--warmup", type=int, default=6)
+    parser.add_argument("--chromium", default=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+    args = parser.parse_args()
+
+    proc = None
+    url = args.url
+    if not url:
+        proc, url = start_server()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=args.chromium, args=ARGS, headless=True)
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(f"{url}/#{STATE}")
+            page.wait_for_selector("#lab-conv[data-rendered]", timeout=120_000)
+            shape = page.evaluate("[...document.querySelectorAll('[data-testid^=feature-map-]')].map(c => [c.height, c.width])")
+            page.evaluate(MEASURE, args.warmup)
+            measured = page.evaluate(MEASURE, args.rounds)
+            times = measured["times"]
+            browser.close()
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(timeout=10)
+    print(f"Convolution lab, 512×512 RGB, {len(shape)} filters 3×3 → maps {shape[0][0]}×{shape[0][1]} "
+          f"(padding 1 ↔ 0), {len(times)} knob changes")
+    print(f"knob change → repaint: p50 {percentile(times, 50):.1f} ms · p95 {percentile(times, 95):.1f} ms · "
+          f"p99 {percentile(times, 99):.1f} ms · mean {statistics.mean(times):.1f} ms · max {max(times):.1f} ms")
+    for name in ("request", "draw"):
+        part = measured[name]
+        print(f"  of which {name:8}: p50 {percentile(part, 50):.1f} ms · p95 {percentile(part, 95):.1f} ms")
+    print(f"  (machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    goal = percentile(times, 95) <= 100
+    print("goal p95 ≤ 100 ms:", "met" if goal else "NOT met")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
