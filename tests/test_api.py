@@ -439,3 +439,23 @@ def test_pool2d_kernel_errors_are_422(client):
     r = client.post("/api/pool2d", json={"input": [[[1, 2], [3, 4]]], "kernel_size": 2, "padding": 2})
     assert r.status_code == 422
     assert "padding" in r.json()["detail"]
+
+
+def test_unexpected_error_is_generic_500_with_headers():
+    from fastapi import APIRouter
+
+    with make_client() as c:
+        router = APIRouter()
+
+        @router.get("/api/_boom")
+        def boom():
+            raise RuntimeError("secret internal path /etc/shadow")
+
+        c.app.include_router(router)
+        c2 = TestClient(c.app, raise_server_exceptions=False)
+        r = c2.get("/api/_boom")
+        assert r.status_code == 500
+        assert r.json() == {"detail": "internal error; the server logged it and keeps running"}
+        assert "secret" not in r.text
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert c.get("/api/health").status_code == 200

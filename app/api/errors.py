@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.middleware import SECURITY_HEADERS
 from app.images import ImageError
 
 log = logging.getLogger("convlab")
@@ -142,4 +143,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "internal error; the server logged it and keeps running"}, status_code=500)
+        # Starlette answers this one outside every middleware, so the headers are added here.
+        headers = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
+        return JSONResponse({"detail": "internal error; the server logged it and keeps running"}, status_code=500,
+                            headers=headers)
