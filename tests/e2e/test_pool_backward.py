@@ -13,6 +13,8 @@ import re
 from playwright.sync_api import expect
 
 NUMBERED = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
+# The first answer of a fresh server may wait for Numba to load (or compile) its kernels.
+FIRST_ANSWER = 60_000
 
 # Canvas readback: the overlay's alpha at (x, y) in CSS pixels of a map.
 OVERLAY_ALPHA = """([testid, cells]) => {
@@ -45,7 +47,7 @@ def _stamp_numbers(page):
 def test_pool_marks_each_windows_winner(goto_state):
     page = goto_state("lab=pool")
     winners = page.get_by_test_id("pool-winners").locator("li")
-    expect(winners).to_have_count(64)  # 16×16 → 8×8 windows
+    expect(winners).to_have_count(64, timeout=FIRST_ANSWER)  # 16×16 → 8×8 windows
     expect(page.get_by_test_id("pool-output-size")).to_contain_text("16 × 16 → 8 × 8")
     # The square is flat inside each 2×2 window: ties go to the first cell, the window's top-left.
     expect(winners.nth(0)).to_have_text("window (0, 0) → winner x[0, 0] = 0.15")
@@ -76,7 +78,7 @@ def test_one_hot_delta_stamps_the_kernel_and_the_gradients_check_out(goto_state)
     page = goto_state("lab=backward&bw.at=5,6")
     # padding 1: y[5, 6] read x rows 4–6, cols 5–7; eq. 36.10 puts K there (flip(K) flipped back)
     stamp = page.get_by_test_id("backward-stamp")
-    expect(stamp).to_have_attribute("data-origin", "4,5")
+    expect(stamp).to_have_attribute("data-origin", "4,5", timeout=FIRST_ANSWER)
     assert _stamp_numbers(page) == [v for row in NUMBERED for v in row]
     changed = page.evaluate(DIFFERENT_FROM_CORNER, "backward-grad-input")
     assert sorted(changed) == [[r, c] for r in range(4, 7) for c in range(5, 8)]
@@ -93,7 +95,7 @@ def test_one_hot_delta_stamps_the_kernel_and_the_gradients_check_out(goto_state)
 
     # Stride 2 and dilation 2 with reflect padding: the taps spread out, K's numbers stay.
     page = goto_state("lab=backward&bw.s=2,2&bw.d=2,2&bw.p=2&bw.mode=reflect&bw.at=3,3")
-    expect(page.get_by_test_id("backward-stamp")).to_have_attribute("data-origin", "4,4")
+    expect(page.get_by_test_id("backward-stamp")).to_have_attribute("data-origin", "4,4", timeout=15_000)
     assert _stamp_numbers(page) == [v for row in NUMBERED for v in row]
     changed = page.evaluate(DIFFERENT_FROM_CORNER, "backward-grad-input")
     assert sorted(changed) == [[r, c] for r in (4, 6, 8) for c in (4, 6, 8)]
