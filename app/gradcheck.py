@@ -66,11 +66,25 @@ def check_cost(x_shape, w_shape, out_shape, n_input_samples=DEFAULT_INPUT_SAMPLE
     return 2 * (c_out * c_in * kh * kw + c_out + n_in) * per_forward
 
 
-def sample_pixels(x_shape, n, seed=0) -> np.ndarray:
-    """``n`` distinct (c, y, x) positions of a (C, H, W) input, seeded, sorted row-major."""
+def sample_pixels(x_shape, n, seed=0, prefer=None) -> np.ndarray:
+    """``n`` distinct (c, y, x) positions of a (C, H, W) input, seeded, sorted row-major.
+
+    ``prefer`` (a boolean mask shaped like the input) gets up to half of the picks, so
+    a sparse gradient (a one-hot δ touches only k² pixels) is actually checked where
+    it is not zero; the rest are drawn uniformly from the other pixels.
+    """
     total = int(np.prod(x_shape))
     n = min(int(n), total)
-    flat = np.sort(np.random.default_rng(seed).choice(total, size=n, replace=False))
+    rng = np.random.default_rng(seed)
+    if prefer is None:
+        flat = rng.choice(total, size=n, replace=False)
+    else:
+        mask = np.asarray(prefer, dtype=bool).reshape(-1)
+        hot, cold = np.flatnonzero(mask), np.flatnonzero(~mask)
+        n_hot = min(len(hot), max(n // 2, n - len(cold)))
+        flat = np.concatenate([rng.choice(hot, size=n_hot, replace=False),
+                               rng.choice(cold, size=n - n_hot, replace=False)])
+    flat = np.sort(flat)
     return np.stack(np.unravel_index(flat, x_shape), axis=1).astype(np.int64)
 
 
@@ -101,7 +115,8 @@ def gradcheck(
         error ½ Σ (y − t)² and δ = y − t
     stride, padding, dilation, padding_mode : as for ``app.kernels.conv2d``
     step : h of the central difference (L(θ + h) − L(θ − h)) / 2h
-    n_input_samples, seed : how many input pixels to check, and which (seeded)
+    n_input_samples, seed : how many input pixels to check, and which (seeded; up
+        to half where the analytic input gradient is not zero)
     backward : the function under test, ``conv2d_backward``'s signature; tests
         pass a wrong one to show the check catches it
 
@@ -175,7 +190,7 @@ def _gradcheck(x, weight, grad_output, bias, target, stride, padding, dilation, 
         num_b[o] = numeric(forward(x, w, bp), forward(x, w, bm))
         evaluations += 2
 
-    pixels = sample_pixels(x.shape, n_input_samples, seed)
+    pixels = sample_pixels(x.shape, n_input_samples, seed, prefer=np.asarray(gx) != 0)
     num_x = np.empty(len(pixels))
     ana_x = np.empty(len(pixels))
     for n, (c, i, j) in enumerate(pixels):

@@ -125,6 +125,32 @@ def test_sample_pixels_seeded_distinct_in_range():
     assert not np.array_equal(a, sample_pixels((3, 7, 5), 20, seed=5))
 
 
+def test_sample_pixels_prefers_where_the_gradient_lives():
+    mask = np.zeros((1, 16, 16), dtype=bool)
+    mask[0, 4:7, 5:8] = True  # a one-hot δ's stamp
+    picks = sample_pixels(mask.shape, 32, seed=1, prefer=mask)
+    hot = [tuple(p) for p in picks if mask[tuple(p)]]
+    assert len(hot) == 9 and len({tuple(p) for p in picks}) == 32  # all 9 stamp pixels, 23 others
+    assert len(sample_pixels(mask.shape, 6, seed=1, prefer=mask)) == 6
+    everything = sample_pixels((1, 3, 3), 20, seed=1, prefer=np.ones((1, 3, 3), bool))
+    assert len(everything) == 9
+
+
+def test_gradcheck_checks_a_one_hot_stamp(rng):
+    x, w = _layer(rng, size=(16, 16))
+    y = conv2d(x, w, padding=1)
+    delta = np.zeros(y.shape)
+    delta[0, 5, 6] = 1.0
+
+    def wrong(x, w, gy, **geometry):  # right except on the stamp's corner pixel
+        gx, gw, gb = conv2d_backward(x, w, gy, **geometry)
+        gx[0, 4, 5] += 0.5
+        return gx, gw, gb
+
+    assert gradcheck(x, w, delta, padding=1).max_abs_diff < 1e-6
+    assert gradcheck(x, w, delta, padding=1, backward=wrong).max_abs_diff_input == pytest.approx(0.5, abs=1e-6)
+
+
 def test_check_cost_counts_two_forwards_per_number():
     # 9 weights + 1 bias + 4 pixels, each twice, times a 14×14 output of 9 taps
     assert check_cost((1, 16, 16), (1, 1, 3, 3), (1, 14, 14), 4) == 2 * 14 * 14 * 14 * 9
