@@ -103,7 +103,7 @@ export function mount(cols, ctx) {
   const tableWrap = el("div", { "data-testid": "framework-table" });
   tablePanel.append(tableWrap);
   const gridsRow = el("div", { class: "fam-row" });
-  cols.pictures.append(gridsRow);
+  tablePanel.before(gridsRow); // the pictures first, the table of every variant below
   const views = ["a", "b"].map((side) => {
     const fig = figure(gridsRow, "", { testid: `framework-figure-${side}` });
     const out = el("div", { class: "formula", "data-testid": `framework-out-${side}` });
