@@ -116,7 +116,11 @@ export function mount(root, ctx) {
     const warns = [];
     if (geo.dropped[0] > 0) warns.push(`the floor drops the last ${geo.dropped[0]} row${geo.dropped[0] > 1 ? "s" : ""}: no window reaches them`);
     if (geo.dropped[1] > 0) warns.push(`the floor drops the last ${geo.dropped[1]} column${geo.dropped[1] > 1 ? "s" : ""}`);
-    if (sh < kh || sw < kw) warns.push("windows overlap (stride < window): a cell can win, and collect δ from, several windows");
+    if (sh < kh || sw < kw) {
+      warns.push(s["pool.kind"] === "max"
+        ? "windows overlap (stride < window): a cell can win, and collect δ from, several windows"
+        : "windows overlap (stride < window): a cell collects a share of δ from each window that covers it");
+    }
     if (sh > kh || sw > kw) warns.push("stride > window: some cells fall between windows and never get a gradient");
     sizeWarn.replaceChildren(...warns.map((w) => el("div", { class: "warn" }, w)));
     return geo;

@@ -6,7 +6,7 @@
 import { MAPS, autoMap } from "../../colormap.js";
 import { MapView, fmt } from "../../heatmap.js";
 import { el, hideTooltip, showTooltip } from "../../ui.js";
-import { colorbar, drawNumbers, fitView } from "../pool/overlay.js";
+import { colorbar, drawNumbers, fitView, keyboardCells } from "../pool/overlay.js";
 import { plane } from "../pool/views.js";
 import { flip, kernelTable } from "./kernel.js";
 
@@ -130,6 +130,7 @@ export function mountBackwardViews(root, { onOutputClick }) {
   for (const v of [views.y, views.delta]) {
     v.onHover(outHover);
     v.onClick((cell) => cell && onOutputClick(cell));
+    keyboardCells(v, { get: selected, set: onOutputClick, label: "Output pixel for the one-hot δ" });
   }
   const inHover = (cell, event) => {
     if (!cell || !data) return hideTooltip();

@@ -145,3 +145,22 @@ export function colorbar(map, lo, hi) {
   const zero = lo < 0 && hi > 0 ? " · 0 marked" : "";
   return el("div", { class: "colorbar" }, el("span", {}, fmt(lo, 3)), canvas, el("span", {}, fmt(hi, 3) + zero));
 }
+
+/**
+ * Keyboard choice of a cell: the view becomes focusable and the arrow keys move the
+ * chosen cell (get() -> {row, col} | null, set({row, col})). The mouse's click, for keyboards.
+ */
+export function keyboardCells(view, { get, set, label }) {
+  view.wrap.tabIndex = 0;
+  view.wrap.setAttribute("aria-label", `${label}: arrow keys move the chosen pixel`);
+  const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+  view.wrap.addEventListener("keydown", (event) => {
+    const move = moves[event.key];
+    if (!move || !view.h) return;
+    event.preventDefault();
+    const at = get() ?? { row: Math.floor(view.h / 2), col: Math.floor(view.w / 2) };
+    const row = Math.min(view.h - 1, Math.max(0, at.row + move[0]));
+    const col = Math.min(view.w - 1, Math.max(0, at.col + move[1]));
+    set({ row, col });
+  });
+}

@@ -6,7 +6,7 @@ import { MAPS, autoMap } from "../../colormap.js";
 import { MapView, fmt } from "../../heatmap.js";
 import { el, hideTooltip, showTooltip } from "../../ui.js";
 import { windowOf, winners } from "./geometry.js";
-import { colorbar, drawNumbers, fitView, gridEvery, ringCells } from "./overlay.js";
+import { colorbar, drawNumbers, fitView, gridEvery, keyboardCells, ringCells } from "./overlay.js";
 
 const BOX = 250; // input-sized maps
 const OUT_BOX = 190; // output-sized maps
@@ -153,7 +153,10 @@ export function mountPoolViews(root, { onOutputClick }) {
   };
   views.output.onHover(outputHover);
   views.delta.onHover(outputHover);
-  for (const v of [views.output, views.delta]) v.onClick((cell) => cell && onOutputClick(cell));
+  for (const v of [views.output, views.delta]) {
+    v.onClick((cell) => cell && onOutputClick(cell));
+    keyboardCells(v, { get: () => (data ? selectedCell(data.s, data.oh, data.ow, null) : null), set: onOutputClick, label: "Output cell" });
+  }
 
   const inputHover = (cell, event) => {
     if (!cell || !data) return hideTooltip();
