@@ -147,3 +147,10 @@ def test_pool2d_rejects_bad_arguments(bad, message):
 def test_pool2d_backward_rejects_wrong_grad_output_shape():
     with pytest.raises(ValueError, match=r"grad_output has shape \(2, 2, 2\); the output of this pool2d is \(2, 3, 3\)"):
         pool2d_backward(X, np.zeros((2, 2, 2)), "max", 2)
+
+
+def test_max_pool_all_minus_infinity_reports_first_in_image_cell():
+    y, arg = pool2d(np.full((1, 3, 3), -np.inf), "max", 2, stride=1, padding=1)
+    ry, rarg = naive.pool2d(np.full((1, 3, 3), -np.inf), "max", (2, 2), (1, 1), (1, 1))
+    npt.assert_array_equal(y, ry)
+    npt.assert_array_equal(arg, rarg)

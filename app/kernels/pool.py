@@ -25,7 +25,7 @@ def _max_pool(x, kh, kw, sh, sw, ph, pw, y, arg):
 
     One prange iteration owns one output row.  For each tap (a, b) only the
     columns j whose input column lies inside the image are visited, so the
-    inner loop has no bounds test.
+    inner loop has no bounds test and no branch (selects only), and vectorises.
     """
     c_n, h, w = x.shape
     oh, ow = y.shape[1], y.shape[2]
@@ -46,12 +46,17 @@ def _max_pool(x, kh, kw, sh, sw, ph, pw, y, arg):
                 off = b - pw
                 j_lo = max(0, (-off + sw - 1) // sw)
                 j_hi = min(ow, (w - 1 - off) // sw + 1)
+                base = r * w + off
                 for j in range(j_lo, j_hi):
                     col = j * sw + off
                     v = row[col]
-                    if v > best[j] or where[j] < 0:
-                        best[j] = v
-                        where[j] = r * w + col
+                    bj = best[j]
+                    take = v > bj  # strict: ties keep the earlier cell
+                    best[j] = v if take else bj
+                    where[j] = base + j * sw if take else where[j]
+        for j in range(ow):
+            if where[j] < 0:  # every cell is −∞: report the first in-image cell, as PyTorch does
+                where[j] = max(i * sh - ph, 0) * w + max(j * sw - pw, 0)
 
 
 @kernel(parallel=True)
