@@ -72,8 +72,10 @@ def parity(req: ParityRequest, settings: SettingsDep, store: StoreDep) -> Parity
     if req.relu:
         ours, ref = kernels.relu(ours), np.maximum(ref, 0.0)
     diff = float(np.max(np.abs(ours.astype(np.float64) - ref)))
-    torch_y, torch_version = _torch_conv(x, w, b, req)
-    if torch_y is None:
+    torch_y, torch_version = _torch_conv(x, w, b, req) if req.torch else (None, None)
+    if not req.torch:
+        torch_check = ParityCheck(name="PyTorch", available=False, note="not asked for")
+    elif torch_y is None:
         torch_check = ParityCheck(name="PyTorch", available=False, note="PyTorch is not installed on this server")
     else:
         torch_check = ParityCheck(name="PyTorch", available=True, version=torch_version,

@@ -23,6 +23,7 @@ class ParityRequest(BaseModel):
     padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
     flip: bool = Field(False, description="true convolution: flip the kernel before sliding it")
     relu: bool = False
+    torch: bool = Field(True, description="also compare with PyTorch when it is installed (its first import is slow)")
 
     @model_validator(mode="after")
     def _one_source(self):

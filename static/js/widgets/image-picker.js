@@ -88,6 +88,9 @@ export function mountImagePicker(ctx) {
     select.value = known ? s.image : "";
     maxSide.value = String(s.maxSide);
     for (const radio of colorRadios) radio.checked = radio.value === s.color;
+    // A sample chosen through the URL (a link, back/forward) brings its own size.
+    const sample = samples.find((x) => x.id === s.image);
+    if (sample && ctx.imageInfo()?.id !== s.image) ctx.setImageInfo(sample);
     const info = ctx.imageInfo();
     meta.textContent = info ? `${info.width} × ${info.height} px · ${info.channels === 1 ? "grayscale" : "RGB"} source` : "";
   }
