@@ -146,6 +146,7 @@ export function mount(root, ctx) {
     if (!summary || !summary.valid) {
       maps.stale();
       fields.stale();
+      root.querySelector(".net-maps-note").textContent = "Fix the layer marked in red to run the stack on the image.";
       return false;
     }
     forward = await image.withImage(s.image, (id) =>
