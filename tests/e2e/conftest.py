@@ -39,7 +39,12 @@ def pytest_collection_modifyitems(items):
 def live_server():
     import uvicorn
 
+    from app import kernels
     from app.main import app
+
+    # Compile (cold cache) or load every kernel before the first page asks for one, so no
+    # browser test waits on the JIT; the server's own background warm-up then finds them ready.
+    kernels.warmup()
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
