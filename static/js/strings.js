@@ -23,6 +23,16 @@ export const STRINGS = {
   "shell.labFailed": "This lab could not start: {message}",
   "shell.classroomFailed": "The classroom tools could not start: {message}",
 
+  // Image picker
+  "picker.uploaded": "(uploaded image)",
+  "picker.uploading": "Uploading {name}…",
+  "picker.loaded": "Loaded {name}: {w} × {h}, {kind}",
+  "picker.gray": "gray",
+  "picker.colour": "colour",
+  "picker.meta": "{w} × {h} px · {kind} source",
+  "picker.graySource": "grayscale",
+  "picker.rgbSource": "RGB",
+
   // Shared dialog words
   "dialog.close": "Close",
   "dialog.copy": "Copy",
@@ -91,6 +101,7 @@ export const STRINGS = {
   "code.parityRef": "ConvLab vs slow NumPy reference (float64): max |difference| = {diff}",
   "code.parityTorch": "ConvLab vs PyTorch {version}: max |difference| = {diff}",
   "code.parityNoTorch": "PyTorch: not installed on this server.",
+  "code.parityTorchPending": "PyTorch: checking (its first start on the server takes a few seconds)…",
   "code.parityGood": "agrees to float32 precision",
   "code.parityBad": "differs more than float32 rounding explains",
   "code.parityFailed": "The parity check failed: {message}",

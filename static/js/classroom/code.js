@@ -54,7 +54,7 @@ export function mountCode() {
       const r = await postJSON("/api/parity", { ...body, torch: false }, { key: "classroom-parity" });
       const tol = 1e-5 * Math.max(1, r.max_abs_value);
       const refOk = r.reference.max_abs_diff <= tol;
-      const torchLine = line(null, t("code.parityChecking"), "parity-torch-pending");
+      const torchLine = line(null, t("code.parityTorchPending"), "parity-torch-pending");
       badge.replaceChildren(line(refOk, `${t("code.parityRef", { diff: fmt(r.reference.max_abs_diff, 3) })} (${t(refOk ? "code.parityGood" : "code.parityBad")})`, "parity-ref"), torchLine);
       badge.dataset.state = refOk ? "ok" : "bad";
       const withTorch = await postJSON("/api/parity", body, { key: "classroom-parity" });

@@ -6,6 +6,7 @@ import * as image from "../image.js";
 import * as state from "../state.js";
 import { clearError, notify, reportError } from "../ui.js";
 import { mountCamera } from "../classroom/camera.js";
+import { t } from "../strings.js";
 
 export function mountImagePicker(ctx) {
   const root = document.getElementById("image-picker");
@@ -17,7 +18,7 @@ export function mountImagePicker(ctx) {
   let samples = [];
   const uploadedOption = document.createElement("option");
   uploadedOption.value = "";
-  uploadedOption.textContent = "(uploaded image)";
+  uploadedOption.textContent = t("picker.uploaded");
 
   const camera = mountCamera(ctx, {
     button: document.getElementById("camera-toggle"),
@@ -28,13 +29,14 @@ export function mountImagePicker(ctx) {
   async function handleFile(file) {
     if (!file) return;
     camera.stop();
-    notify(`Uploading ${file.name || "image"}…`, 0);
+    notify(t("picker.uploading", { name: file.name || "image" }), 0);
     try {
       const info = await image.upload(file, { maxSide: state.get().maxSide });
       clearError();
       state.set({ image: info.id }, { history: true });
       ctx.setImageInfo(info);
-      notify(`Loaded ${file.name || "image"}: ${info.width} × ${info.height}, ${info.channels === 1 ? "gray" : "colour"}`);
+      notify(t("picker.loaded", { name: file.name || "image", w: info.width, h: info.height,
+        kind: t(info.channels === 1 ? "picker.gray" : "picker.colour") }));
     } catch (err) {
       notify("");
       reportError(err);
@@ -92,7 +94,9 @@ export function mountImagePicker(ctx) {
     const sample = samples.find((x) => x.id === s.image);
     if (sample && ctx.imageInfo()?.id !== s.image) ctx.setImageInfo(sample);
     const info = ctx.imageInfo();
-    meta.textContent = info ? `${info.width} × ${info.height} px · ${info.channels === 1 ? "grayscale" : "RGB"} source` : "";
+    meta.textContent = info
+      ? t("picker.meta", { w: info.width, h: info.height, kind: t(info.channels === 1 ? "picker.graySource" : "picker.rgbSource") })
+      : "";
   }
 
   image
