@@ -17,7 +17,7 @@ import { multiplyAdd, renderExplain } from "./conv/explain.js";
 import { mountInputView } from "./conv/input-view.js";
 import { mountMaps } from "./conv/maps.js";
 import {
-  FIELDS as MODEL_FIELDS, decodePixels, defaultPixels, encodePixels, geometry, kernelSize, requestBody, resizePixels,
+  FIELDS as MODEL_FIELDS, currentPixels, defaultPixels, encodePixels, geometry, kernelSize, requestBody, resizePixels,
   weights,
 } from "./conv/model.js";
 import { renderCost, renderOutputSize } from "./conv/panels.js";
@@ -36,16 +36,13 @@ export function mount(root, ctx) {
   let pendingSignature = "";
   let lastWindow = null;
 
-  const cin = () => {
-    const s = state.get();
-    return s["conv.src"] === "pixels" ? 1 : s.color === "rgb" ? 3 : 1;
-  };
+  const cin = () => (state.get().color === "rgb" ? 3 : 1);
 
   const controls = mountControls(root, {
     state,
     getCin: cin,
     onPixelResize(h, w) {
-      const grid = decodePixels(state.get()["conv.px"]);
+      const grid = currentPixels(state.get());
       state.set({ "conv.px": encodePixels(resizePixels(grid, h, w)), "conv.at": [] });
     },
   });
@@ -56,9 +53,11 @@ export function mount(root, ctx) {
       else showTooltip(event, lines);
     },
     onPixelEdit(r, c, v) {
-      const grid = decodePixels(state.get()["conv.px"]);
+      const s = state.get();
+      const grid = currentPixels(s);
+      const ch = grid.c === 3 ? Math.min(2, Math.max(0, s["conv.pxch"] | 0)) : 0;
       grid.values = grid.values.slice();
-      grid.values[r * grid.w + c] = v;
+      grid.values[ch * grid.h * grid.w + r * grid.w + c] = v;
       state.set({ "conv.px": encodePixels(grid) });
     },
   });
@@ -95,7 +94,7 @@ export function mount(root, ctx) {
     const cell = 24;
     const gap = 8;
     const out = document.createElement("canvas");
-    out.width = wts.cin * (wts.kw * cell + gap);
+    out.width = wts.cinG * (wts.kw * cell + gap);
     out.height = wts.cout * (wts.kh * cell + gap);
     const c2 = out.getContext("2d");
     c2.fillStyle = "#fff";
@@ -123,16 +122,16 @@ export function mount(root, ctx) {
 
   // --- the pipeline -----------------------------------------------------------------
   function currentSourceKey(s) {
-    return s["conv.src"] === "pixels" ? `px:${JSON.stringify(s["conv.px"])}` : `img:${s.image}:${s.color}`;
+    return s["conv.src"] === "pixels" ? `px:${s.color}:${JSON.stringify(s["conv.px"])}` : `img:${s.image}:${s.color}`;
   }
 
   async function loadSource(s) {
     const key = currentSourceKey(s);
     if (key === sourceKey && source) return source;
     if (s["conv.src"] === "pixels") {
-      const grid = decodePixels(s["conv.px"]);
+      const grid = currentPixels(s);
       const pixels = Float32Array.from(grid.values);
-      pixels.shape = [1, grid.h, grid.w];
+      pixels.shape = [grid.c, grid.h, grid.w];
       source = { key, pixels, grid };
     } else {
       const pixels = await image.getPixels(s.image, s.color);
@@ -213,7 +212,7 @@ export function mount(root, ctx) {
     const wts = weights(s, c);
     const [kh, kw] = kernelSize(s);
     const pads = g.ok ? g.pads : rawPads(s, kh, kw);
-    const raw = { h, w, kh, kw, sh: s["conv.stride"][0], sw: s["conv.stride"][1], dh: s["conv.dil"][0], dw: s["conv.dil"][1], pads, cin: c, cout: wts.cout };
+    const raw = { h, w, kh, kw, sh: s["conv.stride"][0], sw: s["conv.stride"][1], dh: s["conv.dil"][0], dw: s["conv.dil"][1], pads, cin: c, cout: wts.cout, groups: wts.groups };
     renderOutputSize($(".conv-size-panel"), g, raw);
     renderCost($(".conv-cost-panel"), g, raw);
     if (!g.ok) {

@@ -9,17 +9,19 @@ const CHANNEL_NAMES = { 1: ["gray"], 3: ["R", "G", "B"] };
 
 export function mountKernelGrid(root, { onEdit }) {
   let shape = null; // [cin, kh, kw]
+  let shownNames = ""; // the channel names the tables were built for
   let inputs = [];
   let slices = [];
   let shown = 0; // the input channel on screen when there are several
 
-  function build(cin, kh, kw) {
+  function build(cin, kh, kw, names) {
     shape = [cin, kh, kw];
+    shownNames = names.join(",");
     inputs = [];
-    const names = CHANNEL_NAMES[cin] || Array.from({ length: cin }, (_, i) => `c${i}`);
     const size = kw <= 3 ? "" : kw <= 5 ? "k-mid" : kw <= 9 ? "k-small" : "k-tiny";
     shown = Math.min(shown, cin - 1);
-    const tabs = cin > 1
+    // Tabs whenever a slice is not simply "the gray image" (a group's single slice says which channel it weighs).
+    const tabs = cin > 1 || names[0] !== "gray"
       ? el("div", { class: "slice-tabs", role: "tablist", "aria-label": "Input channel of the kernel" },
         el("span", { class: "slice-tabs-label" }, "slice"),
         ...names.map((name, c) => el("button", {
@@ -66,7 +68,7 @@ export function mountKernelGrid(root, { onEdit }) {
   function show(c) {
     shown = c;
     slices.forEach((node, i) => (node.hidden = i !== c));
-    for (const tab of root.querySelectorAll(".slice-tab")) tab.setAttribute("aria-selected", String(tab.textContent === root.querySelectorAll(".slice-tab")[c].textContent));
+    root.querySelectorAll(".slice-tab").forEach((tab, i) => tab.setAttribute("aria-selected", String(i === c)));
   }
 
   function move(e, c, a, b) {
@@ -87,10 +89,14 @@ export function mountKernelGrid(root, { onEdit }) {
   }
 
   return {
-    /** Show the slices (arrays of kh·kw numbers) of one filter. */
-    render(slices, kh, kw) {
+    /**
+     * Show the slices (arrays of kh·kw numbers) of one filter; `names` label the
+     * input channel each slice weighs (default gray / R, G, B / c0, c1, …).
+     */
+    render(slices, kh, kw, names = null) {
       const cin = slices.length;
-      if (!shape || shape[0] !== cin || shape[1] !== kh || shape[2] !== kw) build(cin, kh, kw);
+      names ??= CHANNEL_NAMES[cin] || Array.from({ length: cin }, (_, i) => `c${i}`);
+      if (!shape || shape[0] !== cin || shape[1] !== kh || shape[2] !== kw || shownNames !== names.join(",")) build(cin, kh, kw, names);
       let m = 0;
       for (const slice of slices) for (const v of slice) m = Math.max(m, Math.abs(v));
       m = m || 1;

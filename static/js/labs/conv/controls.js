@@ -5,10 +5,13 @@
 import { PRESETS } from "../../presets.js";
 import { coalesce, el } from "../../ui.js";
 import { mountKernelGrid } from "../../widgets/kernel-grid.js";
+import { mountGroups } from "./groups.js";
 import {
-  MAX_FILTERS, MAX_K, decodeCustom, encodeCustom, filterList, formatPadding, kernelSize, nextPreset, parsePadding,
-  padding, weights,
+  MAX_FILTERS, MAX_K, decodeCustom, encodeCustom, filterChannels, filterList, formatPadding, kernelSize, nextPreset,
+  parsePadding, padding, weights,
 } from "./model.js";
+
+const CH = { 1: ["gray"], 3: ["R", "G", "B"] };
 
 export function mountControls(root, { state, getCin, onPixelResize }) {
   const $ = (sel) => root.querySelector(sel);
@@ -171,6 +174,13 @@ export function mountControls(root, { state, getCin, onPixelResize }) {
   const modeSelect = $("#conv-mode");
   modeSelect.addEventListener("change", () => set({ "conv.mode": modeSelect.value }));
 
+  // --- groups: the select and the kernel tensor drawn by group ---------------------
+  // A new groups value changes every filter's slice count: edited weights are adapted by model.adaptCustom.
+  const groups = mountGroups(root, {
+    onGroups: (g) => set({ "conv.groups": g, "conv.at": [] }),
+    onSelectFilter: (f) => set({ "conv.sel": f }),
+  });
+
   // --- kernel grid, bias, ReLU, flip, seed --------------------------------------
   const grid = mountKernelGrid($(".conv-kernel-grid"), {
     onEdit(c, index, value) {
@@ -180,7 +190,7 @@ export function mountControls(root, { state, getCin, onPixelResize }) {
       const slices = wts.slices[sel].map((slice) => Array.from(slice));
       slices[c][index] = value;
       const custom = decodeCustom(s["conv.w"]);
-      custom[sel] = { cin: wts.cin, kh: wts.kh, kw: wts.kw, values: slices.flat() };
+      custom[sel] = { cin: wts.cinG, kh: wts.kh, kw: wts.kw, values: slices.flat() };
       const list = filterList(s);
       list[sel] = "custom";
       set({ "conv.w": encodeCustom(custom), "conv.filters": list });
@@ -255,7 +265,10 @@ export function mountControls(root, { state, getCin, onPixelResize }) {
       renderPad(s);
       modeSelect.value = s["conv.mode"];
       const wts = weights(s, getCin());
-      grid.render(wts.slices[sel], wts.kh, wts.kw);
+      const { first, count } = filterChannels(wts, sel);
+      const names = (CH[wts.cin] || Array.from({ length: wts.cin }, (_, c) => `c${c}`)).slice(first, first + count);
+      grid.render(wts.slices[sel], wts.kh, wts.kw, names);
+      groups.render(s, wts, sel);
       if (document.activeElement !== bias) bias.value = String(wts.bias[sel]);
       relu.checked = s["conv.relu"];
       flip.checked = s["conv.flip"];

@@ -1,11 +1,12 @@
 // The multiply-add behind one output pixel, written out with the actual numbers:
-// per input channel, input × weight for every tap of the (dilated, strided)
+// per input channel of the filter's group (with groups > 1 a filter sees only
+// C_in/groups channels), input × weight for every tap of the (dilated, strided)
 // window, the channel sums, + bias, the ReLU if on. The sum is computed here in
 // float64 from the exact float32 pixels and printed next to the server's value.
 
 import { fmt } from "../../heatmap.js";
 import { el } from "../../ui.js";
-import { appliedWeight } from "./model.js";
+import { appliedWeight, filterChannels } from "./model.js";
 
 export const SUM_DECIMALS = 4;
 
@@ -14,43 +15,50 @@ export const SUM_DECIMALS = 4;
  * padded: {values (C, Hp, Wp)}; g: geometry; wts: model.weights(); flip, relu: booleans.
  */
 export function multiplyAdd(padded, g, wts, f, row, col, { flip, relu }) {
-  const [cin, hp, wp] = padded.values.shape;
+  const [, hp, wp] = padded.values.shape;
   const r0 = row * g.sh;
   const c0 = col * g.sw;
+  const { first, count, group } = filterChannels(wts, f);
   const channels = [];
   let total = 0;
-  for (let c = 0; c < cin; c++) {
+  for (let c = 0; c < count; c++) {
+    const input = first + c;
     const terms = [];
     let sum = 0;
     for (let a = 0; a < g.kh; a++) {
       for (let b = 0; b < g.kw; b++) {
         const pr = r0 + a * g.dh;
         const pc = c0 + b * g.dw;
-        const x = padded.values[c * hp * wp + pr * wp + pc];
+        const x = padded.values[input * hp * wp + pr * wp + pc];
         const w = Math.fround(appliedWeight(wts, f, c, a, b, flip)); // the server computes with float32 weights
         sum += x * w;
         terms.push({ a, b, pr, pc, x, w });
       }
     }
     total += sum;
-    channels.push({ c, terms, sum });
+    channels.push({ c: input, slice: c, terms, sum });
   }
   const bias = Math.fround(wts.bias[f]);
   const pre = total + bias;
-  return { channels, bias, pre, value: relu ? Math.max(0, pre) : pre, relu };
+  return { channels, bias, pre, value: relu ? Math.max(0, pre) : pre, relu, group, groups: wts.groups, cin: wts.cin };
 }
 
 const CH = { 1: ["x"], 3: ["R", "G", "B"] };
 const signed = (v) => (v < 0 ? `(${fmt(v, 4)})` : fmt(v, 4));
 
 export function renderExplain(root, where, info, { serverValue, preset, flip, g }) {
-  const names = CH[info.channels.length] || info.channels.map((_, c) => `c${c}`);
+  const names = CH[info.cin] || Array.from({ length: info.cin }, (_, c) => `c${c}`);
   where.textContent = `filter ${info.f} · (row ${info.row}, col ${info.col})`;
   const blocks = [];
   blocks.push(el("p", { class: "explain-lead" },
     `Window at padded (${info.row}·${g.sh}, ${info.col}·${g.sw}) = (${info.row * g.sh}, ${info.col * g.sw})`,
     g.dh > 1 || g.dw > 1 ? `, taps every ${g.dh}×${g.dw}` : "",
     flip ? "; kernel flipped (true convolution)" : "", `; ${preset}.`));
+  if (info.groups > 1) {
+    const seen = info.channels.map((ch) => names[ch.c]).join(", ");
+    blocks.push(el("p", { class: "explain-group hint", "data-testid": "explain-group" },
+      `groups ${info.groups}: filter ${info.f} is in group ${info.group} and sees only channel${info.channels.length > 1 ? "s" : ""} ${seen}.`));
+  }
   for (const ch of info.channels) {
     const kw = g.kw;
     const table = el("table", { class: "madd", "aria-label": `channel ${names[ch.c]}: input × weight per tap` });
@@ -63,8 +71,8 @@ export function renderExplain(root, where, info, { serverValue, preset, flip, g 
       }
       table.append(tr);
     }
-    blocks.push(el("div", { class: "madd-block" },
-      info.channels.length > 1 ? el("div", { class: "madd-ch" }, `channel ${names[ch.c]}`) : null,
+    blocks.push(el("div", { class: "madd-block", "data-channel": String(ch.c) },
+      info.cin > 1 ? el("div", { class: "madd-ch" }, `channel ${names[ch.c]}`) : null,
       table,
       el("div", { class: "madd-sum" }, `Σ ${names[ch.c]} = ${ch.sum.toFixed(SUM_DECIMALS)}`)));
   }

@@ -50,33 +50,66 @@ export function decodeCustom(text) {
   return out;
 }
 
-/** Default pixel grid: the chapter's bright square, scaled to h×w. */
-export function defaultPixels(h = 8, w = 8) {
+/**
+ * Default pixel grid: the chapter's bright square, scaled to h×w. With c = 3 the
+ * channels differ (red square, green ramp left to right, blue top half) so a
+ * per-channel kernel has something to tell apart.
+ */
+export function defaultPixels(h = 8, w = 8, c = 1) {
   const v = [];
-  for (let r = 0; r < h; r++) {
-    for (let c = 0; c < w; c++) {
-      const inside = r >= Math.floor(h / 4) && r < h - Math.floor(h / 4) && c >= Math.floor(w / 4) && c < w - Math.floor(w / 4);
-      v.push(inside ? 0.85 : 0.15);
-    }
+  const square = (r, q) => r >= Math.floor(h / 4) && r < h - Math.floor(h / 4) && q >= Math.floor(w / 4) && q < w - Math.floor(w / 4);
+  for (let r = 0; r < h; r++) for (let q = 0; q < w; q++) v.push(square(r, q) ? 0.85 : 0.15);
+  if (c === 3) {
+    for (let r = 0; r < h; r++) for (let q = 0; q < w; q++) v.push(Number((0.1 + (0.8 * q) / Math.max(1, w - 1)).toFixed(2)));
+    for (let r = 0; r < h; r++) for (let q = 0; q < w; q++) v.push(r < h / 2 ? 0.7 : 0.2);
   }
-  return { h, w, values: v };
+  return { h, w, c, values: v };
 }
 
-/** "h,w,v,v,…" -> {h, w, values}. */
+/** "h,w,v,v,…" (h·w values: gray, or 3·h·w: R plane, G plane, B plane) -> {h, w, c, values}. */
 export function decodePixels(list) {
   if (!Array.isArray(list) || list.length < 2) return defaultPixels();
   const [h, w] = list;
-  if (!(h >= 3 && h <= 16 && w >= 3 && w <= 16) || list.length !== 2 + h * w) return defaultPixels();
-  return { h, w, values: list.slice(2) };
+  if (!(h >= 3 && h <= 16 && w >= 3 && w <= 16)) return defaultPixels();
+  const n = list.length - 2;
+  if (n !== h * w && n !== 3 * h * w) return defaultPixels();
+  return { h, w, c: n / (h * w), values: list.slice(2) };
 }
 
 export const encodePixels = (px) => [px.h, px.w, ...px.values.map((v) => Number(compact(v)))];
 
+export const LUMA = [0.299, 0.587, 0.114]; // as app/images.py turns RGB into gray
+
+/**
+ * The grid as `c` channels: a gray grid is copied into R, G and B; an RGB grid
+ * becomes gray by the same luma the server uses for images.
+ */
+export function pixelChannels(px, c) {
+  if (px.c === c) return px;
+  const n = px.h * px.w;
+  if (c === 3) return { ...px, c: 3, values: [...px.values, ...px.values, ...px.values] };
+  const values = [];
+  for (let i = 0; i < n; i++) values.push(LUMA[0] * px.values[i] + LUMA[1] * px.values[n + i] + LUMA[2] * px.values[2 * n + i]);
+  return { ...px, c: 1, values };
+}
+
+/** The stored grid, or the default one, for the current colour ("gray" | "rgb"). */
+export function currentPixels(s) {
+  const c = s.color === "rgb" ? 3 : 1;
+  const list = s["conv.px"];
+  if (!Array.isArray(list) || list.length < 2) return defaultPixels(8, 8, c);
+  return pixelChannels(decodePixels(list), c);
+}
+
 /** Resize a grid (new cells get the background 0.15, kept cells keep their values). */
 export function resizePixels(px, h, w) {
   const values = [];
-  for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) values.push(r < px.h && c < px.w ? px.values[r * px.w + c] : 0.15);
-  return { h, w, values };
+  const c = px.c || 1;
+  for (let k = 0; k < c; k++) {
+    const base = k * px.h * px.w;
+    for (let r = 0; r < h; r++) for (let q = 0; q < w; q++) values.push(r < px.h && q < px.w ? px.values[base + r * px.w + q] : 0.15);
+  }
+  return { h, w, c, values };
 }
 
 export const FIELDS = [
@@ -92,8 +125,10 @@ export const FIELDS = [
   { name: "conv.pad", def: "0", parse: (s) => (parsePadding(s) === undefined ? undefined : s) },
   { name: "conv.mode", def: "zeros", parse: (s) => (["zeros", "reflect", "replicate", "circular"].includes(s) ? s : undefined) },
   { name: "conv.dil", def: [1, 1], parse: parse.pair },
+  { name: "conv.groups", def: 1 },
   { name: "conv.src", def: "image", parse: (s) => (s === "pixels" ? s : "image") },
   { name: "conv.px", def: [] },
+  { name: "conv.pxch", def: 0 },
   { name: "conv.at", def: [] },
   { name: "conv.speed", def: 4 },
   { name: "conv.cmap", def: "auto" },
@@ -110,6 +145,26 @@ export function filterList(s) {
 }
 
 export const nextPreset = (count) => DEFAULT_CYCLE[count % DEFAULT_CYCLE.length];
+
+/** Every groups value that divides both C_in and C_out (1 … C_in). */
+export function groupOptions(cin, cout) {
+  const out = [];
+  for (let g = 1; g <= cin; g++) if (cin % g === 0 && cout % g === 0) out.push(g);
+  return out;
+}
+
+/** The groups in force: the state's value when it divides C_in and C_out, else 1. */
+export function groupsOf(s, cin, cout) {
+  const g = s["conv.groups"];
+  return Number.isInteger(g) && groupOptions(cin, cout).includes(g) ? g : 1;
+}
+
+/** The input channels filter f sees: [first, count]. */
+export function filterChannels(wts, f) {
+  const perGroup = wts.cout / wts.groups;
+  const group = Math.floor(f / perGroup);
+  return { group, first: group * wts.cinG, count: wts.cinG };
+}
 
 export function kernelSize(s) {
   const [kh, kw] = s["conv.k"];
@@ -140,28 +195,32 @@ export function adaptCustom(entry, cin, kh, kw) {
 }
 
 /**
- * The weights the lab sends: {cout, cin, kh, kw, slices[f][c] (Float64Array kh·kw), bias[f]}.
- * A preset on an RGB input weighs each channel 1/3 (it acts on the channel mean);
- * "random" draws every slice independently from seed + filter index.
+ * The weights the lab sends: {cout, cin, groups, cinG, kh, kw, slices[f][c]
+ * (Float64Array kh·kw, c < cinG = C_in/groups), bias[f], filters}. Filter f sees
+ * only the cinG input channels of its group (filterChannels). A preset spread
+ * over several channels weighs each 1/cinG (it acts on their mean); "random"
+ * draws every slice independently from seed + filter index.
  */
 export function weights(s, cin) {
   const [kh, kw] = kernelSize(s);
   const filters = filterList(s);
+  const groups = groupsOf(s, cin, filters.length);
+  const cinG = cin / groups;
   const custom = decodeCustom(s["conv.w"]);
   const seed = clampInt(s["conv.seed"], 0, 2 ** 31 - 1, 1);
   const slices = filters.map((preset, f) => {
-    if (custom[f]) return adaptCustom(custom[f], cin, kh, kw);
+    if (custom[f]) return adaptCustom(custom[f], cinG, kh, kw);
     const id = preset === "custom" ? "identity" : preset;
     if (id === "random") {
-      const all = presetKernel("random", cin * kh, kw, seed + f);
-      return Array.from({ length: cin }, (_, c) => all.slice(c * kh * kw, (c + 1) * kh * kw));
+      const all = presetKernel("random", cinG * kh, kw, seed + f);
+      return Array.from({ length: cinG }, (_, c) => all.slice(c * kh * kw, (c + 1) * kh * kw));
     }
     const base = presetKernel(id, kh, kw, seed + f);
-    return Array.from({ length: cin }, () => (cin === 1 ? base : Float64Array.from(base, (v) => v / cin)));
+    return Array.from({ length: cinG }, () => (cinG === 1 ? base : Float64Array.from(base, (v) => v / cinG)));
   });
   const biasList = s["conv.bias"] || [];
   const bias = filters.map((_, f) => (Number.isFinite(biasList[f]) ? biasList[f] : 0));
-  return { cout: filters.length, cin, kh, kw, slices, bias, filters };
+  return { cout: filters.length, cin, groups, cinG, kh, kw, slices, bias, filters };
 }
 
 /** Padding as the kernels want it: "valid" | "same" | [h, w]. */
@@ -195,11 +254,16 @@ export function requestBody(s, wts, source) {
     flip: Boolean(s["conv.flip"]),
     relu: Boolean(s["conv.relu"]),
   };
+  if (wts.groups !== 1) body.groups = wts.groups;
   if (source.pixels) {
     const { h, w, values } = source.pixels;
-    const rows = [];
-    for (let r = 0; r < h; r++) rows.push(values.slice(r * w, (r + 1) * w));
-    body.input = [rows];
+    const c = source.pixels.c || 1;
+    body.input = [];
+    for (let k = 0; k < c; k++) {
+      const rows = [];
+      for (let r = 0; r < h; r++) rows.push(values.slice(k * h * w + r * w, k * h * w + (r + 1) * w));
+      body.input.push(rows);
+    }
   } else {
     body.image_id = source.id;
     body.color = source.color;

@@ -73,27 +73,56 @@ export function renderOutputSize(root, g, raw) {
 
 export function renderCost(root, g, raw) {
   const { cin, cout, kh, kw, h, w } = raw;
+  const groups = raw.groups || 1;
   const children = [el("h2", { class: "panel-title" }, "Cost")];
   if (!g.ok) {
     children.push(el("p", { class: "hint" }, "Needs a possible setting."));
     root.replaceChildren(...children);
     return;
   }
-  const conv = convParams(cin, cout, kh, kw, true);
+  const conv = convParams(cin, cout, kh, kw, true, groups);
   const nIn = cin * h * w;
   const nOut = cout * g.hOut * g.wOut;
   const dense = denseParams(nIn, nOut, true);
-  const macs = convMacs(g.hOut, g.wOut, cout, cin, kh, kw);
+  const macs = convMacs(g.hOut, g.wOut, cout, cin, kh, kw, groups);
+  const cinText = groups === 1 ? `${cin}` : `${cin}/${groups}`;
   const table = el("table", { class: "numbers cost-table" },
-    el("tr", {}, el("th", {}, "Conv parameters (36.5)"), el("td", { "data-testid": "conv-params" }, int(conv))),
-    el("tr", { class: "cost-sub" }, el("td", { colspan: "2" }, `${cout}·(${cin}·${kh}·${kw} + 1)`)),
+    el("tr", {}, el("th", {}, `Conv parameters (36.5)${groups > 1 ? `, groups ${groups}` : ""}`), el("td", { "data-testid": "conv-params" }, int(conv))),
+    el("tr", { class: "cost-sub" }, el("td", { colspan: "2" }, `${cout}·(${cinText}·${kh}·${kw} + 1)`)),
     el("tr", {}, el("th", {}, "Dense, same in/out (36.6)"), el("td", { "data-testid": "dense-params" }, human(dense))),
     el("tr", { class: "cost-sub" }, el("td", { colspan: "2" }, `${int(nIn)}·${int(nOut)} + ${int(nOut)}`)),
     el("tr", {}, el("th", {}, "Dense ÷ conv"), el("td", { class: "ratio" }, `×${human(dense / conv)}`)),
-    el("tr", {}, el("th", {}, "Multiply-adds (36.11)"), el("td", {}, human(macs))),
-    el("tr", { class: "cost-sub" }, el("td", { colspan: "2" }, `${g.hOut}·${g.wOut}·${cout}·${cin}·${kh}·${kw}`)),
+    el("tr", {}, el("th", {}, "Multiply-adds (36.11)"), el("td", { "data-testid": "conv-macs" }, human(macs))),
+    el("tr", { class: "cost-sub" }, el("td", { colspan: "2" }, `${g.hOut}·${g.wOut}·${cout}·${cinText}·${kh}·${kw}`)),
     el("tr", {}, el("th", {}, "Activations (float32)"), el("td", {}, `${bytes(activationBytes([cin, h, w]))} → ${bytes(activationBytes([cout, g.hOut, g.wOut]))}`)),
   );
-  children.push(table);
+  children.push(table, separable(g, raw));
   root.replaceChildren(...children);
+}
+
+/**
+ * Standard k×k conv C_in → C_out against its depthwise-separable factorisation:
+ * a depthwise k×k (groups = C_in, one filter per channel) then a pointwise 1×1
+ * C_in → C_out, at the same output size.
+ */
+function separable(g, { cin, cout, kh, kw }) {
+  const hw = g.hOut * g.wOut;
+  const std = { params: convParams(cin, cout, kh, kw, true), macs: convMacs(g.hOut, g.wOut, cout, cin, kh, kw) };
+  const dw = { params: convParams(cin, cin, kh, kw, true, cin), macs: convMacs(g.hOut, g.wOut, cin, cin, kh, kw, cin) };
+  const pw = { params: convParams(cin, cout, 1, 1, true), macs: convMacs(g.hOut, g.wOut, cout, cin, 1, 1) };
+  const sep = { params: dw.params + pw.params, macs: dw.macs + pw.macs };
+  const ratio = sep.macs / std.macs;
+  const row = (name, p, m, attrs = {}) => el("tr", attrs, el("th", {}, name), el("td", {}, int(p)), el("td", {}, human(m)));
+  return el("div", { class: "separable", "data-testid": "separable" },
+    el("h3", { class: "sub-title" }, "Depthwise-separable vs standard"),
+    el("table", { class: "numbers sep-table" },
+      el("tr", {}, el("th", {}, ""), el("th", {}, "params"), el("th", {}, "mult-adds")),
+      row(`standard ${kh}×${kw}, ${cin}→${cout}`, std.params, std.macs),
+      row(`depthwise ${kh}×${kw} (groups ${cin})`, dw.params, dw.macs, { class: "cost-sub-row" }),
+      row(`+ pointwise 1×1, ${cin}→${cout}`, pw.params, pw.macs, { class: "cost-sub-row" }),
+      row("separable total", sep.params, sep.macs),
+    ),
+    el("p", { class: "formula" }, "separable ÷ standard = ",
+      el("strong", { "data-testid": "separable-ratio" }, `${(sep.params / std.params).toFixed(3)} (params) · ${ratio.toFixed(3)} (mult-adds)`)),
+    el("p", { class: "hint" }, `mult-adds: 1/${cout} + 1/${kh * kw} = ${(1 / cout + 1 / (kh * kw)).toFixed(3)}; ${hw.toLocaleString("en-US")} output pixels each.`));
 }
