@@ -34,7 +34,8 @@ export function mount(root, ctx) {
   let geom = null; // last computed geometry (ok or not)
   let result = null; // {signature, output, wts, g, padded}
   let pendingSignature = "";
-  let lastWindow = null;
+  let lastWindow = null; // the window shown last
+  let prevWindow = null; // the animation's previous window (drawn faintly)
 
   const cin = () => (state.get().color === "rgb" ? 3 : 1);
 
@@ -164,9 +165,13 @@ export function mount(root, ctx) {
     const progress = anim.progress();
     maps.setSelection(sel, sel ? progress : null);
     const cell = sel ? { row: sel.row, col: sel.col } : null;
-    inputView.setWindow(cell, lastWindow);
+    const moved = cell && lastWindow && (cell.row !== lastWindow.row || cell.col !== lastWindow.col);
+    if (progress === null || !cell) prevWindow = null;
+    else if (moved) prevWindow = lastWindow;
+    inputView.setWindow(cell, prevWindow);
     lastWindow = cell;
-    anim.render(s);
+    const g0 = result?.g;
+    anim.render(s, prevWindow && cell && g0 ? [(cell.row - prevWindow.row) * g0.sh, (cell.col - prevWindow.col) * g0.sw] : null);
     const panel = $(".conv-explain");
     const where = $(".conv-explain-where");
     if (!sel || !result) {
@@ -206,7 +211,10 @@ export function mount(root, ctx) {
     if (!src || id !== runId) return;
     const [c, h, w] = src.pixels.shape;
     $(".conv-input-dims").textContent = `${c === 3 ? "RGB" : "gray"} ${h} × ${w}`;
-    if (src.grid) controls.setPixelSize(src.grid.h, src.grid.w);
+    if (src.grid) {
+      controls.setPixelSize(src.grid.h, src.grid.w);
+      controls.setPixelThumb(src.grid);
+    }
     const g = geometry(s, h, w);
     geom = g;
     const wts = weights(s, c);
@@ -232,7 +240,7 @@ export function mount(root, ctx) {
     const box = sizes();
     if (result && signature === result.signature) {
       // Nothing the server computes changed: just redraw (colours, sizes, selection).
-      result.padded = inputView.render(src.pixels, g, { ...box, pixelGrid: src.grid });
+      result.padded = inputView.render(src.pixels, g, { ...box, pixelGrid: src.grid, channel: s["conv.pxch"] });
       result.g = g;
       clearError();
       maps.setStale(false);
@@ -249,7 +257,7 @@ export function mount(root, ctx) {
       postJSON("/api/conv2d", src.grid ? body : { ...body, image_id: imageId }, { binary: true, key: "conv" }),
     );
     pending.catch(() => {}); // handled below
-    const padded = inputView.render(src.pixels, g, { ...box, pixelGrid: src.grid });
+    const padded = inputView.render(src.pixels, g, { ...box, pixelGrid: src.grid, channel: s["conv.pxch"] });
     let answer;
     try {
       answer = await pending;

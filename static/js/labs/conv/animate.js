@@ -77,13 +77,18 @@ export function mountAnimation(root, { state, getShape, onFrame }) {
   });
 
   return {
-    render(s) {
+    /** `jump`: [rows, cols] the window moved in padded pixels since the last step (or null). */
+    render(s, jump = null) {
       if (document.activeElement !== speed) speed.value = String(s["conv.speed"]);
       const shape = getShape();
       const i = position();
       if (!shape) pos.textContent = "";
       else if (i < 0) pos.textContent = `${shape.hOut * shape.wOut} positions`;
-      else pos.textContent = `step ${i + 1} / ${shape.hOut * shape.wOut} · ${s["conv.speed"]}/s`;
+      else {
+        const plural = (n, word) => `${n > 0 ? "+" : n < 0 ? "−" : ""}${Math.abs(n)} ${word}${Math.abs(n) === 1 ? "" : "s"}`;
+        const moved = !jump ? "" : jump[0] ? ` · jumped ${plural(jump[0], "row")}, ${plural(jump[1], "col")}` : ` · jumped ${plural(jump[1], "col")}`;
+        pos.textContent = `step ${i + 1} / ${shape.hOut * shape.wOut} · ${s["conv.speed"]}/s${moved}`;
+      }
     },
     /** The veil's raster index (null when the animation is not in use). */
     progress: () => (active ? position() : null),

@@ -39,6 +39,9 @@ export function mountControls(root, { state, getCin, onPixelResize }) {
   pxH.addEventListener("change", pxChange);
   pxW.addEventListener("change", pxChange);
   $(".conv-px-reset").addEventListener("click", () => set({ "conv.px": [], "conv.at": [] }));
+  const pxChannels = $(".conv-px-channels");
+  const pxTabs = [...pxChannels.querySelectorAll(".px-ch")];
+  for (const tab of pxTabs) tab.addEventListener("click", () => set({ "conv.pxch": Number(tab.dataset.ch) }));
 
   // --- filters ------------------------------------------------------------------
   const filtersInput = $("#conv-filters");
@@ -254,6 +257,8 @@ export function mountControls(root, { state, getCin, onPixelResize }) {
     render(s) {
       for (const radio of srcRadios) radio.checked = radio.value === s["conv.src"];
       pxRow.hidden = s["conv.src"] !== "pixels";
+      pxChannels.hidden = s["conv.src"] !== "pixels" || s.color !== "rgb";
+      pxTabs.forEach((tab, i) => tab.setAttribute("aria-selected", String(i === (s["conv.pxch"] | 0))));
       const list = filterList(s);
       if (document.activeElement !== filtersInput) filtersInput.value = String(list.length);
       renderTabs(s, list);
@@ -273,6 +278,21 @@ export function mountControls(root, { state, getCin, onPixelResize }) {
       relu.checked = s["conv.relu"];
       flip.checked = s["conv.flip"];
       if (document.activeElement !== seed) seed.value = String(s["conv.seed"]);
+    },
+    /** The composite colours of the RGB pixel grid, as a thumbnail next to the channel tabs. */
+    setPixelThumb(grid) {
+      const canvas = pxChannels.querySelector("canvas");
+      if (!grid || grid.c !== 3) return;
+      canvas.width = grid.w;
+      canvas.height = grid.h;
+      const ctx = canvas.getContext("2d");
+      const img = ctx.createImageData(grid.w, grid.h);
+      const n = grid.h * grid.w;
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < 3; k++) img.data[4 * i + k] = Math.round(Math.max(0, Math.min(1, grid.values[k * n + i])) * 255);
+        img.data[4 * i + 3] = 255;
+      }
+      ctx.putImageData(img, 0, 0);
     },
     setPixelSize(h, w) {
       if (document.activeElement !== pxH) pxH.value = String(h);

@@ -63,6 +63,7 @@ export function mountInputView(root, { onHover, onPixelEdit, onSelectInput }) {
   editor.hide();
   let current = null; // {padded, g, channels}
   let window_ = null; // {row, col} output cell whose window is shown
+  let previous = null; // {row, col} the animation's previous position, drawn faintly
 
   view.onHover = (cell, event) => {
     if (!cell || !current) return onHover(null, null, null);
@@ -107,6 +108,7 @@ export function mountInputView(root, { onHover, onPixelEdit, onSelectInput }) {
       c2.restore();
       ctx = v.cellContext();
     }
+    if (previous && window_) drawPrevious(ctx, v, g, "fill");
     if (window_) {
       const r0 = window_.row * g.sh;
       const c0 = window_.col * g.sw;
@@ -129,7 +131,54 @@ export function mountInputView(root, { onHover, onPixelEdit, onSelectInput }) {
       ctx.strokeRect(c0, r0, g.ew, g.eh);
       ctx.setLineDash([]);
     }
+    if (previous && window_) drawPrevious(ctx, v, g, "outline");
   };
+
+  /**
+   * The previous window: its taps faintly filled, its span dashed in gray, and an
+   * arrow from its top-left tap to the current one, so a stride jump is visible.
+   */
+  function drawPrevious(ctx, v, g, part) {
+    const px = 1 / v.scale;
+    const r0 = previous.row * g.sh;
+    const c0 = previous.col * g.sw;
+    if (part === "fill") {
+      ctx.fillStyle = "rgba(255,191,0,0.22)";
+      for (let a = 0; a < g.kh; a++) for (let b = 0; b < g.kw; b++) ctx.fillRect(c0 + b * g.dw, r0 + a * g.dh, 1, 1);
+      return;
+    }
+    // Two-tone dashes read on dark and light pixels alike.
+    ctx.lineWidth = 2 * px;
+    ctx.strokeStyle = "rgba(0,0,0,0.55)";
+    ctx.strokeRect(c0, r0, g.ew, g.eh);
+    ctx.strokeStyle = "rgba(255,191,0,0.95)";
+    ctx.setLineDash([4 * px, 3 * px]);
+    ctx.strokeRect(c0, r0, g.ew, g.eh);
+    ctx.setLineDash([]);
+    const r1 = window_.row * g.sh;
+    const c1 = window_.col * g.sw;
+    const [x0, y0, x1, y1] = [c0 + 0.5, r0 + 0.5, c1 + 0.5, r1 + 0.5];
+    const len = Math.hypot(x1 - x0, y1 - y0);
+    if (len < 0.5) return;
+    ctx.fillStyle = "#ffbf00";
+    ctx.lineCap = "round";
+    for (const [style, width] of [["rgba(0,0,0,0.6)", 4.5], ["#ffbf00", 2.5]]) {
+      ctx.strokeStyle = style;
+      ctx.lineWidth = width * px;
+      ctx.beginPath();
+      ctx.moveTo(x0, y0);
+      ctx.lineTo(x1, y1);
+      ctx.stroke();
+    }
+    const head = Math.min(0.45, len / 2);
+    const ang = Math.atan2(y1 - y0, x1 - x0);
+    ctx.beginPath();
+    ctx.moveTo(x1, y1);
+    ctx.lineTo(x1 - head * Math.cos(ang - 0.45), y1 - head * Math.sin(ang - 0.45));
+    ctx.lineTo(x1 - head * Math.cos(ang + 0.45), y1 - head * Math.sin(ang + 0.45));
+    ctx.closePath();
+    ctx.fill();
+  }
 
   function placeRf() {
     if (!current || !window_) {
@@ -142,32 +191,44 @@ export function mountInputView(root, { onHover, onPixelEdit, onSelectInput }) {
     rf.setAttribute("aria-label", `receptive field: padded rows ${window_.row * g.sh}–${window_.row * g.sh + g.eh - 1}, cols ${window_.col * g.sw}–${window_.col * g.sw + g.ew - 1}`);
     rf.dataset.row = String(window_.row * g.sh);
     rf.dataset.col = String(window_.col * g.sw);
+    rf.dataset.prevRow = previous ? String(previous.row * g.sh) : "";
+    rf.dataset.prevCol = previous ? String(previous.col * g.sw) : "";
     rf.hidden = false;
   }
 
   return {
     view,
-    /** pixels: Float32Array (C, H, W); g: a valid geometry; pixelGrid: {h, w, values} when editing. */
-    render(pixels, g, { maxW, maxH, pixelGrid = null }) {
+    /**
+     * pixels: Float32Array (C, H, W); g: a valid geometry; pixelGrid: {h, w, c, values} when editing;
+     * channel: which plane of an RGB pixel grid is shown (and edited) on its own.
+     */
+    render(pixels, g, { maxW, maxH, pixelGrid = null, channel = 0 }) {
       const padded = padInput(pixels, g);
       current = { padded, g };
       view.setBox(maxW, maxH);
-      const [c] = padded.values.shape;
+      const [c, hp, wp] = padded.values.shape;
       view.skipCell = null;
-      view.setImage(padded.values, c, g.hp, g.wp);
+      const plane = pixelGrid && c === 3 ? Math.min(2, Math.max(0, channel | 0)) : null;
+      if (plane === null) view.setImage(padded.values, c, g.hp, g.wp);
+      else view.setImage(padded.values.subarray(plane * hp * wp, (plane + 1) * hp * wp), 1, g.hp, g.wp);
+      view.wrap.dataset.channel = plane === null ? "" : ["R", "G", "B"][plane];
       const editing = pixelGrid && view.scale >= 16;
       if (editing) {
         view.skipCell = (r, q) => r >= g.top && r < g.top + g.h && q >= g.left && q < g.left + g.w;
         view.redraw();
       }
       if (editing) {
-        editor.render(pixelGrid.values, pixelGrid.h, pixelGrid.w, { top: g.top, left: g.left, scale: view.scale });
+        const n = pixelGrid.h * pixelGrid.w;
+        const values = plane === null ? pixelGrid.values : pixelGrid.values.slice(plane * n, (plane + 1) * n);
+        editor.render(values, pixelGrid.h, pixelGrid.w, { top: g.top, left: g.left, scale: view.scale });
       } else editor.hide();
       placeRf();
       return padded;
     },
-    setWindow(cell) {
+    /** The chosen output cell's window; `prev` (the animation's last position) is drawn faintly. */
+    setWindow(cell, prev = null) {
       window_ = cell;
+      previous = cell && prev ? prev : null;
       view.redraw();
       placeRf();
     },

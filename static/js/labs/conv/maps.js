@@ -98,7 +98,8 @@ export function mountMaps(root, { onSelect, onHover }) {
         card.view.cursor = selection && selection.f === f ? { row: selection.row, col: selection.col } : null;
         let range;
         if (map.signed) {
-          const m = Math.max(Math.abs(dmin), Math.abs(dmax)) || 1;
+          // Below 1e-6 the values are float32 rounding of an exact 0: don't blow the noise up into colours.
+          const m = Math.max(Math.abs(dmin), Math.abs(dmax), 1e-6);
           range = [-m, m];
         } else range = dmax > dmin ? [dmin, dmax] : [dmin, dmin + 1];
         const [lo, hi] = card.view.setData(data, h, w, { map, range });
