@@ -1,11 +1,13 @@
-// Boot: register state, mount the shared input picker and every lab, switch labs,
+// Boot: register state, mount the shared input picker and the active lab, switch labs,
 // presentation mode, share link. Only this module and state.js touch the URL.
 //
 // A lab is an ES module in ./labs/ exporting
 //   FIELDS: [{name, def, parse?, format?}]       its state fields (names prefixed, e.g. "pool.k")
 //   mount(root, ctx) -> {activate(), deactivate(), update(state, changed)}
-// where ctx = {state, image, imageInfo(), setImageInfo(info), picker}. A lab that fails
-// to load shows a message in its own section; the other labs keep working.
+// where ctx = {state, image, imageInfo(), setImageInfo(info), picker}. Every lab module is
+// imported at boot (so all state fields are known), but a lab's view is mounted only when
+// it is first shown. A lab that fails to load shows a message in its own section; the
+// other labs keep working.
 
 import * as image from "./image.js";
 import * as state from "./state.js";
@@ -34,26 +36,43 @@ const ctx = {
   picker: null,
 };
 
-const mounted = new Map(); // lab -> controller
+const modules = new Map(); // lab -> imported module
+const mounted = new Map(); // lab -> controller, once its view has been built
 
 function sectionOf(lab) {
   return document.querySelector(`[data-lab-section="${lab}"]`);
 }
 
-async function loadLab(lab) {
-  const root = sectionOf(lab);
+function labFailed(lab, err) {
+  console.error(`lab ${lab} failed to load`, err);
+  const p = document.createElement("p");
+  p.className = "lab-failed";
+  p.textContent = t("shell.labFailed", { message: err.message });
+  sectionOf(lab).prepend(p);
+}
+
+/** Import a lab's module and register its state fields (cheap: no DOM, no requests). */
+async function importLab(lab) {
   try {
     const module = await import(`./labs/${lab}.js`);
     if (module.FIELDS) state.registerFields(module.FIELDS);
-    return [lab, module.mount(root, ctx)];
+    modules.set(lab, module);
   } catch (err) {
-    console.error(`lab ${lab} failed to load`, err);
-    const p = document.createElement("p");
-    p.className = "lab-failed";
-    p.textContent = t("shell.labFailed", { message: err.message });
-    root.prepend(p);
-    return [lab, null];
+    labFailed(lab, err);
   }
+}
+
+/** Build a lab's view the first time it is shown, so a page boots with only one lab's work. */
+function ensureMounted(lab) {
+  if (mounted.has(lab) || !modules.has(lab)) return mounted.get(lab) || null;
+  try {
+    mounted.set(lab, modules.get(lab).mount(sectionOf(lab), ctx));
+  } catch (err) {
+    modules.delete(lab);
+    labFailed(lab, err);
+    return null;
+  }
+  return mounted.get(lab);
 }
 
 function showLab(lab) {
@@ -63,7 +82,7 @@ function showLab(lab) {
     sectionOf(name).hidden = !active;
     const button = document.querySelector(`[data-lab="${name}"]`);
     button.setAttribute("aria-current", active ? "page" : "false");
-    const controller = mounted.get(name);
+    const controller = active ? ensureMounted(name) : mounted.get(name);
     if (!controller) continue;
     if (active) {
       ctx.picker.attach(sectionOf(name).querySelector("[data-input-slot]"));
@@ -81,8 +100,7 @@ function applyPresent(on) {
 
 async function boot() {
   ctx.picker = mountImagePicker(ctx);
-  const controllers = await Promise.all(LABS.map(loadLab));
-  for (const [lab, controller] of controllers) if (controller) mounted.set(lab, controller);
+  await Promise.all(LABS.map(importLab));
   // Classroom tools (teacher links, exercises, code export, learn-a-filter): page-wide,
   // isolated so a failure there leaves the labs working.
   try {
