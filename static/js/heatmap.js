@@ -75,11 +75,29 @@ export class MapView {
     this.overlay.setAttribute("aria-hidden", "true");
     this.wrap.append(this.canvas, this.overlay);
     root.append(this.wrap);
+    this.pinned = false;
     this.hoverHandlers = [];
     this.clickHandlers = [];
     this.wrap.addEventListener("mousemove", (e) => this.#emit(this.hoverHandlers, e));
-    this.wrap.addEventListener("mouseleave", () => this.hoverHandlers.forEach((fn) => fn(null, null)));
+    this.wrap.addEventListener("mouseleave", () => {
+      if (!this.pinned) this.hoverHandlers.forEach((fn) => fn(null, null));
+    });
     this.wrap.addEventListener("click", (e) => this.#emit(this.clickHandlers, e));
+    // Touch screens have no hover: a tap pins the hover read-out on the tapped cell until
+    // the next tap elsewhere on the page.
+    this.wrap.addEventListener("pointerdown", (e) => {
+      if (e.pointerType !== "touch") return;
+      this.#emit(this.hoverHandlers, e);
+      if (this.pinned) return;
+      this.pinned = true;
+      const unpin = (ev) => {
+        if (this.wrap.contains(ev.target)) return;
+        this.pinned = false;
+        this.hoverHandlers.forEach((fn) => fn(null, null));
+        document.removeEventListener("pointerdown", unpin, true);
+      };
+      document.addEventListener("pointerdown", unpin, true);
+    });
   }
 
   #cellAt(event) {
