@@ -5,6 +5,7 @@
 import { MAPS } from "../../colormap.js";
 import { MapView, drawColorbar, fmt } from "../../heatmap.js";
 import { hideTooltip, showTooltip } from "../../ui.js";
+import { cellPx, crossCells } from "../pool/overlay.js";
 
 const MAIN = ["conv_shift", "shift_conv", "diff"];
 const NAMES = { conv_shift: "conv(shift(x))", shift_conv: "shift(conv(x))", diff: "difference" };
@@ -47,6 +48,7 @@ export function mountEqViews(root) {
   views.shifted_input = new MapView(slot("shifted_input"), { testid: "eq-shifted-input", label: "shifted input", maxW: SIDE, maxH: SIDE });
   views.pooled = new MapView(slot("pooled"), { testid: "eq-pooled", label: "pooled conv(x)", maxW: POOL_SIDE, maxH: POOL_SIDE });
   views.pooled_shifted = new MapView(slot("pooled_shifted"), { testid: "eq-pooled-shifted", label: "pooled conv(shift x)", maxW: POOL_SIDE, maxH: POOL_SIDE });
+  views.pool_changed = new MapView(slot("pool_changed"), { testid: "eq-pool-changed", label: "pooled cells changed by the shift, black", maxW: POOL_SIDE, maxH: POOL_SIDE });
   const colorbar = root.querySelector(".eq-colorbar canvas");
   const poolPanel = root.querySelector(".eq-pool-panel");
   const poolText = root.querySelector(".eq-pool-text");
@@ -110,19 +112,23 @@ export function mountEqViews(root) {
       views.pooled_shifted.setData(a.pooled_shifted, ph, pw, { map: MAPS.diverging, range: pr });
       fit(views.pooled, POOL_SIDE, POOL_SIDE);
       fit(views.pooled_shifted, POOL_SIDE, POOL_SIDE);
-      // Ring the pooled cells the shift changed.
-      for (let r = 0; r < ph; r++) {
-        for (let q = 0; q < pw; q++) {
-          const i = r * pw + q;
-          if (Math.abs(a.pooled[i] - a.pooled_shifted[i]) > 1e-6 * Math.max(1, m)) {
-            views.pooled_shifted.box(r, q, 1, 1, { color: "#ff2d95", lineWidth: 1.5 });
-          }
+      // The pooled cells the shift changed: a black-and-white mask beside the maps, and a
+      // cross on each one when the cells are big enough to carry it.
+      const changed = new Float32Array(ph * pw);
+      const cells = [];
+      for (let i = 0; i < ph * pw; i++) {
+        if (Math.abs(a.pooled[i] - a.pooled_shifted[i]) > 1e-6 * Math.max(1, m)) {
+          changed[i] = 1;
+          cells.push([Math.floor(i / pw), i % pw]);
         }
       }
+      views.pool_changed.setData(changed.map((v) => 1 - v), ph, pw, { map: MAPS.gray, range: [0, 1] });
+      fit(views.pool_changed, POOL_SIDE, POOL_SIDE);
+      if (cellPx(views.pooled_shifted) >= 6) crossCells(views.pooled_shifted, cells);
       const before = Math.round(answer.pool_unchanged_before * 100);
       const after = Math.round(answer.pool_unchanged_after * 100);
       poolText.textContent =
-        `${after} % of the pooled cells did not change (changed ones ringed), ` +
+        `${after} % of the pooled cells did not change (changed ones crossed, and black on the right), ` +
         `against ${before} % of the unpooled map at the same places. ` +
         `Both compared in place, without shifting back: that is invariance, not equivariance.`;
     }
