@@ -143,7 +143,19 @@ export function mount(root, ctx) {
     return source;
   }
 
+  let sizesKey = "";
+  let sizesValue = null;
   function sizes() {
+    // clientWidth forces a layout; the centre column's width only moves with the window and presentation mode.
+    const s = state.get();
+    const key = `${window.innerWidth},${window.innerHeight},${s.present},${s["conv.src"]},${document.body.className}`;
+    if (key === sizesKey) return sizesValue;
+    sizesKey = key;
+    sizesValue = measureSizes();
+    return sizesValue;
+  }
+
+  function measureSizes() {
     const center = root.querySelector(".col-pictures");
     const width = center.clientWidth || 560;
     const height = Math.max(200, window.innerHeight - 200);
@@ -244,7 +256,7 @@ export function mount(root, ctx) {
       result.g = g;
       clearError();
       maps.setStale(false);
-      maps.render(result.output, names(result.wts), s["conv.cmap"], result.range);
+      maps.render(result.output, names(result.wts), s["conv.cmap"], result.range, mapsKey());
       showSelection(s);
       return;
     }
@@ -274,12 +286,15 @@ export function mount(root, ctx) {
     const range = { min: answer.output_min, max: answer.output_max };
     result = { signature, output: answer.arrays.output, wts, g, padded, range };
     maps.setStale(false);
-    maps.render(result.output, names(wts), state.get()["conv.cmap"], range);
+    maps.render(result.output, names(wts), state.get()["conv.cmap"], range, mapsKey());
     showSelection(state.get());
     root.dataset.rendered = String(Number(root.dataset.rendered || 0) + 1);
     // Timings for bench/browser_latency.py: request (server + transfer + decode) and drawing.
     window.dispatchEvent(new CustomEvent("convlab:conv-rendered", { detail: { request: t1 - t0, draw: performance.now() - t1 } }));
   }
+
+  /** What moves the maps panel besides the window: the input view's size. */
+  const mapsKey = () => `${inputView.view.cssW}x${inputView.view.cssH}`;
 
   function rawPads(s, kh, kw) {
     const p = s["conv.pad"];

@@ -5,8 +5,40 @@
 // in the cells when they are big enough, a keyboard cursor (arrow keys, Enter),
 // and a `decorate(ctx)` hook that draws boxes in cell units on the overlay.
 
-import { drawImage, drawMap, exportCanvases, fmt } from "../heatmap.js";
+import { exportCanvases, fmt } from "../heatmap.js";
 import { cssColor } from "../colormap.js";
+
+// Drawing is the page's hot path (a 512×512 RGB image with 8 filters repaints 2 M
+// map pixels per knob change), so values are coloured in one pass through a
+// packed 32-bit RGBA lookup table into an ImageData that is kept between draws.
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const pack = (r, g, b) => (LITTLE_ENDIAN ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0 : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0);
+const LUTS = new WeakMap();
+
+/** 256 packed RGBA colours of a colormap.js map (cached). */
+export function packedTable(map) {
+  let lut = LUTS.get(map);
+  if (!lut) {
+    lut = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) lut[i] = pack(map.table[3 * i], map.table[3 * i + 1], map.table[3 * i + 2]);
+    LUTS.set(map, lut);
+  }
+  return lut;
+}
+
+/** RGBA words of values in [0, 1]: (C, n) planes, C = 1 gray or 3 RGB. */
+export function packImage(pixels, c, n, out = new Uint32Array(n)) {
+  const to8 = (v) => (v <= 0 ? 0 : v >= 1 ? 255 : (v * 255 + 0.5) | 0);
+  if (c === 3) {
+    for (let i = 0; i < n; i++) out[i] = pack(to8(pixels[i]), to8(pixels[n + i]), to8(pixels[2 * n + i]));
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = to8(pixels[i]);
+      out[i] = pack(v, v, v);
+    }
+  }
+  return out;
+}
 
 export class GridView {
   constructor(root, { testid = null, label = "", maxW = 300, maxH = 300, focusable = true } = {}) {
@@ -100,10 +132,55 @@ export class GridView {
     this.overlay.height = Math.round(cssH * dpr);
   }
 
-  /** Values through a colour map; returns [lo, hi]. */
+  /** The canvas's ImageData as 32-bit words, sized h×w; kept while the size stays. */
+  #pixels(h, w) {
+    if (this.canvas.width !== w || this.canvas.height !== h || !this.image) {
+      this.canvas.width = w;
+      this.canvas.height = h;
+      this.ctx2d = this.canvas.getContext("2d");
+      // Keep the last two sizes' buffers: toggling a knob back and forth then allocates nothing.
+      this.images ??= new Map();
+      const key = `${h}x${w}`;
+      let entry = this.images.get(key);
+      if (!entry) {
+        const image = this.ctx2d.createImageData(w, h);
+        entry = { image, words: new Uint32Array(image.data.buffer) };
+        this.images.set(key, entry);
+        if (this.images.size > 2) this.images.delete(this.images.keys().next().value);
+      }
+      this.image = entry.image;
+      this.words = entry.words;
+    }
+    return this.words;
+  }
+
+  /** Values through a colour map (one pass over a packed LUT); returns [lo, hi]. */
   setData(data, h, w, { map, range = null, numbers = data } = {}) {
+    if (data.length !== h * w) throw new Error(`expected ${h}×${w} values, got ${data.length}`);
     this.#resize(h, w);
-    const [lo, hi] = drawMap(this.canvas, data, h, w, { map, range });
+    let lo;
+    let hi;
+    if (range) [lo, hi] = range;
+    else {
+      lo = Infinity;
+      hi = -Infinity;
+      for (let i = 0; i < data.length; i++) {
+        if (data[i] < lo) lo = data[i];
+        if (data[i] > hi) hi = data[i];
+      }
+      if (!Number.isFinite(lo)) [lo, hi] = [0, 1];
+      else if (map.signed) [lo, hi] = [-Math.max(Math.abs(lo), Math.abs(hi), 1e-6), Math.max(Math.abs(lo), Math.abs(hi), 1e-6)];
+      else if (hi === lo) hi = lo + 1;
+    }
+    const out = this.#pixels(h, w);
+    const lut = packedTable(map);
+    const scale = 255 / (hi - lo);
+    for (let i = 0; i < data.length; i++) {
+      // floor(t + 0.5) is Math.round for t ≥ 0; negatives clamp to 0 either way (as heatmap.drawMap).
+      const t = ((data[i] - lo) * scale + 0.5) | 0;
+      out[i] = lut[t < 0 ? 0 : t > 255 ? 255 : t];
+    }
+    this.ctx2d.putImageData(this.image, 0, 0);
     this.values = numbers;
     this.colorInfo = { map, lo, hi };
     this.redraw();
@@ -113,8 +190,22 @@ export class GridView {
   /** An image ((C, H, W) values in [0, 1]); numbers printed from the first channel. */
   setImage(pixels, c, h, w) {
     this.#resize(h, w);
-    drawImage(this.canvas, pixels, c, h, w);
+    packImage(pixels, c, h * w, this.#pixels(h, w));
+    this.ctx2d.putImageData(this.image, 0, 0);
     this.values = c === 1 ? pixels : null;
+    this.colorInfo = null;
+    this.redraw();
+  }
+
+  /**
+   * An image already packed as RGBA words (packImage); `numbers` (h·w values or
+   * null) are what the cells print when big enough.
+   */
+  setPacked(words, h, w, numbers = null) {
+    this.#resize(h, w);
+    this.#pixels(h, w).set(words);
+    this.ctx2d.putImageData(this.image, 0, 0);
+    this.values = numbers;
     this.colorInfo = null;
     this.redraw();
   }

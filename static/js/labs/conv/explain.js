@@ -15,7 +15,8 @@ export const SUM_DECIMALS = 4;
  * padded: {values (C, Hp, Wp)}; g: geometry; wts: model.weights(); flip, relu: booleans.
  */
 export function multiplyAdd(padded, g, wts, f, row, col, { flip, relu }) {
-  const [, hp, wp] = padded.values.shape;
+  const values = padded.values; // computed on first use (input-view.js)
+  const [, hp, wp] = values.shape;
   const r0 = row * g.sh;
   const c0 = col * g.sw;
   const { first, count, group } = filterChannels(wts, f);
@@ -29,7 +30,7 @@ export function multiplyAdd(padded, g, wts, f, row, col, { flip, relu }) {
       for (let b = 0; b < g.kw; b++) {
         const pr = r0 + a * g.dh;
         const pc = c0 + b * g.dw;
-        const x = padded.values[input * hp * wp + pr * wp + pc];
+        const x = values[input * hp * wp + pr * wp + pc];
         const w = Math.fround(appliedWeight(wts, f, c, a, b, flip)); // the server computes with float32 weights
         sum += x * w;
         terms.push({ a, b, pr, pc, x, w });

@@ -43,7 +43,7 @@ export function mountGroups(root, { onGroups, onSelectFilter }) {
     const perGroup = cout / groups;
     for (let f = 0; f < cout; f++) {
       const group = Math.floor(f / perGroup);
-      const row = svg("g", { class: `g-row${f === sel ? " g-sel" : ""}`, "data-filter": f });
+      const row = svg("g", { class: `g-row${f === sel ? " g-sel" : ""}`, "data-group-filter": f });
       row.append(svg("title", {}, `filter ${f}: group ${group}, sees ${names.slice(group * cinG, (group + 1) * cinG).join(", ")}`));
       row.append(svg("text", { x: left - 4, y: top + (f + 0.72) * cell, class: "g-label" }, String(f)));
       for (let c = 0; c < cin; c++) {
@@ -83,7 +83,7 @@ export function mountGroups(root, { onGroups, onSelectFilter }) {
         hint.textContent = `groups ${asked} must divide C_in ${wts.cin} and C_out ${wts.cout}: using 1`;
         hint.classList.add("warn-text");
       } else {
-        hint.textContent = options.length < 2 ? (wts.cin === 1 ? "gray input: 1 channel" : `C_out ${wts.cout} shares no divisor with C_in`) : "";
+        hint.textContent = options.length < 2 ? (wts.cin === 1 ? "gray input: 1 channel" : `groups > 1 must divide C_in ${wts.cin} and C_out ${wts.cout}`) : "";
         hint.classList.remove("warn-text");
       }
       draw(wts, sel);

@@ -6,16 +6,78 @@
 import { fmt } from "../../heatmap.js";
 import { el } from "../../ui.js";
 import { sourceIndex } from "../../shape.js";
-import { GridView } from "../../widgets/conv-grid-view.js";
+import { GridView, packImage } from "../../widgets/conv-grid-view.js";
 import { mountPixelEditor } from "../../widgets/pixel-editor.js";
 
 const MODE_WORD = { zeros: "zero", reflect: "reflected", replicate: "replicated", circular: "wrapped" };
 
-/** The padded (C, Hp, Wp) values and, per padded row/col, the source index (−1 = zero). */
-export function padInput(pixels, g) {
-  const [c, h, w] = pixels.shape;
+/** Per padded row and column, the source index (−1 = a zero cell). */
+function padIndex(pixels, g) {
+  const [, h, w] = pixels.shape;
   const rows = Int32Array.from({ length: g.hp }, (_, t) => sourceIndex(t - g.top, h, g.mode));
   const cols = Int32Array.from({ length: g.wp }, (_, t) => sourceIndex(t - g.left, w, g.mode));
+  return { rows, cols };
+}
+
+/**
+ * The padded input, its float values computed only when asked for (hover, the
+ * multiply-add): a knob change on a big image then costs one pass over packed
+ * RGBA words, not a float copy of every channel.
+ */
+function lazyPadded(pixels, g) {
+  const index = padIndex(pixels, g);
+  let values = null;
+  return {
+    rows: index.rows,
+    cols: index.cols,
+    get values() {
+      values ??= padInput(pixels, g, index).values;
+      return values;
+    },
+  };
+}
+
+const packedCache = new WeakMap(); // pixels -> Map(plane key -> Uint32Array of H·W RGBA words)
+
+/** The source image (or one plane of it) as RGBA words, packed once per pixels array. */
+function packedSource(pixels, plane) {
+  const [c, h, w] = pixels.shape;
+  let byPlane = packedCache.get(pixels);
+  if (!byPlane) packedCache.set(pixels, (byPlane = new Map()));
+  const key = plane === null ? "all" : plane;
+  let words = byPlane.get(key);
+  if (!words) {
+    const n = h * w;
+    words = plane === null ? packImage(pixels, c, n) : packImage(pixels.subarray(plane * n, (plane + 1) * n), 1, n);
+    byPlane.set(key, words);
+  }
+  return words;
+}
+
+/** Padded RGBA words: rows/cols map padded cells to source cells (−1: black zero padding). */
+function padWords(src, w, rows, cols, out) {
+  const wp = cols.length;
+  const black = packImage([0], 1, 1)[0];
+  for (let r = 0; r < rows.length; r++) {
+    const base = r * wp;
+    const sr = rows[r];
+    if (sr < 0) {
+      out.fill(black, base, base + wp);
+      continue;
+    }
+    const srow = sr * w;
+    for (let q = 0; q < wp; q++) {
+      const sc = cols[q];
+      out[base + q] = sc < 0 ? black : src[srow + sc];
+    }
+  }
+  return out;
+}
+
+/** The padded (C, Hp, Wp) values and, per padded row/col, the source index (−1 = zero). */
+export function padInput(pixels, g, index = padIndex(pixels, g)) {
+  const [c, h, w] = pixels.shape;
+  const { rows, cols } = index;
   const out = new Float32Array(c * g.hp * g.wp);
   for (let k = 0; k < c; k++) {
     for (let r = 0; r < g.hp; r++) {
@@ -62,6 +124,7 @@ export function mountInputView(root, { onHover, onPixelEdit, onSelectInput }) {
   const editor = mountPixelEditor(view.wrap, { onEdit: onPixelEdit });
   editor.hide();
   let current = null; // {padded, g, channels}
+  let wordsBuffer = null; // the padded picture's RGBA words, reused between draws
   let window_ = null; // {row, col} output cell whose window is shown
   let previous = null; // {row, col} the animation's previous position, drawn faintly
 
@@ -203,14 +266,19 @@ export function mountInputView(root, { onHover, onPixelEdit, onSelectInput }) {
      * channel: which plane of an RGB pixel grid is shown (and edited) on its own.
      */
     render(pixels, g, { maxW, maxH, pixelGrid = null, channel = 0 }) {
-      const padded = padInput(pixels, g);
+      const padded = lazyPadded(pixels, g);
       current = { padded, g };
       view.setBox(maxW, maxH);
-      const [c, hp, wp] = padded.values.shape;
+      const [c, , w] = pixels.shape;
+      const { hp, wp } = g;
       view.skipCell = null;
       const plane = pixelGrid && c === 3 ? Math.min(2, Math.max(0, channel | 0)) : null;
-      if (plane === null) view.setImage(padded.values, c, g.hp, g.wp);
-      else view.setImage(padded.values.subarray(plane * hp * wp, (plane + 1) * hp * wp), 1, g.hp, g.wp);
+      if (!wordsBuffer || wordsBuffer.length !== hp * wp) wordsBuffer = new Uint32Array(hp * wp);
+      const words = padWords(packedSource(pixels, plane), w, padded.rows, padded.cols, wordsBuffer);
+      // Numbers are printed only in big cells, i.e. on small inputs: only then are the float values needed.
+      const numbers = hp * wp <= 4096 && (c === 1 || plane !== null)
+        ? padded.values.subarray((plane ?? 0) * hp * wp, ((plane ?? 0) + 1) * hp * wp) : null;
+      view.setPacked(words, hp, wp, numbers);
       view.wrap.dataset.channel = plane === null ? "" : ["R", "G", "B"][plane];
       const editing = pixelGrid && view.scale >= 16;
       if (editing) {

@@ -12,8 +12,22 @@ export function mountMaps(root, { onSelect, onHover }) {
   let selection = null; // {f, row, col}
   let progress = null; // raster index of the animation, or null
 
-  /** [maxW, maxH] per map: the column count that makes maps largest in the space left. */
-  function layout(count, h, w) {
+  const layouts = new Map(); // key -> [maxW, maxH], the last few
+  /**
+   * [maxW, maxH] per map: the column count that makes maps largest in the space
+   * left. Reading the panel's size forces a layout, so the answer is kept while
+   * nothing that moves the panel changed (`key` names what the caller knows moves it).
+   */
+  function layout(count, h, w, key) {
+    const full = `${count},${h},${w},${window.innerWidth},${window.innerHeight},${document.body.className},${key}`;
+    if (!layouts.has(full)) {
+      layouts.set(full, measure(count, h, w));
+      if (layouts.size > 4) layouts.delete(layouts.keys().next().value);
+    }
+    return layouts.get(full);
+  }
+
+  function measure(count, h, w) {
     const width = Math.max(120, (root.clientWidth || 300) - 4);
     const height = Math.max(140, window.innerHeight - root.getBoundingClientRect().top - 28);
     const extra = 52; // caption + colour bar
@@ -78,10 +92,10 @@ export function mountMaps(root, { onSelect, onHover }) {
      * Draw the server's output (Float32Array (C_out, H_out, W_out)).
      * `names` label the filters; `cmap` is "auto" | "diverging" | "viridis" | "gray".
      */
-    render(output, names, cmap, known = null) {
+    render(output, names, cmap, known = null, key = "") {
       const [count, h, w] = output.shape;
       ensureCards(count);
-      const [maxW, maxH] = layout(count, h, w);
+      const [maxW, maxH] = layout(count, h, w, key);
       cards.forEach((card, f) => {
         const data = output.subarray(f * h * w, (f + 1) * h * w);
         // The server sends each map's min and max, which saves two passes over 260k values.
@@ -105,10 +119,16 @@ export function mountMaps(root, { onSelect, onHover }) {
         const [lo, hi] = card.view.setData(data, h, w, { map, range });
         card.caption.textContent = `${f} · ${names[f]} · min ${fmt(dmin, 3)}, max ${fmt(dmax, 3)}`;
         card.caption.title = `filter ${f}: ${names[f]}, ${h}×${w}, min ${dmin}, max ${dmax}`;
-        card.figure.style.width = `${Math.max(120, Math.round(card.view.cssW))}px`;
+        const figW = `${Math.max(120, Math.round(card.view.cssW))}px`;
+        if (card.figure.style.width !== figW) card.figure.style.width = figW;
         const barWidth = Math.max(60, Math.min(140, Math.round(card.view.cssW) - 70));
-        drawColorbar(card.bar, map, lo, hi, { width: barWidth, height: 10 });
-        card.bar.style.width = `${barWidth}px`;
+        // The bar's colours depend only on the map and width (and where zero sits), not on lo/hi themselves.
+        const barKey = `${map.name},${barWidth},${lo < 0 && hi > 0 ? Math.round(((0 - lo) / (hi - lo)) * (barWidth - 1)) : -1}`;
+        if (card.barKey !== barKey) {
+          drawColorbar(card.bar, map, lo, hi, { width: barWidth, height: 10 });
+          card.bar.style.width = `${barWidth}px`;
+          card.barKey = barKey;
+        }
         card.lo.textContent = fmt(lo, 3);
         card.hi.textContent = fmt(hi, 3);
         const showZero = lo < 0 && hi > 0;
