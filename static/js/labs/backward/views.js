@@ -6,8 +6,9 @@
 import { MAPS, autoMap } from "../../colormap.js";
 import { MapView, fmt } from "../../heatmap.js";
 import { el, hideTooltip, showTooltip } from "../../ui.js";
-import { colorbar, drawNumbers, fitView, keyboardCells } from "../pool/overlay.js";
+import { cellPx, colorbar, drawNumbers, fitView, keyboardCells } from "../pool/overlay.js";
 import { plane } from "../pool/views.js";
+import { cropAround, mountZoom } from "../pool/zoom.js";
 import { flip, kernelTable } from "./kernel.js";
 
 const SMALL = 140; // ingredient maps
@@ -28,6 +29,12 @@ export function mountBackwardViews(root, { onOutputClick }) {
   const boxes = { x: SMALL, delta: SMALL, y: BIG, gw: BIG, gx: BIG };
   const resultsRow = $(".bw-results");
   const hoverLine = $(".bw-hover");
+  const zoomRow = $(".bw-zoom-row");
+  const zooms = {
+    delta: mountZoom($(".bw-zoom-maps"), { testid: "backward-zoom-delta", label: "δ near the one-hot, magnified", name: "δ" }),
+    gx: mountZoom($(".bw-zoom-maps"), { testid: "backward-zoom-grad-input", label: "∂L/∂x near the stamp, magnified", name: "∂L/∂x" }),
+  };
+  let zoomBounds = null; // {delta: [r0, c0, r1, c1], gx: […]} while the magnifier is shown
   let data = null;
 
   function caption(sel, text, map, lo, hi) {
@@ -67,8 +74,57 @@ export function mountBackwardViews(root, { onOutputClick }) {
     caption(".bw-gx-caption", `input gradient ∂L/∂x${chan}: ${shapeText(answer.input_shape)}`, MAPS.diverging, xlo, xhi);
     $(".bw-k-grid").replaceChildren(kernelTable(kernel, kh, kw, { caption: "kernel K" }));
     $(".bw-kflip-grid").replaceChildren(kernelTable(flip(kernel, kh, kw), kh, kw, { caption: "flipped kernel" }));
+    zoom({ delta: [dlo, dhi], gx: [xlo, xhi] });
     overlays();
   }
+
+  /** The window [r0, c0, r1, c1) of input rows/cols output (i, j) reads (may reach into the padding). */
+  function windowRect(i, j) {
+    const { s, kh, kw, answer } = data;
+    const [top, , left] = answer.pads;
+    const [sh, sw] = s["bw.s"];
+    const [dh, dw] = s["bw.d"];
+    const r0 = i * sh - top;
+    const c0 = j * sw - left;
+    return [r0, c0, r0 + (kh - 1) * dh + 1, c0 + (kw - 1) * dw + 1];
+  }
+
+  /** Magnify δ and ∂L/∂x around the one-hot when their cells are too small to carry numbers. */
+  function zoom(ranges) {
+    const at = selected();
+    const small = cellPx(views.gx) < 13 || cellPx(views.delta) < 13;
+    zoomRow.hidden = !(at && small);
+    zoomBounds = null;
+    if (zoomRow.hidden) return;
+    const { answer, c, H, W, oh, ow } = data;
+    const { arrays } = answer;
+    const gxBounds = cropAround(H, W, windowRect(at.row, at.col), 15);
+    const dBounds = cropAround(oh, ow, [at.row, at.col, at.row + 1, at.col + 1], 9);
+    zoomBounds = { gx: gxBounds, delta: dBounds };
+    const span = ([r0, c0, r1, c1]) => `rows ${r0}–${r1 - 1}, cols ${c0}–${c1 - 1}`;
+    const toD = zooms.delta.show({
+      data: arrays.grad_output.subarray(0, oh * ow), W: ow, bounds: dBounds, map: MAPS.diverging, range: ranges.delta,
+      skipZero: true, text: `δ, ${span(dBounds)}: the 1 at y[${at.row}, ${at.col}]`,
+    });
+    zooms.delta.view.box(...toD(at.row, at.col), 1, 1, { lineWidth: 3 });
+    const toX = zooms.gx.show({
+      data: plane(arrays.grad_input, c), W, bounds: gxBounds, map: MAPS.diverging, range: ranges.gx,
+      skipZero: true, text: `∂L/∂x, ${span(gxBounds)}: the stamp (K on the window y[${at.row}, ${at.col}] read)`,
+    });
+    for (const [r, col] of taps(at.row, at.col)) zooms.gx.view.box(...toX(r, col), 1, 1, { lineWidth: 2 });
+  }
+
+  /** A dark box around cells [r0, c0, r1, c1) of a full map, grown to stay visible on tiny cells. */
+  function markRegion(v, [r0, c0, r1, c1]) {
+    const px = Math.max(0.01, cellPx(v));
+    const grow = Math.max(0, (10 / px - (r1 - r0)) / 2);
+    const cssPerDevice = v.canvas.getBoundingClientRect().width / Math.max(1, v.overlay.width);
+    const ctx = v.cellContext();
+    ctx.strokeStyle = "#111";
+    ctx.lineWidth = (2 / cssPerDevice) / (v.overlay.width / v.w);
+    ctx.strokeRect(c0 - grow, r0 - grow, c1 - c0 + 2 * grow, r1 - r0 + 2 * grow);
+  }
+
 
   /** Taps (row, col) of the input that output (i, j) reads, inside the image. */
   function taps(i, j) {
@@ -104,6 +160,10 @@ export function mountBackwardViews(root, { onOutputClick }) {
       }
       views.y.box(at.row, at.col, 1, 1, { lineWidth: 3 });
       views.delta.box(at.row, at.col, 1, 1, { lineWidth: 3 });
+    }
+    if (zoomBounds) {
+      // Where the magnifier looks, on the full maps: a box at least ~10 CSS px across.
+      for (const [v, bounds] of [[views.delta, zoomBounds.delta], [views.gx, zoomBounds.gx], [views.x, zoomBounds.gx]]) markRegion(v, bounds);
     }
     void H;
     void W;

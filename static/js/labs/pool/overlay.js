@@ -142,8 +142,9 @@ export function colorbar(map, lo, hi) {
   const canvas = document.createElement("canvas");
   drawColorbar(canvas, map, lo, hi, { width: 140, height: 12 });
   canvas.setAttribute("aria-hidden", "true");
-  const zero = lo < 0 && hi > 0 ? " · 0 marked" : "";
-  return el("div", { class: "colorbar" }, el("span", {}, fmt(lo, 3)), canvas, el("span", {}, fmt(hi, 3) + zero));
+  const parts = [el("span", {}, fmt(lo, 3)), canvas, el("span", {}, fmt(hi, 3))];
+  if (lo < 0 && hi > 0) parts.push(el("span", { class: "hint colorbar-zero" }, "(tick = 0)"));
+  return el("div", { class: "colorbar", "aria-label": `colour scale from ${fmt(lo, 3)} to ${fmt(hi, 3)}` }, ...parts);
 }
 
 /**
