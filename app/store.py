@@ -79,6 +79,14 @@ class ImageStore:
                 self._items.move_to_end(image_id)
             return arr
 
+    def discard(self, image_id: str) -> bool:
+        """Forget an uploaded image (as eviction would); samples stay. Returns whether it was held."""
+        with self._lock:
+            arr = self._items.pop(image_id, None)
+            if arr is not None:
+                self._bytes -= arr.nbytes
+            return arr is not None
+
     def __contains__(self, image_id: str) -> bool:
         with self._lock:
             return image_id in self._permanent or image_id in self._items
