@@ -168,10 +168,14 @@ export function mount(root, ctx) {
   async function fetchRouting(s) {
     views.setStale(true);
     try {
+      const delta = deltaSpec(s);
       const answer = await image.withImage(s.image, (id) =>
-        postJSON("/api/pool/routing", { ...body(s), image_id: id, delta: deltaSpec(s) }, { binary: true, key: "pool-routing" }));
+        postJSON("/api/pool/routing", { ...body(s), image_id: id, delta }, { binary: true, key: "pool-routing" }));
       lastRouting = answer;
       lastInputShape = answer.input_shape;
+      // The one-hot's place (and its clamping) depends on the output size, unknown before the
+      // first answer for this image: ask again when the URL's cell now means another index.
+      if (delta.index && deltaSpec(s).index.join() !== delta.index.join()) return fetchRouting(s);
       clearError();
       const cur = state.get();
       renderChannels(answer.input_shape[0], cur);
@@ -208,7 +212,7 @@ export function mount(root, ctx) {
       invariance.setStale(true);
       return;
     }
-    const oneHotMoved = s["pool.delta"] === "one_hot" && changed.includes("pool.at");
+    const oneHotMoved = s["pool.delta"] === "one_hot" && (changed.includes("pool.at") || changed.includes("pool.ch"));
     if (any(GLOBAL_KEYS) || any(ROUTING_KEYS) || oneHotMoved || !lastRouting) fetchRouting(s);
     else if (changed.includes("pool.ch")) views.draw(lastRouting, s);
     else if (changed.includes("pool.at")) views.draw(lastRouting, s);

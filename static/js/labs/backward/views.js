@@ -6,7 +6,7 @@
 import { MAPS, autoMap } from "../../colormap.js";
 import { MapView, fmt } from "../../heatmap.js";
 import { el, hideTooltip, showTooltip } from "../../ui.js";
-import { cellPx, colorbar, drawNumbers, fitView, keyboardCells } from "../pool/overlay.js";
+import { cellPx, colorbar, drawNumbers, fitView, keyboardCells, markRegion } from "../pool/overlay.js";
 import { plane } from "../pool/views.js";
 import { cropAround, mountZoom } from "../pool/zoom.js";
 import { flip, kernelTable } from "./kernel.js";
@@ -112,17 +112,6 @@ export function mountBackwardViews(root, { onOutputClick }) {
       skipZero: true, text: `∂L/∂x, ${span(gxBounds)}: the stamp (K on the window y[${at.row}, ${at.col}] read)`,
     });
     for (const [r, col] of taps(at.row, at.col)) zooms.gx.view.box(...toX(r, col), 1, 1, { lineWidth: 2 });
-  }
-
-  /** A dark box around cells [r0, c0, r1, c1) of a full map, grown to stay visible on tiny cells. */
-  function markRegion(v, [r0, c0, r1, c1]) {
-    const px = Math.max(0.01, cellPx(v));
-    const grow = Math.max(0, (10 / px - (r1 - r0)) / 2);
-    const cssPerDevice = v.canvas.getBoundingClientRect().width / Math.max(1, v.overlay.width);
-    const ctx = v.cellContext();
-    ctx.strokeStyle = "#111";
-    ctx.lineWidth = (2 / cssPerDevice) / (v.overlay.width / v.w);
-    ctx.strokeRect(c0 - grow, r0 - grow, c1 - c0 + 2 * grow, r1 - r0 + 2 * grow);
   }
 
 

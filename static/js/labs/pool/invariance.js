@@ -75,16 +75,24 @@ export function mountInvariance(root, { onPickShift }) {
     const changed = arrays.changed.subarray(shift * size, (shift + 1) * size);
     changed.shape = [C, oh, ow];
     const values = plane(pooled, c);
-    const isImage = s["pool.src"] === "image";
-    view.setData(values, oh, ow, { map: isImage ? MAPS.gray : autoMap(values), range: isImage ? [0, 1] : null });
-    fitView(view, BOX, BOX);
     const flags = plane(changed, c);
     const cells = [];
     for (let t = 0; t < flags.length; t++) if (flags[t]) cells.push([Math.floor(t / ow), t % ow]);
-    crossCells(view, cells);
     const dir = { x: "right", y: "down", xy: "diagonally" }[s["pool.axis"]];
-    const mark = oh * ow > 48 * 48 ? "pink fills" : "✗ marks";
-    caption.textContent = `Input shifted ${shift} px ${dir}, then pooled: ${mark} the ${cells.length} of ${oh * ow} outputs that changed.`;
+    // Cells too small for a cross: show where it changed instead (black), not a picture buried in marks.
+    const tiny = Math.min(BOX / ow, BOX / oh) < 6;
+    if (tiny) {
+      view.setData(Float32Array.from(flags, (f) => 1 - f), oh, ow, { map: MAPS.gray, range: [0, 1] });
+      fitView(view, BOX, BOX);
+      caption.textContent = `Input shifted ${shift} px ${dir}, then pooled: the ${cells.length} of ${oh * ow} outputs that changed, in black (white: unchanged).`;
+    } else {
+      const isImage = s["pool.src"] === "image";
+      view.setData(values, oh, ow, { map: isImage ? MAPS.gray : autoMap(values), range: isImage ? [0, 1] : null });
+      fitView(view, BOX, BOX);
+      crossCells(view, cells);
+      caption.textContent = `Input shifted ${shift} px ${dir}, then pooled: ✗ marks the ${cells.length} of ${oh * ow} outputs that changed.`;
+    }
+    view.canvas.dataset.changed = String(cells.length);
     void S;
   }
 

@@ -64,6 +64,17 @@ export function shortNumber(v, digits = 2) {
   return s.replace("-", "−");
 }
 
+/** A dark box around cells [r0, c0, r1, c1) of a map, grown to stay visible (≥ ~10 CSS px) on tiny cells. */
+export function markRegion(view, [r0, c0, r1, c1]) {
+  const px = Math.max(0.01, cellPx(view));
+  const grow = Math.max(0, (10 / px - (r1 - r0)) / 2);
+  const cssPerDevice = view.canvas.getBoundingClientRect().width / Math.max(1, view.overlay.width);
+  const ctx = view.cellContext();
+  ctx.strokeStyle = "#111";
+  ctx.lineWidth = 2 / cssPerDevice / (view.overlay.width / view.w);
+  ctx.strokeRect(c0 - grow, r0 - grow, c1 - c0 + 2 * grow, r1 - r0 + 2 * grow);
+}
+
 /** A ring (dark outer, white inner) on each cell of `cells` = [[r, c], …]: visible on any colour. */
 export function ringCells(view, cells) {
   const { ctx, cw, ch } = pixelContext(view);

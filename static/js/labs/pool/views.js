@@ -6,7 +6,8 @@ import { MAPS, autoMap } from "../../colormap.js";
 import { MapView, fmt } from "../../heatmap.js";
 import { el, hideTooltip, showTooltip } from "../../ui.js";
 import { windowOf, winners } from "./geometry.js";
-import { colorbar, drawNumbers, fitView, gridEvery, keyboardCells, ringCells } from "./overlay.js";
+import { cellPx, colorbar, drawNumbers, fitView, gridEvery, keyboardCells, markRegion, ringCells } from "./overlay.js";
+import { cropAround, mountZoom } from "./zoom.js";
 
 const BOX = 250; // input-sized maps
 const OUT_BOX = 190; // output-sized maps
@@ -35,6 +36,11 @@ export function mountPoolViews(root, { onOutputClick }) {
   };
   const hoverLine = $(".pool-hover");
   const winnersList = $(".pool-winners");
+  const zoomRow = $(".pool-zoom-row");
+  const zooms = {
+    input: mountZoom($(".pool-zoom-maps"), { testid: "pool-zoom-input", label: "Input near the chosen window, magnified, winners ringed", name: "x" }),
+    grad: mountZoom($(".pool-zoom-maps"), { testid: "pool-zoom-grad", label: "∂L/∂x near the chosen window, magnified", name: "∂L/∂x" }),
+  };
   let data = null; // last good answer + the state it was drawn for
   let hoverOut = null;
 
@@ -47,7 +53,7 @@ export function mountPoolViews(root, { onOutputClick }) {
     const [C, H, W] = answer.input_shape;
     const [, oh, ow] = answer.output_shape;
     const c = Math.min(s["pool.ch"], C - 1);
-    data = { answer, s, c, C, H, W, oh, ow, k: s["pool.k"], st: s["pool.s"], p: s["pool.p"] };
+    data = { answer, s, c, C, H, W, oh, ow, k: s["pool.k"], st: s["pool.s"], p: s["pool.p"], ranges: {} };
 
     const x = plane(arrays.input, c);
     const isImage = s["pool.src"] === "image";
@@ -57,6 +63,7 @@ export function mountPoolViews(root, { onOutputClick }) {
     views.output.setData(plane(arrays.output, c), oh, ow, { map, range: [lo, hi] });
     const [dlo, dhi] = views.delta.setData(plane(arrays.grad_output, c), oh, ow, { map: MAPS.diverging });
     const [glo, ghi] = views.grad.setData(plane(arrays.grad_input, c), H, W, { map: MAPS.diverging });
+    data.ranges = { input: [lo, hi], grad: [glo, ghi], map };
     for (const [key, v] of Object.entries(views)) fitView(v, boxOf(key), boxOf(key));
 
     const chan = C > 1 ? `, channel ${c}` : "";
@@ -81,9 +88,10 @@ export function mountPoolViews(root, { onOutputClick }) {
 
     // Window boundaries when windows tile the input (stride = window).
     if (st[0] === k[0] && st[1] === k[1]) gridEvery(views.input, st, [-p[0] + k[0], -p[1] + k[1]]);
+    const small = cellPx(views.input) < 8;
     if (arrays.argmax) {
       const cells = winners(arrays.argmax, c, oh, ow, W);
-      ringCells(views.input, cells);
+      if (!small) ringCells(views.input, cells);
       views.input.canvas.dataset.winners = cells.map(([r, col]) => `${r},${col}`).join(" ");
       views.input.canvas.setAttribute("aria-label", `Input map; ${cells.length} cells won at least one window (ringed)`);
     }
@@ -93,8 +101,36 @@ export function mountPoolViews(root, { onOutputClick }) {
     if (sel) {
       const [r0, c0, r1, c1] = windowOf(sel.row, sel.col, H, W, k, st, p);
       for (const v of [views.input, views.grad]) v.box(r0, c0, r1 - r0, c1 - c0, { lineWidth: 3 });
-      for (const v of [views.output, views.delta]) v.box(sel.row, sel.col, 1, 1, { lineWidth: 3 });
+      for (const v of [views.output, views.delta]) {
+        v.box(sel.row, sel.col, 1, 1, { lineWidth: 3 });
+        if (cellPx(v) < 8) markRegion(v, [sel.row, sel.col, sel.row + 1, sel.col + 1]);
+      }
     }
+    zoom(small ? sel ?? { row: Math.floor(oh / 2), col: Math.floor(ow / 2) } : null);
+  }
+
+  /** Magnify input and ∂L/∂x around output `at`'s window (winners ringed, numbers printed), or hide. */
+  function zoom(at) {
+    zoomRow.hidden = !at;
+    if (!at) return;
+    const { answer, c, H, W, oh, ow, k, st, p, ranges } = data;
+    const { arrays } = answer;
+    const win = windowOf(at.row, at.col, H, W, k, st, p);
+    const bounds = cropAround(H, W, win, 14, Math.max(k[0], k[1]));
+    const span = `rows ${bounds[0]}–${bounds[2] - 1}, cols ${bounds[1]}–${bounds[3] - 1}`;
+    const toCrop = zooms.input.show({ data: plane(arrays.input, c), W, bounds, map: ranges.map, range: ranges.input, digits: 2,
+      text: `x, ${span}${arrays.argmax ? ": winners ringed" : ""}` });
+    zooms.grad.show({ data: plane(arrays.grad_input, c), W, bounds, map: MAPS.diverging, range: ranges.grad, skipZero: true,
+      text: `∂L/∂x, ${span}` });
+    if (arrays.argmax) {
+      const inside = winners(arrays.argmax, c, oh, ow, W)
+        .filter(([r, col]) => r >= bounds[0] && r < bounds[2] && col >= bounds[1] && col < bounds[3])
+        .map(([r, col]) => toCrop(r, col));
+      ringCells(zooms.input.view, inside);
+    }
+    const [r0, c0, r1, c1] = win;
+    for (const z of [zooms.input, zooms.grad]) z.view.box(...toCrop(r0, c0), r1 - r0, c1 - c0, { lineWidth: 3 });
+    for (const v of [views.input, views.grad]) markRegion(v, bounds);
   }
 
   function selectedCell(s, oh, ow, hover) {
