@@ -71,15 +71,24 @@ export function mountEqViews(root) {
     });
   }
 
+  // Four maps share the row: as large as the panel allows (128 px at 1280 wide, more on big screens).
+  const mapsRow = root.querySelector(".eq-maps");
+  function sides() {
+    const main = Math.max(SIDE, Math.min(300, Math.floor((mapsRow.clientWidth - 3 * 8) / 4)));
+    for (const v of Object.values(views)) v.maxW = v.maxH = main;
+    return [main, Math.max(POOL_SIDE, Math.round(main * 0.85))];
+  }
+
   function render(answer, s) {
     last = answer;
+    const [side, poolSide] = sides();
     const a = answer.arrays;
     const [h, w] = a.diff.shape;
     const m = Math.max(answer.scale, 1e-12);
     const range = [-m, m];
     for (const name of MAIN) {
       views[name].setData(a[name], h, w, { map: MAPS.diverging, range });
-      fit(views[name], SIDE, SIDE);
+      fit(views[name], side, side);
     }
     drawColorbar(colorbar, MAPS.diverging, -m, m);
     root.querySelector(".eq-lo").textContent = fmt(-m, 3);
@@ -95,7 +104,7 @@ export function mountEqViews(root) {
     }
     const [c, ih, iw] = a.shifted_input.shape;
     views.shifted_input.setImage(a.shifted_input, c, ih, iw);
-    fit(views.shifted_input, SIDE, SIDE);
+    fit(views.shifted_input, side, side);
     root.querySelector(".eq-input-meta").textContent =
       `${ih}×${iw}${answer.cropped ? " (cut to a multiple of the stride)" : ""}`;
 
@@ -110,8 +119,8 @@ export function mountEqViews(root) {
       const pr = [-m, m];
       views.pooled.setData(a.pooled, ph, pw, { map: MAPS.diverging, range: pr });
       views.pooled_shifted.setData(a.pooled_shifted, ph, pw, { map: MAPS.diverging, range: pr });
-      fit(views.pooled, POOL_SIDE, POOL_SIDE);
-      fit(views.pooled_shifted, POOL_SIDE, POOL_SIDE);
+      fit(views.pooled, poolSide, poolSide);
+      fit(views.pooled_shifted, poolSide, poolSide);
       // The pooled cells the shift changed: a black-and-white mask beside the maps, and a
       // cross on each one when the cells are big enough to carry it.
       const changed = new Float32Array(ph * pw);
@@ -123,7 +132,7 @@ export function mountEqViews(root) {
         }
       }
       views.pool_changed.setData(changed.map((v) => 1 - v), ph, pw, { map: MAPS.gray, range: [0, 1] });
-      fit(views.pool_changed, POOL_SIDE, POOL_SIDE);
+      fit(views.pool_changed, poolSide, poolSide);
       if (cellPx(views.pooled_shifted) >= 6) crossCells(views.pooled_shifted, cells);
       const before = Math.round(answer.pool_unchanged_before * 100);
       const after = Math.round(answer.pool_unchanged_after * 100);
