@@ -36,7 +36,10 @@ MEASURE = """async (rounds) => {
   const input = document.querySelector('[data-testid=padding]');
   const times = [];
   const parts = [];
-  const phases = { send: [], server: [], transfer: [], page: [] };
+  const phases = { send: [], script: [], server: [], transfer: [], page: [] };
+  let fetchAt = 0;
+  const realFetch = window.fetch;
+  window.fetch = (...args) => { if (String(args[0]).endsWith('/api/conv2d')) fetchAt = performance.now(); return realFetch(...args); };
   performance.clearResourceTimings();
   for (let i = 0; i < rounds; i++) {
     const done = new Promise((resolve) => window.addEventListener('convlab:conv-rendered', (e) => { parts.push(e.detail); resolve(); }, { once: true }));
@@ -50,12 +53,14 @@ MEASURE = """async (rounds) => {
     const entry = performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/api/conv2d')).at(-1);
     if (entry) {
       phases.send.push(entry.requestStart - t0);
+      phases.script.push(fetchAt - t0);
       phases.server.push(entry.responseStart - entry.requestStart);
       phases.transfer.push(entry.responseEnd - entry.responseStart);
       phases.page.push(t0 + total - entry.responseEnd);
     }
     performance.clearResourceTimings();
   }
+  window.fetch = realFetch;
   return { times, request: parts.map((p) => p.request), draw: parts.map((p) => p.draw), ...phases };
 }"""
 
@@ -121,7 +126,7 @@ def main() -> int:
           f"(padding 1 ↔ 0), {len(times)} knob changes")
     print(f"knob change → repaint: p50 {percentile(times, 50):.1f} ms · p95 {percentile(times, 95):.1f} ms · "
           f"p99 {percentile(times, 99):.1f} ms · mean {statistics.mean(times):.1f} ms · max {max(times):.1f} ms")
-    labels = {"send": "before send", "server": "server", "transfer": "transfer", "page": "page (decode+draw+frame)",
+    labels = {"script": "input → fetch() called", "send": "input → request sent", "server": "server", "transfer": "transfer", "page": "page (decode+draw+frame)",
               "request": "request as the page sees it", "draw": "drawing after the answer"}
     for name, label in labels.items():
         part = measured.get(name) or []

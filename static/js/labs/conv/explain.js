@@ -57,7 +57,7 @@ export function renderExplain(root, where, info, { serverValue, preset, flip, g 
     flip ? "; kernel flipped (true convolution)" : "", `; ${preset}.`));
   if (info.groups > 1) {
     const seen = info.channels.map((ch) => names[ch.c]).join(", ");
-    blocks.push(el("p", { class: "explain-group hint", "data-testid": "explain-group" },
+    blocks.push(el("p", { class: "explain-group", "data-testid": "explain-group" },
       `groups ${info.groups}: filter ${info.f} is in group ${info.group} and sees only channel${info.channels.length > 1 ? "s" : ""} ${seen}.`));
   }
   for (const ch of info.channels) {

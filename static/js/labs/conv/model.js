@@ -276,3 +276,14 @@ export function appliedWeight(wts, f, c, a, b, flip) {
   const slice = wts.slices[f][c];
   return flip ? slice[(wts.kh - 1 - a) * wts.kw + (wts.kw - 1 - b)] : slice[a * wts.kw + b];
 }
+
+/**
+ * Exactly the body the lab sends for state `s` (minus the server-side image id
+ * swap after a re-upload): C_in from the colour, the RGB or gray pixel grid,
+ * groups. For other modules (code export) that must reproduce the lab's numbers.
+ */
+export function labRequestBody(s) {
+  const cin = s.color === "rgb" ? 3 : 1;
+  const source = s["conv.src"] === "pixels" ? { pixels: currentPixels(s) } : { id: s.image, color: s.color };
+  return requestBody(s, weights(s, cin), source);
+}
