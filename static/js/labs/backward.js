@@ -65,7 +65,11 @@ export function mount(root, ctx) {
         const values = inputs.map((i) => Number(i.value));
         const bad = values.map((v) => !Number.isInteger(v) || v < min || v > max);
         inputs.forEach((i, n) => i.classList.toggle("invalid", bad[n]));
-        if (!bad.some(Boolean)) state.set({ [`bw.${key}`]: values });
+        if (bad.some(Boolean)) {
+          const name = { k: "kernel size", s: "stride", d: "dilation" }[key];
+          showError(`${name} must be a whole number from ${min} to ${max}; got ${inputs[bad.indexOf(true)].value || "nothing"}`);
+          views.setStale(true);
+        } else state.set({ [`bw.${key}`]: values });
       });
     }
   }
@@ -74,6 +78,10 @@ export function mount(root, ctx) {
     const ok = parsePadding(pad.value) !== undefined;
     pad.classList.toggle("invalid", !ok);
     if (ok) state.set({ "bw.p": pad.value.trim().toLowerCase() });
+    else {
+      showError(`padding “${pad.value}” is not understood: type a number (1), two numbers (1,2), valid or same`);
+      views.setStale(true);
+    }
   });
   const bind = (sel, key, read = (e) => e.target.value) => $(sel).addEventListener("change", (e) => state.set({ [key]: read(e) }));
   bind("#bw-preset", "bw.preset");
@@ -195,6 +203,15 @@ export function mount(root, ctx) {
     const geo = geometry(s);
     if (geo && !geo.ok && !GLOBAL_KEYS.some((k) => changed.includes(k))) {
       showError(geo.error);
+      views.setStale(true);
+      return;
+    }
+    // The squared-error target is a 3×3 filter run with the layer's own settings: its map has
+    // the layer's shape only for a 3×3 kernel (or "same" padding). Say so without asking.
+    const [kh, kw] = s["bw.k"];
+    if (s["bw.delta"] === "squared_error" && (kh !== 3 || kw !== 3) && s["bw.p"] !== "same") {
+      showError(`the squared-error target is a 3×3 filter, so its map matches the layer's output only for a 3×3 kernel: ` +
+        `set the kernel size to 3 × 3, padding to "same", or choose another δ (kernel is ${kh} × ${kw})`);
       views.setStale(true);
       return;
     }

@@ -7,7 +7,7 @@
 
 import { postJSON } from "../api.js";
 import { PRESETS, presetKernel } from "../presets.js";
-import { clearError, el, reportError } from "../ui.js";
+import { clearError, el, reportError, showError } from "../ui.js";
 import { mountEqViews } from "./equivariance/views.js";
 import { renderExplain, renderSweep } from "./equivariance/explain.js";
 
@@ -52,6 +52,10 @@ export function mount(root, ctx) {
     const ok = Number.isInteger(p) && p >= 0 && p <= 7;
     e.target.classList.toggle("invalid", !ok);
     if (ok) state.set({ "eq.pad": p });
+    else {
+      showError(`padding must be a whole number from 0 to 7; got ${e.target.value || "nothing"}`);
+      views.markStale(true);
+    }
   });
   $("#eq-stride").addEventListener("change", (e) => state.set({ "eq.stride": Number(e.target.value) }));
   $("#eq-pool").addEventListener("change", (e) => state.set({ "eq.pool": Number(e.target.value) }));

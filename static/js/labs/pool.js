@@ -54,7 +54,13 @@ export function mount(root, ctx) {
         const values = inputs.map((i) => Number(i.value));
         const bad = values.map((v) => !Number.isInteger(v) || v < min || v > 16);
         inputs.forEach((i, n) => i.classList.toggle("invalid", bad[n]));
-        if (bad.some(Boolean)) return;
+        if (bad.some(Boolean)) {
+          const name = { k: "window", s: "stride", p: "padding" }[key];
+          showError(`pool ${name} must be a whole number from ${min} to 16; got ${inputs[bad.indexOf(true)].value || "nothing"}`);
+          views.setStale(true);
+          invariance.setStale(true);
+          return;
+        }
         const patch = { [`pool.${key}`]: values };
         // Stride follows the window while they were equal: the chapter's default (stride r).
         const s = state.get();
