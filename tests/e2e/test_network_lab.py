@@ -57,7 +57,23 @@ def test_canonical_table_and_a_deep_units_fields(goto_state):
             let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }"""
     )
     assert overlay > 100  # the field's outline and hatching are drawn over the heat map
+    # keyboard: the maps region takes arrow keys and moves the chosen unit
+    page.get_by_test_id("net-maps").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page).to_have_url(re.compile(r"net\.unit=3(%2C|,)1(%2C|,)0(%2C|,)1"))
+    expect(page.get_by_test_id("net-unit-caption")).to_contain_text("(0, 1)")
     assert not page.console_errors
+
+
+def test_small_field_is_zoomed_and_its_95_percent_region_outlined(goto_state):
+    page = goto_state("lab=network&net.stack=c4.k3.same&net.input=1x64x64&net.unit=0,0,30,30&net.weights=ones")
+    expect(page.get_by_test_id("net-zoom-note")).to_contain_text("rows 27…33, columns 27…33 of the 64×64 input")
+    expect(page.get_by_test_id("net-erf-fraction")).to_contain_text("gradient mass")
+    # the views show the 3×3 field with a 2-pixel margin, not the whole 64×64 input
+    assert page.evaluate("() => document.querySelector(\"[data-testid='net-rf-effective']\").width") == 7
+    page.get_by_test_id("net-zoom").uncheck()
+    expect(page.get_by_test_id("net-zoom-note")).to_be_hidden()
+    assert page.evaluate("() => document.querySelector(\"[data-testid='net-rf-theory']\").width") == 64
 
 
 def test_vgg16_preset_and_invalid_layer(goto_state):

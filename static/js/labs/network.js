@@ -24,12 +24,13 @@ export const FIELDS = [
   { name: "net.seed", def: 0 },
   { name: "net.gates", def: "relu" }, // relu (true gradient) | linear
   { name: "net.show", def: 8 }, // channels shown per layer
+  { name: "net.zoom", def: true }, // zoom the field views onto a small field
 ];
 
 const BINARY = { binary: true };
 const SUMMARY_KEYS = ["net.stack", "net.input", "image", "color"];
 const FORWARD_KEYS = [...SUMMARY_KEYS, "net.weights", "net.seed", "net.show"];
-const ERF_KEYS = [...FORWARD_KEYS, "net.unit", "net.gates"];
+const ERF_KEYS = [...FORWARD_KEYS, "net.unit", "net.gates", "net.zoom"];
 
 export function mount(root, ctx) {
   const { state, image } = ctx;
@@ -47,7 +48,10 @@ export function mount(root, ctx) {
     onSelect: (sel) => state.set({ "net.sel": sel }),
   });
   const table = mountSummary(root, { onRowClick: (i) => state.set({ "net.sel": i }) });
-  const maps = mountMaps(root, { onUnit: (unit) => state.set({ "net.unit": unit }) });
+  const maps = mountMaps(root, {
+    onUnit: (unit) => state.set({ "net.unit": unit }),
+    current: () => state.get()["net.unit"],
+  });
   const fields = mountFields(root);
 
   // --- controls ------------------------------------------------------------------
@@ -86,6 +90,7 @@ export function mount(root, ctx) {
     if (Number.isInteger(v) && v >= 0) state.set({ "net.seed": v });
   });
   $("[data-testid='net-show']").addEventListener("change", (e) => state.set({ "net.show": Number(e.target.value) }));
+  $("[data-testid='net-zoom']").addEventListener("change", (e) => state.set({ "net.zoom": e.target.checked }));
 
   function renderControls(s) {
     const custom = s["net.input"] === "image";
@@ -97,6 +102,8 @@ export function mount(root, ctx) {
     for (const [id, key] of [["net-weights", "net.weights"], ["net-gates", "net.gates"], ["net-show", "net.show"]]) {
       $(`[data-testid='${id}']`).value = String(s[key]);
     }
+    $("[data-testid='net-zoom']").checked = s["net.zoom"];
+    fields.setZoom(s["net.zoom"]);
     const seed = $("[data-testid='net-seed']");
     if (document.activeElement !== seed) seed.value = String(s["net.seed"]);
     const match = presets && Object.entries(presets).find(([, p]) => formatStack(p.layers.map(fromApi)) === s["net.stack"] && formatInput(p.input_shape) === s["net.input"]);
@@ -146,13 +153,13 @@ export function mount(root, ctx) {
     if (!summary || !summary.valid) {
       maps.stale();
       fields.stale();
-      root.querySelector(".net-maps-note").textContent = "Fix the layer marked in red to run the stack on the image.";
+      root.querySelector(".net-maps-note").textContent = "Fix the layer marked ✗ (in the table and the stack) to run the stack on the image; the last maps stay dimmed.";
       return false;
     }
     forward = await image.withImage(s.image, (id) =>
       request("/api/network/forward", { method: "POST", json: { ...runBody(s), image_id: id }, ...BINARY, key: "net-forward" }),
     );
-    maps.render(forward, stack.layers.map((l, i) => summary.layers[i]?.name));
+    maps.render(forward, summary.layers);
     maps.markUnit(s["net.unit"]);
     return true;
   }
@@ -171,6 +178,7 @@ export function mount(root, ctx) {
   }
 
   async function refreshErf(s) {
+    fields.setZoom(s["net.zoom"]);
     const unit = s["net.unit"];
     const problem = forward && summary?.valid ? unitProblem(unit) : "Fix the stack to see feature maps and fields.";
     if (problem) {
@@ -219,7 +227,8 @@ export function mount(root, ctx) {
   return {
     activate(s) {
       active = true;
-      running = refresh(s, null);
+      // The presets are needed to name the stack in the preset select (a link may hold one).
+      running = (presets ? Promise.resolve() : getJSON("/api/network/presets").then((p) => (presets = p), () => null)).then(() => refresh(s, null));
     },
     deactivate() {
       active = false;

@@ -162,7 +162,7 @@ export function mountBuilder(root, { onChange, onSelect }) {
             el(
               "div",
               { class: "net-layer-line" },
-              el("button", { type: "button", class: "net-layer-name", "data-act": "select", "aria-expanded": String(i === sel), title: "Edit this layer" },
+              el("button", { type: "button", class: "net-layer-name", "data-act": "select", "aria-expanded": String(i === sel), title: `Edit layer ${i + 1}: ${layerLabel(layer)}` },
                 el("span", { class: "net-layer-num" }, String(i + 1)), el("span", { class: "net-layer-label" }, layerLabel(layer))),
               el("button", { type: "button", "data-act": "up", "aria-label": `Move layer ${i + 1} up`, disabled: i === 0 }, "↑"),
               el("button", { type: "button", "data-act": "down", "aria-label": `Move layer ${i + 1} down`, disabled: i === layers.length - 1 }, "↓"),

@@ -2,13 +2,17 @@
 // - theoretical: the box of input pixels the unit can see (from the summary's size,
 //   jump and start), with the part outside the image (padding) hatched;
 // - effective: |∂unit/∂input| summed over channels (POST /api/network/erf), as a
-//   heat map with the same box, and the share of the box holding 95 % of the mass.
+//   heat map with the same box, the pixels holding 95 % of the mass outlined (dashed),
+//   and the share of the box they make up.
+// A field much smaller than the input is shown zoomed (with a note saying where), so a
+// 3×3 field on a 224×224 image is not a speck.
 
 import { MAPS } from "../../colormap.js";
 import { drawColorbar, fmt } from "../../heatmap.js";
 import { hideTooltip, showTooltip } from "../../ui.js";
 
-const SIDE = 130; // CSS pixels of the longer side of each view
+const MIN_SIDE = 110; // CSS pixels of the longer side of each view, at least
+const SMALL = 0.25; // a field below this share of the input's side is zoomed onto
 const asPair = (v) => (Array.isArray(v) ? v : [v, v]);
 
 /** The unit's theoretical field in input pixels: {top, left, height, width} (may leave the image). */
@@ -35,7 +39,7 @@ class FieldView {
   }
 
   /** Draw `pixel(i)` → [r, g, b] for each image pixel inside frame {top, left, bottom, right}. */
-  draw(h, w, frame, pixel) {
+  draw(h, w, frame, pixel, side) {
     this.frame = frame;
     this.h = h;
     this.w = w;
@@ -58,7 +62,7 @@ class FieldView {
       }
     }
     ctx.putImageData(img, 0, 0);
-    let scale = SIDE / Math.max(fw, fh);
+    let scale = side / Math.max(fw, fh);
     if (scale >= 1) scale = Math.floor(scale);
     this.scale = scale;
     const cssW = fw * scale;
@@ -107,6 +111,34 @@ class FieldView {
     o.strokeRect(left - 1.5 * px, top - 1.5 * px, width + 3 * px, height + 3 * px);
   }
 
+  /** Dashed outline around the cells where `inside(i)` holds (i = r * w + c), within the frame. */
+  outline(o, inside) {
+    const px = 1 / this.scale;
+    const { top, left, bottom, right } = this.frame;
+    const h = this.h;
+    const w = this.w;
+    const at = (r, c) => r >= 0 && c >= 0 && r < h && c < w && inside(r * w + c);
+    o.beginPath();
+    for (let r = Math.max(0, top); r < Math.min(h, bottom); r++) {
+      for (let c = Math.max(0, left); c < Math.min(w, right); c++) {
+        if (!at(r, c)) continue;
+        if (!at(r - 1, c)) { o.moveTo(c, r); o.lineTo(c + 1, r); }
+        if (!at(r + 1, c)) { o.moveTo(c, r + 1); o.lineTo(c + 1, r + 1); }
+        if (!at(r, c - 1)) { o.moveTo(c, r); o.lineTo(c, r + 1); }
+        if (!at(r, c + 1)) { o.moveTo(c + 1, r); o.lineTo(c + 1, r + 1); }
+      }
+    }
+    o.save();
+    o.lineWidth = 2.5 * px;
+    o.strokeStyle = "rgba(0, 0, 0, 0.85)";
+    o.stroke();
+    o.setLineDash([3 * px, 3 * px]);
+    o.lineWidth = 1.5 * px;
+    o.strokeStyle = "#ffffff";
+    o.stroke();
+    o.restore();
+  }
+
   cellAt(event) {
     const rect = this.base.getBoundingClientRect();
     const fw = this.frame.right - this.frame.left;
@@ -127,7 +159,9 @@ export function mountFields(root) {
   const colorbarText = panel.querySelector(".net-erf-colorbar .range");
   const views = panel.querySelector(".net-field-views");
   const empty = panel.querySelector(".net-fields-empty");
-  let current = null; // {input, field, erf}
+  const zoomNote = panel.querySelector("[data-testid='net-zoom-note']");
+  let zoom = true;
+  let current = null; // {input, field, erf, frame}
 
   for (const [view, name] of [[theory, "theory"], [effective, "effective"]]) {
     view.base.addEventListener("mousemove", (e) => {
@@ -145,22 +179,43 @@ export function mountFields(root) {
     view.base.addEventListener("mouseleave", hideTooltip);
   }
 
+  /** The part of the (padded) input both views draw: all of it, or a zoom around a small field. */
   function frameFor(h, w, f) {
-    return { top: Math.min(0, f.top), left: Math.min(0, f.left), bottom: Math.max(h, f.top + f.height), right: Math.max(w, f.left + f.width) };
+    const whole = { top: Math.min(0, f.top), left: Math.min(0, f.left), bottom: Math.max(h, f.top + f.height), right: Math.max(w, f.left + f.width) };
+    const small = f.height < SMALL * (whole.bottom - whole.top) && f.width < SMALL * (whole.right - whole.left);
+    if (!zoom || !small) return { ...whole, zoomed: false };
+    const m = Math.max(2, Math.ceil(Math.max(f.height, f.width) / 2));
+    return {
+      top: Math.max(whole.top, f.top - m),
+      left: Math.max(whole.left, f.left - m),
+      bottom: Math.min(whole.bottom, f.top + f.height + m),
+      right: Math.min(whole.right, f.left + f.width + m),
+      zoomed: true,
+    };
+  }
+
+  /** CSS pixels for each view's longer side: two views share the panel's width. */
+  function viewSide() {
+    const width = views.clientWidth || panel.clientWidth - 24;
+    return Math.max(MIN_SIDE, Math.floor((width - 10) / 2) - 2);
   }
 
   /** Show the theoretical field at once (the effective one follows from the server). */
   function showTheory(input, field, text) {
     const [C, H, W] = input.shape;
+    views.hidden = false;
+    empty.hidden = true;
     const frame = frameFor(H, W, field);
     const plane = H * W;
     const gray = (v) => Math.round(Math.max(0, Math.min(1, v)) * 255);
-    const o = theory.draw(H, W, frame, (i) => (C === 3 ? [gray(input[i]), gray(input[plane + i]), gray(input[2 * plane + i])] : [gray(input[i]), gray(input[i]), gray(input[i])]));
+    const o = theory.draw(H, W, frame, (i) => (C === 3 ? [gray(input[i]), gray(input[plane + i]), gray(input[2 * plane + i])] : [gray(input[i]), gray(input[i]), gray(input[i])]), viewSide());
     theory.box(o, field);
-    current = { input, field, erf: null };
+    current = { input, field, erf: null, frame };
     caption.textContent = text;
-    views.hidden = false;
-    empty.hidden = true;
+    zoomNote.hidden = !frame.zoomed;
+    zoomNote.textContent = frame.zoomed
+      ? `Zoomed onto rows ${frame.top}…${frame.bottom - 1}, columns ${frame.left}…${frame.right - 1} of the ${H}×${W} input (the field is small).`
+      : "";
     panel.classList.remove("stale");
     effective.wrap.classList.add("stale");
   }
@@ -169,15 +224,17 @@ export function mountFields(root) {
     const erf = answer.arrays.erf;
     const [H, W] = erf.shape;
     const field = current.field;
-    const frame = frameFor(H, W, field);
+    const frame = current.frame;
     let hi = 0;
     for (let i = 0; i < erf.length; i++) if (erf[i] > hi) hi = erf[i];
     const table = MAPS.viridis.table;
     const o = effective.draw(H, W, frame, (i) => {
       const t = hi > 0 ? Math.round((erf[i] / hi) * 255) : 0;
       return [table[3 * t], table[3 * t + 1], table[3 * t + 2]];
-    });
+    }, viewSide());
     effective.box(o, field, { color: "#ff2d95" });
+    const threshold = answer.threshold;
+    if (threshold > 0 && answer.total > 0) effective.outline(o, (i) => erf[i] >= threshold);
     current.erf = erf;
     effective.wrap.classList.remove("stale");
     drawColorbar(colorbar, MAPS.viridis, 0, hi || 1, { width: 140, height: 10 });
@@ -198,6 +255,7 @@ export function mountFields(root) {
 
   function clear(message) {
     current = null;
+    zoomNote.hidden = true;
     views.hidden = true;
     colorbar.parentElement.hidden = true;
     empty.hidden = false;
@@ -206,5 +264,13 @@ export function mountFields(root) {
     fraction.textContent = "";
   }
 
-  return { showTheory, showEffective, clear, stale: () => panel.classList.add("stale") };
+  return {
+    showTheory,
+    showEffective,
+    clear,
+    stale: () => panel.classList.add("stale"),
+    setZoom(on) {
+      zoom = on;
+    },
+  };
 }

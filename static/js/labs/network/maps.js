@@ -1,6 +1,8 @@
 // Feature maps of every layer of the stack on the current image (from POST
 // /api/network/forward): a row of small maps per layer, the first few channels each;
 // a dense layer is a strip of units. Hover shows the value, click picks the unit.
+// Keyboard (the maps region is focusable): arrows move the chosen unit, PageUp/PageDown
+// change its channel, Shift+↑/↓ go to the previous/next layer, Enter picks a first unit.
 
 import { autoMap } from "../../colormap.js";
 import { drawMap, fmt } from "../../heatmap.js";
@@ -16,10 +18,54 @@ function cellAt(canvas, event, h, w) {
   return row >= 0 && col >= 0 && row < h && col < w ? { row, col } : null;
 }
 
-export function mountMaps(root, { onUnit }) {
+export function mountMaps(root, { onUnit, current }) {
   const box = root.querySelector(".net-maps");
   const note = root.querySelector(".net-maps-note");
   let marks = [];
+
+  box.addEventListener("keydown", (e) => {
+    const keys = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Enter", "Home", "End"];
+    if (!keys.includes(e.key) || !marks.length) return;
+    const next = moved(current(), e.key, e.shiftKey);
+    if (!next) return;
+    e.preventDefault();
+    onUnit(next);
+    const m = marks.find((k) => k.layer === next[0] && (k.strip || k.ch === next[1]));
+    m?.canvas.scrollIntoView({ block: "nearest" });
+  });
+
+  /** The unit one key press away from `unit` ([layer, channel, row, col]), or null. */
+  function moved(unit, key, shift) {
+    const layers = [...new Set(marks.map((m) => m.layer))];
+    const first = marks[0];
+    const centre = (m) => [m.layer, m.strip ? Math.floor(m.w / 2) : m.ch, m.strip ? 0 : Math.floor(m.h / 2), m.strip ? 0 : Math.floor(m.w / 2)];
+    const mark = unit.length === 4 && marks.find((m) => m.layer === unit[0] && (m.strip || m.ch === unit[1]));
+    if (!mark) return centre(first);
+    let [layer, ch, r, c] = unit;
+    const clamp = (v, n) => Math.max(0, Math.min(n - 1, v));
+    if (shift && (key === "ArrowUp" || key === "ArrowDown")) {
+      const at = layers.indexOf(layer) + (key === "ArrowUp" ? -1 : 1);
+      if (at < 0 || at >= layers.length) return null;
+      const target = marks.find((m) => m.layer === layers[at]);
+      if (target.strip) return [target.layer, Math.round((c / Math.max(1, mark.w - 1)) * (target.w - 1)) || 0, 0, 0];
+      const ch2 = mark.strip ? 0 : Math.min(ch, marks.filter((m) => m.layer === target.layer).length - 1);
+      const scale = (v, from, to) => clamp(Math.round(((v + 0.5) / from) * to - 0.5), to);
+      return [target.layer, ch2, scale(r, mark.h, target.h), scale(c, mark.w, target.w)];
+    }
+    if (mark.strip) {
+      const d = { ArrowLeft: -1, ArrowRight: 1, PageUp: -8, PageDown: 8, Home: -Infinity, End: Infinity }[key] ?? 0;
+      return d ? [layer, clamp(ch + d, mark.w), 0, 0] : null;
+    }
+    const channels = marks.filter((m) => m.layer === layer).length;
+    if (key === "PageUp" || key === "PageDown") return [layer, clamp(ch + (key === "PageUp" ? -1 : 1), channels), r, c];
+    if (key === "Home") return [layer, ch, 0, 0];
+    if (key === "End") return [layer, ch, mark.h - 1, mark.w - 1];
+    if (key === "ArrowUp") r -= 1;
+    if (key === "ArrowDown") r += 1;
+    if (key === "ArrowLeft") c -= 1;
+    if (key === "ArrowRight") c += 1;
+    return key === "Enter" ? null : [layer, ch, clamp(r, mark.h), clamp(c, mark.w)];
+  }
 
   function thumb(layerIndex, ch, data, h, w, range, map) {
     const canvas = el("canvas", { class: "net-map", "data-testid": `net-map-${layerIndex}-${ch}`, role: "img", "aria-label": `layer ${layerIndex + 1}, channel ${ch}` });
@@ -64,15 +110,19 @@ export function mountMaps(root, { onUnit }) {
     return el("div", { class: "net-map-wrap" }, canvas, mark);
   }
 
-  /** answer: decoded CLB1 from /api/network/forward; labels: layer names by index. */
-  function render(answer, labels) {
+  /** answer: decoded CLB1 from /api/network/forward; rows: the summary's rows (name, true output shape). */
+  function render(answer, rows_) {
     marks = [];
     const rows = [];
     for (const info of answer.layers) {
       const arr = answer.arrays[`layer${info.index}`];
       if (!arr) continue;
-      const caption = `${info.index + 1} · ${labels[info.index] || info.type} → ${shapeText(info.shape)}` +
-        (info.shown < info.shape[0] ? ` (${info.shown} of ${info.shape[0]} shown)` : "");
+      // The summary's shape is the real one; the run may be narrower (widths capped for speed).
+      const row = rows_[info.index] || {};
+      const shape = row.output_shape || info.shape;
+      const run = info.shape[0] < shape[0] ? `; run ${info.shape[0]} wide` : "";
+      const caption = `${info.index + 1} · ${row.name || info.type} → ${shapeText(shape)}` +
+        (info.shown < shape[0] ? ` (first ${info.shown} of ${shape[0]} shown${run})` : "");
       const range = info.range && info.range[0] < 0 ? [-Math.max(-info.range[0], info.range[1]), Math.max(-info.range[0], info.range[1])] : info.range;
       const map = autoMap(info.range || [0]);
       let items;
