@@ -113,3 +113,39 @@ def test_one_hot_delta_stamps_the_kernel_and_the_gradients_check_out(goto_state)
     expect(result).to_contain_text("L = ½ Σ (y − t)²")
     assert 0 <= float(result.locator(".bw-check-value").get_attribute("data-value")) < 1e-6
     expect(page.get_by_test_id("error")).to_be_hidden()
+
+
+def test_large_images_get_a_magnifier_and_the_url_one_hot_survives_a_reload(goto_state):
+    # 64×64 circle: cells are ~4 px, too small for rings and numbers; the magnifier shows them.
+    page = goto_state("lab=pool&image=sample-circle&pool.delta=one_hot&pool.at=10,20")
+    zoom = page.get_by_test_id("pool-zoom")
+    expect(zoom).to_be_visible(timeout=FIRST_ANSWER)
+    crop = page.get_by_test_id("pool-zoom-grad")
+    # Output (10, 20) reads rows 20–21, cols 40–41; the crop holds that window.
+    r0, c0, r1, c1 = map(int, crop.locator("xpath=..").get_attribute("data-crop").split(","))
+    assert r0 <= 20 and r1 >= 22 and c0 <= 40 and c1 >= 42
+    # δ from the URL went to (10, 20), not to a default cell: its one winner holds the 1.
+    lit = page.evaluate(DIFFERENT_FROM_CORNER, "pool-zoom-grad")
+    assert len(lit) == 1 and r0 + lit[0][0] in (20, 21) and c0 + lit[0][1] in (40, 41)
+    # Keyboard only: the output map takes the arrow keys, the one-hot moves and the URL follows.
+    page.get_by_test_id("pool-output").locator("xpath=..").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page).to_have_url(re.compile(r"pool\.at=10(%2C|,)21"))
+    expect(crop.locator("xpath=..")).to_have_attribute("data-crop", re.compile(r"^\d+,(3[6-9]|4[0-2]),"))
+
+    page = goto_state("lab=backward&image=sample-circle&bw.at=30,12")
+    stamp = page.get_by_test_id("backward-zoom-grad-input")
+    expect(page.get_by_test_id("backward-zoom")).to_be_visible(timeout=FIRST_ANSWER)
+    r0, c0, *_ = map(int, stamp.locator("xpath=..").get_attribute("data-crop").split(","))
+    # The stamp (K = 1 … 9 on rows 29–31, cols 11–13) is the only non-zero patch of the crop.
+    cells = page.evaluate(DIFFERENT_FROM_CORNER, "backward-zoom-grad-input")
+    assert sorted([r0 + r, c0 + c] for r, c in cells) == [[r, c] for r in range(29, 32) for c in range(11, 14)]
+
+    # Padding the page cannot read: a message that says what to type, pictures dimmed, then back.
+    page.get_by_test_id("backward-padding").fill("abc")
+    expect(page.get_by_test_id("error")).to_contain_text("type a number")
+    expect(page.locator("#lab-backward .map-view.stale").first).to_be_visible()
+    page.get_by_test_id("backward-padding").fill("1")
+    expect(page.get_by_test_id("error")).to_be_hidden()
+    expect(page.locator("#lab-backward .map-view.stale")).to_have_count(0)
+    assert not page.console_errors

@@ -69,15 +69,20 @@ export function mount(root, ctx) {
           const name = { k: "kernel size", s: "stride", d: "dilation" }[key];
           showError(`${name} must be a whole number from ${min} to ${max}; got ${inputs[bad.indexOf(true)].value || "nothing"}`);
           views.setStale(true);
-        } else state.set({ [`bw.${key}`]: values });
+        } else settle({ [`bw.${key}`]: values });
       });
     }
   }
+  // A typo, then the old value again: nothing changes in the state, so re-check by hand
+  // (clears the message and the dimming).
+  const settle = (patch) => {
+    if (!state.set(patch).length) refresh(state.get(), Object.keys(patch));
+  };
   const pad = $("#bw-pad");
   pad.addEventListener("input", () => {
     const ok = parsePadding(pad.value) !== undefined;
     pad.classList.toggle("invalid", !ok);
-    if (ok) state.set({ "bw.p": pad.value.trim().toLowerCase() });
+    if (ok) settle({ "bw.p": pad.value.trim().toLowerCase() });
     else {
       showError(`padding “${pad.value}” is not understood: type a number (1), two numbers (1,2), valid or same`);
       views.setStale(true);

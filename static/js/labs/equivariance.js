@@ -51,7 +51,7 @@ export function mount(root, ctx) {
     const p = Number(e.target.value);
     const ok = Number.isInteger(p) && p >= 0 && p <= 7;
     e.target.classList.toggle("invalid", !ok);
-    if (ok) state.set({ "eq.pad": p });
+    if (ok && !state.set({ "eq.pad": p }).length) refresh(state.get()); // typo, then the old value
     else {
       showError(`padding must be a whole number from 0 to 7; got ${e.target.value || "nothing"}`);
       views.markStale(true);

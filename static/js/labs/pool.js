@@ -65,7 +65,8 @@ export function mount(root, ctx) {
         // Stride follows the window while they were equal: the chapter's default (stride r).
         const s = state.get();
         if (key === "k" && s["pool.s"][0] === s["pool.k"][0] && s["pool.s"][1] === s["pool.k"][1]) patch["pool.s"] = values;
-        state.set(patch);
+        // A typo, then the old value again: nothing changed, so re-check by hand (clears the message).
+        if (!state.set(patch).length) refresh(state.get(), Object.keys(patch));
       });
     }
   }
