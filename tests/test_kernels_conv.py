@@ -384,3 +384,19 @@ def test_generated_kernels_are_up_to_date():
     from app.kernels import _gen_fused
 
     assert _gen_fused.TARGET.read_text() == _gen_fused.source(), "run: python -m app.kernels._gen_fused"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("stride", [(1, 1), (2, 2), (3, 2), (1, 3)])
+@pytest.mark.parametrize("hw, pads", [((5, 7), (1, 2, 3, 0)), ((4, 9), (2, 2, 2, 2)), ((1, 1), (0, 0, 0, 0)), ((12, 3), (0, 1, 0, 3))])
+def test_pad_planes_equals_pad_then_split(mode, stride, hw, pads):
+    """The one-pass pad + phase split equals padding first, then splitting into phase planes."""
+    from app.kernels.conv import to_planes
+    from app.kernels.padding import check_pad_limits, pad_contiguous, pad_planes
+
+    try:
+        check_pad_limits(*hw, pads, mode)
+    except ValueError:
+        pytest.skip("pad beyond the mode's limit")
+    x = np.random.default_rng(7).uniform(-1, 1, (2, *hw)).astype(np.float32)
+    npt.assert_array_equal(pad_planes(x, pads, mode, stride), to_planes(pad_contiguous(x, pads, mode), stride))

@@ -30,7 +30,7 @@ from numba import prange
 from ._checks import as_float_array, dims, pair
 from . import _fused
 from ._jit import kernel
-from .padding import check_pad_limits, fold_contiguous, pad_contiguous
+from .padding import check_pad_limits, fold_contiguous, pad_contiguous, pad_planes
 
 
 # --------------------------------------------------------------------------- kernels
@@ -282,7 +282,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="
 
 
 def _forward(x, w, b, g):
-    planes = to_planes(pad_contiguous(x, g.pads, g.padding_mode), g.stride)
+    planes = pad_planes(x, g.pads, g.padding_mode, g.stride)
     y = np.empty((g.c_out, g.oh, g.ow), dtype=x.dtype)
     run_forward(planes, w.reshape(g.c_out, -1, g.kh * g.kw), b, g, y)
     return y
@@ -326,7 +326,7 @@ def conv2d_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, pad
 
 
 def _backward(x, w, gy, g):
-    planes = to_planes(pad_contiguous(x, g.pads, g.padding_mode), g.stride)
+    planes = pad_planes(x, g.pads, g.padding_mode, g.stride)
     return grad_input(w, gy, g), grad_weight(planes, gy, g).reshape(w.shape)
 
 

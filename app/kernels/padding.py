@@ -125,6 +125,85 @@ def _fold(gp, rows, cols, left, g):
                     dst[q] += src[k]
 
 
+@kernel(parallel=True)
+def _pad_planes(x, rowmap, colmap, q_lo, q_hi, sw, left, planes):
+    """Pad and phase-split in one pass: ``planes[c, p, r, q] = xp[c, r*s_h + p_h, q*s_w + p_w]``.
+
+    rowmap (s_h, Hq) and colmap (s_w, Wq) give the source row/column of each
+    plane cell or -1 for a zero cell (padding of mode "zeros", or beyond the
+    padded extent).  On plane column phase ``p_w`` the cells ``q_lo[p_w] <= q <
+    q_hi[p_w]`` read the input row directly at ``q*s_w + p_w - left``; only the
+    few border cells go through ``colmap``.  One prange iteration owns one plane row.
+    """
+    c_n, n_planes, hq, wq = planes.shape
+    for t in prange(c_n * n_planes * hq):
+        c = t // (n_planes * hq)
+        rem = t - c * n_planes * hq
+        p = rem // hq
+        r = rem - p * hq
+        ph = p // sw
+        pw = p - ph * sw
+        out = planes[c, p, r]
+        src = rowmap[ph, r]
+        if src < 0:
+            for q in range(wq):
+                out[q] = 0
+            continue
+        row = x[c, src]
+        cm = colmap[pw]
+        lo = q_lo[pw]
+        hi = q_hi[pw]
+        for q in range(lo):
+            k = cm[q]
+            out[q] = row[k] if k >= 0 else 0
+        if hi > lo:
+            # Row views indexed by the bare loop variable: no wraparound checks (PERF_NOTES.md item 1).
+            start = lo * sw + pw - left
+            dst = out[lo:hi]
+            src = row[start:start + (hi - lo - 1) * sw + 1:sw]
+            for m in range(hi - lo):
+                dst[m] = src[m]
+        for q in range(hi, wq):
+            k = cm[q]
+            out[q] = row[k] if k >= 0 else 0
+
+
+def pad_planes(x, pads, mode, stride):
+    """``to_planes(pad_contiguous(x, pads, mode), stride)`` in one parallel pass (no padded copy).
+
+    Returns (C, s_h*s_w, ceil(Hp/s_h), ceil(Wp/s_w)); cells beyond the padded
+    extent are zero.
+    """
+    sh, sw = stride
+    top, bottom, left, right = pads
+    c, h, w = x.shape
+    hp, wp = h + top + bottom, w + left + right
+    if sh == sw == 1:
+        xp = pad_contiguous(x, pads, mode)
+        return xp.reshape(c, 1, hp, wp)
+    hq, wq = -(-hp // sh), -(-wp // sw)
+    rows = np.full(hq * sh, -1, np.int64)
+    rows[:hp] = axis_index(h, top, bottom, mode)
+    cols = np.full(wq * sw, -1, np.int64)
+    cols[:wp] = axis_index(w, left, right, mode)
+    phases = np.arange(sw)
+    # q*sw + pw in [left, left + w)  <=>  q in [ceil((left - pw)/sw), ceil((left + w - pw)/sw))
+    q_lo = np.clip(-((phases - left) // sw), 0, wq)
+    q_hi = np.clip(-((phases - left - w) // sw), 0, wq)
+    planes = np.empty((c, sh * sw, hq, wq), dtype=x.dtype)
+    _pad_planes(
+        x,
+        np.ascontiguousarray(rows.reshape(hq, sh).T),
+        np.ascontiguousarray(cols.reshape(wq, sw).T),
+        q_lo.astype(np.int64),
+        np.maximum(q_hi, q_lo).astype(np.int64),
+        sw,
+        left,
+        planes,
+    )
+    return planes
+
+
 def pad_contiguous(x, pads, mode):
     """Pad a validated C-contiguous (C, H, W) array; no checks."""
     top, bottom, left, right = pads

@@ -16,8 +16,8 @@ reuse the kernels in conv.py.
 import numpy as np
 
 from ._checks import as_float_array, dims, pair
-from .conv import conv_geometry, grad_input, grad_weight, run_forward, to_planes
-from .padding import pad_contiguous
+from .conv import conv_geometry, grad_input, grad_weight, run_forward
+from .padding import pad_planes
 
 
 def _geometry(x, w, stride, padding, output_padding, dilation, groups):
@@ -108,7 +108,7 @@ def conv_transpose2d_backward(x, weight, grad_output, stride=1, padding=0, outpu
             f"grad_output has shape {tuple(gy.shape)}; the output of this conv_transpose2d is {(g.c_in, g.h, g.w)}"
         )
     h, wd = x.shape[1:]
-    planes = to_planes(pad_contiguous(gy, g.pads, "zeros"), g.stride)
+    planes = pad_planes(gy, g.pads, "zeros", g.stride)
     gx = np.empty((g.c_out, g.oh, g.ow), dtype=x.dtype)
     run_forward(planes, w.reshape(g.c_out, -1, g.kh * g.kw), np.zeros(g.c_out, x.dtype), g, gx)
     gw = grad_weight(planes, _fit(x, g.oh, g.ow), g).reshape(w.shape)
