@@ -87,7 +87,8 @@ export function mountPoolViews(root, { onOutputClick }) {
     for (const v of Object.values(views)) v.drawGrid();
 
     // Window boundaries when windows tile the input (stride = window).
-    if (st[0] === k[0] && st[1] === k[1]) gridEvery(views.input, st, [-p[0] + k[0], -p[1] + k[1]]);
+    // (Only when a window is big enough on screen: dense dashes on a large image read as a pattern.)
+    if (st[0] === k[0] && st[1] === k[1] && cellPx(views.input) * Math.min(k[0], k[1]) >= 8) gridEvery(views.input, st, [-p[0] + k[0], -p[1] + k[1]]);
     const small = cellPx(views.input) < 8;
     if (arrays.argmax) {
       const cells = winners(arrays.argmax, c, oh, ow, W);
