@@ -29,6 +29,17 @@ def test_equivariance_diff_is_zero_with_circular_padding_and_broken_by_stride(go
     expect(diff).to_have_text("max |difference|: interior 0 · whole map 0")
     expect(page.get_by_test_id("eq-sweep").locator("tbody tr")).to_have_count(5)
     expect(page.get_by_test_id("eq-pool-result")).to_contain_text("% of the pooled cells did not change")
+    # Max pool, shift 1 on the square: the changed cells are black in the mask, the rest white,
+    # and the mask agrees with the percentage printed beside it.
+    page.get_by_test_id("eq-demo-pool").click()
+    result = page.get_by_test_id("eq-pool-result")
+    expect(result).to_contain_text("84 % of the pooled cells did not change")
+    mask = page.evaluate(
+        "() => { const c = document.querySelector(\"[data-testid='eq-pool-changed']\");"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let black = 0;"
+        " for (let i = 0; i < d.length; i += 4) black += d[i] < 128; return [black, c.width * c.height]; }"
+    )
+    assert round(100 * (1 - mask[0] / mask[1])) == 84
     assert "eq.mode=circular" in page.url and "eq.stride=2" in page.url
     assert not page.console_errors or all("404" in e or "failed to load" in e for e in page.console_errors)
 
@@ -40,9 +51,14 @@ def test_short_training_run_updates_curves_accuracy_and_prediction(goto_state):
     page.get_by_test_id("train-start").click()
     # Streamed progress: the curve grows and the accuracy passes 80 % within a few seconds.
     expect(accuracy).to_have_text(re.compile(r"held-out accuracy (8\d|9\d|100)\.\d %"), timeout=30_000)
-    assert int(page.get_by_test_id("train-curves").get_attribute("data-points")) >= 3
+    page.wait_for_function("() => Number(document.querySelector(\"[data-testid='train-curves']\").dataset.points) >= 3")
     expect(page.get_by_test_id("train-acc-line")).to_have_count(1)
     expect(page.locator("[data-testid^='train-filter-']")).to_have_count(4)
+    page.get_by_test_id("train-pause").click()
+    expect(page.get_by_test_id("train-status")).to_contain_text("Paused")
+    expect(page.get_by_test_id("train-status")).to_contain_text(re.compile(r"epoch [\d.]+ of 40"))
+    page.get_by_test_id("train-resume").click()
+    expect(page.get_by_test_id("train-status")).to_contain_text("Training")
     page.get_by_test_id("train-pause").click()
     expect(page.get_by_test_id("train-status")).to_contain_text("Paused")
     # Pick a held-out digit: ten probabilities, a prediction and every layer's maps.
@@ -61,3 +77,6 @@ def test_short_training_run_updates_curves_accuracy_and_prediction(goto_state):
     expect(page.get_by_test_id("train-predicted")).to_have_text(re.compile(r"it's a \d"))
     page.get_by_test_id("train-reset").click()
     expect(accuracy).to_have_text("held-out accuracy —")
+    # No network any more: the old filters go, and the page never asked for a missing run.
+    expect(page.locator("[data-testid^='train-filter-']")).to_have_count(0)
+    assert not page.console_errors
