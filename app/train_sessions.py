@@ -189,6 +189,7 @@ class TrainSessions:
                 "loss": last["loss"] if last else None,
                 "trained_seconds": run.trained_seconds,
                 "max_seconds": self.max_seconds,
+                "max_epochs": self.max_epochs,
                 "points": points,
                 "next": len(run.points),
                 "thinned": run.thinned,

@@ -61,6 +61,7 @@ class TrainStatus(BaseModel):
     loss: float | None
     trained_seconds: float
     max_seconds: float
+    max_epochs: float = Field(..., description="a run ends after this many epochs even inside its time budget")
     points: list[CurvePoint] = Field(..., description="curve points from index `since` on")
     next: int = Field(..., description="the `since` of the next call")
     thinned: int = Field(..., description="how often the history was halved; when it changes, ask with since=0")

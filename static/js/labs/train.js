@@ -11,7 +11,7 @@ import { parse } from "../state.js";
 import { clearError, el, reportError } from "../ui.js";
 import { drawCurves } from "./train/curves.js";
 import { mountDrawPad } from "./train/draw.js";
-import { drawFilters, renderLayers, renderProbabilities } from "./train/maps.js";
+import { clearFilters, drawFilters, renderLayers, renderProbabilities } from "./train/maps.js";
 
 export const FIELDS = [
   { name: "train.lr", def: 0.01, parse: parse.num },
@@ -20,6 +20,10 @@ export const FIELDS = [
   { name: "train.opt", def: "adam" },
   { name: "train.digit", def: -1 },
 ];
+
+// Set while this tab has a run on the server, so a fresh tab does not ask for a status
+// that cannot exist (a 404 would land in the console).
+const RUN_KEY = "convlab.trainRun";
 
 /** One id per browser tab: the key of this page's run on the server (unguessable). */
 function sessionId() {
@@ -97,12 +101,16 @@ export function mount(root, ctx) {
       const answer = await postJSON(`/api/train/${action}`, body);
       clearError();
       if (action === "reset") {
+        sessionStorage.removeItem(RUN_KEY);
         closeStream();
         run = null;
         points = [];
+        clearFilters($(".train-filters"), root);
         renderRun();
+        predict();
         return;
       }
+      sessionStorage.setItem(RUN_KEY, "1");
       if (action === "start") points = [];
       applyStatus(answer);
       if (answer.state === "running") openStream();
@@ -113,6 +121,7 @@ export function mount(root, ctx) {
 
   function applyStatus(status, { replace = false } = {}) {
     if (!status || status.state === "none") {
+      sessionStorage.removeItem(RUN_KEY);
       run = null;
       renderRun();
       return;
@@ -159,15 +168,21 @@ export function mount(root, ctx) {
     const status = $(".train-status");
     const acc = $(".train-accuracy");
     if (!run) {
-      status.textContent = "Not started. Start trains a fresh network on 1,438 digits; 359 more are held out.";
+      status.textContent =
+        "Not started. Start trains a fresh network on 1,438 digits (359 more are held out) for at most 40 epochs or 5 minutes.";
       acc.textContent = "held-out accuracy —";
       delete acc.dataset.value;
     } else {
-      const secs = `${run.trained_seconds.toFixed(1)} s of ${run.max_seconds.toFixed(0)} s`;
+      const secs = `${run.trained_seconds.toFixed(1)} s trained`;
       const words = { running: "Training", paused: "Paused", done: "Done", stopped: "Stopped", failed: "Failed" };
+      const epochs = run.max_epochs ? ` of ${run.max_epochs}` : "";
+      const after = {
+        done: " Final curves and filters kept; Restart trains anew.",
+        stopped: " Curves and filters kept; Resume continues.",
+      }[run.state] || "";
       status.textContent =
-        `${words[run.state] || run.state} · epoch ${run.epoch.toFixed(2)} · step ${run.step} · ${secs}` +
-        (run.reason ? ` — ${run.reason}` : "");
+        `${words[run.state] || run.state} · epoch ${run.epoch.toFixed(2)}${epochs} · step ${run.step} · ${secs}` +
+        (run.reason ? ` — ${run.reason}.` : "") + after;
       if (run.accuracy !== null) {
         acc.textContent = `held-out accuracy ${(run.accuracy * 100).toFixed(1)} %`;
         acc.dataset.value = String(run.accuracy);
@@ -237,6 +252,11 @@ export function mount(root, ctx) {
   }
 
   async function loadStatus() {
+    if (!sessionStorage.getItem(RUN_KEY)) {
+      run = null;
+      renderRun();
+      return;
+    }
     try {
       const status = await getJSON(`/api/train/status?session=${encodeURIComponent(session)}`);
       points = [];
@@ -244,6 +264,7 @@ export function mount(root, ctx) {
       if (status.state === "running" && !source) openStream();
     } catch (err) {
       if (err.status === 404) {
+        sessionStorage.removeItem(RUN_KEY);
         run = null;
         renderRun();
       } else reportError(err);

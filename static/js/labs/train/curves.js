@@ -35,7 +35,7 @@ export function drawCurves(svg, points) {
   const ticks = Math.min(8, Math.ceil(maxEpoch));
   for (let i = 0; i <= ticks; i++) {
     const e = (maxEpoch * i) / ticks;
-    parts.push(node("text", { x: x(e), y: H - 12, class: "tick", "text-anchor": "middle" }, e.toFixed(e < 10 ? 1 : 0)));
+    parts.push(node("text", { x: x(e), y: H - 12, class: "tick", "text-anchor": "middle" }, Number.isInteger(e) ? String(e) : e.toFixed(1)));
   }
   parts.push(node("text", { x: M.left + pw / 2, y: H - 1, class: "axis-label", "text-anchor": "middle" }, "epoch"));
 

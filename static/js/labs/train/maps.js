@@ -7,6 +7,13 @@ import { el, hideTooltip, showTooltip } from "../../ui.js";
 
 const filterViews = [];
 
+/** Forget the drawn filters (after Reset: there is no network to show). */
+export function clearFilters(root, labRoot) {
+  filterViews.length = 0;
+  root.replaceChildren();
+  labRoot.querySelector(".train-filters-panel .colorbar").hidden = true;
+}
+
 /** The F first-layer 3×3 kernels on one symmetric diverging scale. */
 export function drawFilters(root, filters, labRoot) {
   if (!filters) return;
@@ -30,6 +37,7 @@ export function drawFilters(root, filters, labRoot) {
     filterViews[i].values = flat;
     filterViews[i].setData(flat, 3, 3, { map: MAPS.diverging, range: [-m, m] });
   });
+  labRoot.querySelector(".train-filters-panel .colorbar").hidden = false;
   drawColorbar(labRoot.querySelector(".train-f-bar"), MAPS.diverging, -m, m);
   labRoot.querySelector(".train-f-lo").textContent = fmt(-m, 3);
   labRoot.querySelector(".train-f-hi").textContent = fmt(m, 3);
@@ -75,8 +83,8 @@ export function renderLayers(root, layers) {
     const range = signed ? [-Math.max(-lo, hi) || 1, Math.max(-lo, hi) || 1] : [0, hi || 1];
     const map = signed ? MAPS.diverging : MAPS.viridis;
     const [c, h, w] = layer.shape.length === 3 ? layer.shape : [1, 1, layer.shape[0]];
-    // Conv/pool maps: 8×8 → 40 px, 4×4 → 28 px, 2×2 → 20 px; dense layers: one strip.
-    const side = layer.shape.length === 3 ? Math.max(20, Math.min(40, h * 7)) : 220;
+    // Conv/pool maps: 8×8 → 36 px, 4×4 → 22 px (16 of them fit one row), 2×2 → 18 px; dense layers: one strip.
+    const side = layer.shape.length === 3 ? (h >= 8 ? 36 : h >= 4 ? 22 : 18) : 220;
     for (let k = 0; k < c; k++) {
       const part = values.subarray(k * h * w, (k + 1) * h * w);
       const view = new MapView(maps, { label: `${layer.name} channel ${k}`, maxW: side, maxH: side });
