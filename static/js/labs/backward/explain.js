@@ -77,17 +77,29 @@ export function renderExplain(box, s, answer, kernel, taps) {
         stamp[a * kw + b] = answer.arrays.grad_input[c * H * W + r * W + col];
       }
     }
+    // With reflect/replicate/circular padding near the border the in-image stamp is K plus folded-back weights.
+    let folded = false;
+    for (let t = 0; t < kh * kw; t++) if (Number.isFinite(stamp[t]) && Math.abs(stamp[t] - kernel[t]) > 1e-6 * (1 + Math.abs(kernel[t]))) folded = true;
     const gap = dh > 1 || dw > 1 ? `, every ${dh === dw ? dh : `${dh}×${dw}`} pixels (dilation)` : "";
     parts.push(
       el("p", {}, `δ is 1 at y[${i}, ${j}] only. flip(K), sliding over the padded δ, meets that single 1 and writes itself ` +
         `out flipped back: ∂L/∂x holds K itself on the ${kh}×${kw} window that y[${i}, ${j}] read, starting at ` +
-        `x[${r0}, ${c0}]${gap}. Each pixel's gradient is the weight it was multiplied by.`),
+        `x[${r0}, ${c0}]${r0 < 0 || c0 < 0 ? " (in the padding)" : ""}${gap}. Each pixel's gradient is the weight it was multiplied by` +
+        `${folded ? " (plus, here, the weights that read its padded copies: see below)" : ""}.`),
       el("div", { class: "bw-stamp-pair" },
         el("figure", { class: "map-card" }, el("figcaption", {}, `∂L/∂x on that window`),
           el("div", { "data-testid": "backward-stamp", dataset: { origin: `${r0},${c0}` } }, kernelTable(stamp, kh, kw, { caption: "stamp" }))),
         el("figure", { class: "map-card" }, el("figcaption", {}, "K"), kernelTable(kernel, kh, kw, { caption: "K" }))),
     );
-    if (clipped) parts.push(el("p", { class: "hint" }, "Blank cells of the stamp fall in the padding: their gradient goes to the padding (zeros) or is folded back onto the pixel they copy (reflect, replicate, circular)."));
+    if (clipped) {
+      // With reflect/replicate/circular padding, a padded cell is a copy of a real pixel: its
+      // weight's gradient lands on that pixel too, so the in-image stamp can differ from K.
+      parts.push(el("p", { class: folded ? "bw-folded" : "hint" }, folded
+        ? `The window reaches into the ${s["bw.mode"]} padding (blank cells), and a padded cell is a copy of a real pixel: ` +
+          "the weight that read the copy sends its gradient to that pixel as well. So here the stamp is K plus those " +
+          "folded-back weights, not K alone; move the one-hot away from the border to see K itself."
+        : "Blank cells of the stamp fall in the padding: with zero padding their gradient goes nowhere."));
+    }
   } else if (s["bw.delta"] === "squared_error") {
     parts.push(el("p", {}, `Loss L = ½ Σ (y − t)² = ${fmt(answer.loss ?? 0, 5)}, so δ = y − t: where the layer already matches the target, δ is 0.`));
   } else if (s["bw.delta"] === "ones") {
