@@ -400,3 +400,31 @@ def test_pad_planes_equals_pad_then_split(mode, stride, hw, pads):
         pytest.skip("pad beyond the mode's limit")
     x = np.random.default_rng(7).uniform(-1, 1, (2, *hw)).astype(np.float32)
     npt.assert_array_equal(pad_planes(x, pads, mode, stride), to_planes(pad_contiguous(x, pads, mode), stride))
+
+
+@pytest.mark.parametrize("stride, dilation", [(1, 1), (2, 1), (1, 2), ((2, 1), (1, 3))])
+@pytest.mark.parametrize("c_out, groups", [(1, 1), (5, 1), (6, 2)])
+@pytest.mark.parametrize("size", [(7, 400), (9, 6)])
+def test_flat_square_kernels_match_naive(stride, dilation, c_out, groups, size):
+    """The generated all-taps flat kernels (3×3 float32): several tiles per image (a
+    partial last one), odd channel counts per group, strides, dilations, groups."""
+    rng = np.random.default_rng(c_out * 10 + groups + size[1])
+    c_in = 2 * groups
+    x = rng.uniform(-1, 1, (c_in, *size)).astype(np.float32)
+    w = rng.uniform(-1, 1, (c_out, c_in // groups, 3, 3)).astype(np.float32)
+    b = rng.uniform(-1, 1, c_out).astype(np.float32)
+    sh, sw = pair_of(stride)
+    dh, dw = pair_of(dilation)
+    kwargs = dict(stride=stride, padding=(2, 1), dilation=dilation, padding_mode="replicate", groups=groups)
+    ref_args = dict(stride=(sh, sw), pads=(2, 2, 1, 1), dilation=(dh, dw), mode="replicate", groups=groups)
+    y = conv2d(x, w, b, **kwargs)
+    assert y.dtype == np.float32
+    npt.assert_allclose(y, naive.conv2d(x, w, b, **ref_args), atol=atol(2 * 9 + 1, np.float32))
+    gy = rng.uniform(-1, 1, y.shape).astype(np.float32)
+    bounds = (atol(c_out * 9 * 9, np.float32), atol(y.shape[1] * y.shape[2], np.float32), atol(y.size, np.float32))
+    for got, ref, tol in zip(conv2d_backward(x, w, gy, **kwargs), naive.conv2d_backward(x, w, gy, **ref_args), bounds):
+        npt.assert_allclose(got, ref, atol=tol)
+
+
+def pair_of(v):
+    return (v, v) if isinstance(v, int) else v

@@ -4,6 +4,7 @@ Convolution kernels whose kernel width KW is a compile-time constant, so the
 KW taps of one kernel row are fused into a single vectorised sweep over an
 output row.  Same arguments and index maps as the generic kernels in conv.py.
 """
+import numpy as np
 from numba import prange
 
 from ._jit import kernel
@@ -399,5 +400,180 @@ def _conv_grad_weight_kw7(planes, gy, tap_plane, tap_row, tap_col, groups, gw):
             gw[o, cg, k + 6] = s6
 
 
+@kernel(parallel=True)
+def _conv_forward_flat3(pflat, w, b, off, tap_plane, wq, rows, groups, y):
+    """Eq. 36.3 for 3×3 kernels: all 9 taps and two output channels fused, flat sweeps.
+
+    pflat (C_in, S, Hq*Wq) are the phase planes with each plane flattened, so
+    output (i, j) of tap k reads ``pflat[c, tap_plane[k], i*Wq + j + off[k]]``
+    with ``off[k] = tap_row[k]*Wq + tap_col[k]``.  A task computes ``rows``
+    output rows of two channels as one contiguous sweep of length
+    ``(rows-1)*Wq + W_out`` (the Wq - W_out columns between rows are computed
+    and dropped), so the vectorised loop runs long and its runtime alias checks
+    are paid once per input channel, not per output row.  Per 8 outputs of both
+    channels: 9 input loads, 2 accumulator loads and stores, 18 FMAs.
+    """
+    c_out, oh, ow = y.shape
+    cin_g = w.shape[1]
+    cout_g = c_out // groups
+    blocks = (cout_g + 1) // 2
+    tiles = (oh + rows - 1) // rows
+    for t in prange(groups * blocks * tiles):
+        gb = t // tiles
+        i0 = (t - gb * tiles) * rows
+        grp = gb // blocks
+        o = grp * cout_g + 2 * (gb - grp * blocks)
+        o1 = min(o + 1, (grp + 1) * cout_g - 1)
+        nr = min(rows, oh - i0)
+        n = (nr - 1) * wq + ow
+        base = i0 * wq
+        acc = np.empty((2, rows * wq), np.float32)
+        a0 = acc[0]
+        a1 = acc[1]
+        bias0 = b[o]
+        bias1 = b[o1]
+        for j in range(n):
+            a0[j] = bias0
+            a1[j] = bias1
+        c0 = grp * cin_g
+        for cg in range(cin_g):
+            pc = pflat[c0 + cg]
+            p0 = base + off[0]
+            v0 = pc[tap_plane[0], p0:p0 + n]
+            w0 = w[o, cg, 0]
+            u0 = w[o1, cg, 0]
+            p1 = base + off[1]
+            v1 = pc[tap_plane[1], p1:p1 + n]
+            w1 = w[o, cg, 1]
+            u1 = w[o1, cg, 1]
+            p2 = base + off[2]
+            v2 = pc[tap_plane[2], p2:p2 + n]
+            w2 = w[o, cg, 2]
+            u2 = w[o1, cg, 2]
+            p3 = base + off[3]
+            v3 = pc[tap_plane[3], p3:p3 + n]
+            w3 = w[o, cg, 3]
+            u3 = w[o1, cg, 3]
+            p4 = base + off[4]
+            v4 = pc[tap_plane[4], p4:p4 + n]
+            w4 = w[o, cg, 4]
+            u4 = w[o1, cg, 4]
+            p5 = base + off[5]
+            v5 = pc[tap_plane[5], p5:p5 + n]
+            w5 = w[o, cg, 5]
+            u5 = w[o1, cg, 5]
+            p6 = base + off[6]
+            v6 = pc[tap_plane[6], p6:p6 + n]
+            w6 = w[o, cg, 6]
+            u6 = w[o1, cg, 6]
+            p7 = base + off[7]
+            v7 = pc[tap_plane[7], p7:p7 + n]
+            w7 = w[o, cg, 7]
+            u7 = w[o1, cg, 7]
+            p8 = base + off[8]
+            v8 = pc[tap_plane[8], p8:p8 + n]
+            w8 = w[o, cg, 8]
+            u8 = w[o1, cg, 8]
+            for j in range(n):
+                x0 = v0[j]
+                x1 = v1[j]
+                x2 = v2[j]
+                x3 = v3[j]
+                x4 = v4[j]
+                x5 = v5[j]
+                x6 = v6[j]
+                x7 = v7[j]
+                x8 = v8[j]
+                s = a0[j]
+                s += w0 * x0
+                s += w1 * x1
+                s += w2 * x2
+                s += w3 * x3
+                s += w4 * x4
+                s += w5 * x5
+                s += w6 * x6
+                s += w7 * x7
+                s += w8 * x8
+                a0[j] = s
+                r = a1[j]
+                r += u0 * x0
+                r += u1 * x1
+                r += u2 * x2
+                r += u3 * x3
+                r += u4 * x4
+                r += u5 * x5
+                r += u6 * x6
+                r += u7 * x7
+                r += u8 * x8
+                a1[j] = r
+        for m in range(2 if o1 != o else 1):
+            am = acc[m]
+            for ii in range(nr):
+                dst = y[o + m, i0 + ii]
+                src = am[ii * wq:ii * wq + ow]
+                for j in range(ow):
+                    dst[j] = src[j]
+
+
+@kernel(parallel=True, reduce=True)
+def _conv_grad_weight_flat3(pflat, gyq, off, tap_plane, n, groups, gw):
+    """Eq. 36.9 for 3×3 kernels: all 9 taps of ``gw[o, c]`` in one flat sweep.
+
+    gyq (C_out, H_out*Wq) is δ with each row zero-padded to the plane width Wq,
+    so ``gw[o, c, k] = sum_r gyq[o, r] * pflat[c, tap_plane[k], r + off[k]]``
+    over r < n = (H_out-1)*Wq + W_out: one long vectorised reduction with 9
+    independent accumulators (one δ load and 9 input loads per 9 FMAs).
+    One prange iteration owns ``gw[o, c]``; gw is overwritten.
+    """
+    c_out = gyq.shape[0]
+    cin_g = gw.shape[1]
+    cout_g = c_out // groups
+    for t in prange(c_out * cin_g):
+        o = t // cin_g
+        cg = t - o * cin_g
+        pc = pflat[(o // cout_g) * cin_g + cg]
+        g = gyq[o, :n]
+        v0 = pc[tap_plane[0], off[0]:off[0] + n]
+        v1 = pc[tap_plane[1], off[1]:off[1] + n]
+        v2 = pc[tap_plane[2], off[2]:off[2] + n]
+        v3 = pc[tap_plane[3], off[3]:off[3] + n]
+        v4 = pc[tap_plane[4], off[4]:off[4] + n]
+        v5 = pc[tap_plane[5], off[5]:off[5] + n]
+        v6 = pc[tap_plane[6], off[6]:off[6] + n]
+        v7 = pc[tap_plane[7], off[7]:off[7] + n]
+        v8 = pc[tap_plane[8], off[8]:off[8] + n]
+        s0 = np.float32(0)
+        s1 = np.float32(0)
+        s2 = np.float32(0)
+        s3 = np.float32(0)
+        s4 = np.float32(0)
+        s5 = np.float32(0)
+        s6 = np.float32(0)
+        s7 = np.float32(0)
+        s8 = np.float32(0)
+        for j in range(n):
+            gj = g[j]
+            s0 += gj * v0[j]
+            s1 += gj * v1[j]
+            s2 += gj * v2[j]
+            s3 += gj * v3[j]
+            s4 += gj * v4[j]
+            s5 += gj * v5[j]
+            s6 += gj * v6[j]
+            s7 += gj * v7[j]
+            s8 += gj * v8[j]
+        gw[o, cg, 0] = s0
+        gw[o, cg, 1] = s1
+        gw[o, cg, 2] = s2
+        gw[o, cg, 3] = s3
+        gw[o, cg, 4] = s4
+        gw[o, cg, 5] = s5
+        gw[o, cg, 6] = s6
+        gw[o, cg, 7] = s7
+        gw[o, cg, 8] = s8
+
+
 FORWARD = {3: _conv_forward_kw3, 5: _conv_forward_kw5, 7: _conv_forward_kw7}
 GRAD_WEIGHT = {3: _conv_grad_weight_kw3, 5: _conv_grad_weight_kw5, 7: _conv_grad_weight_kw7}
+FLAT_FORWARD = {3: _conv_forward_flat3}
+FLAT_GRAD_WEIGHT = {3: _conv_grad_weight_flat3}

@@ -288,13 +288,26 @@ def _forward(x, w, b, g):
     return y
 
 
-def run_forward(planes, w3, b, g, y):
-    """Dispatch on kernel width outside the parallel loop (PERF_NOTES.md item 3).
+# Output positions per task of the flat kernels (rows · Wq ≈ FLAT_TILE): two
+# accumulators of 4 KiB each stay in L1 next to the input rows they sweep.
+FLAT_TILE = 1024
 
-    The width-specialised kernels are compiled for float32 only (the speed
+
+def run_forward(planes, w3, b, g, y):
+    """Dispatch on kernel size outside the parallel loop (PERF_NOTES.md item 3).
+
+    The size-specialised kernels are compiled for float32 only (the speed
     path); float64 (finite-difference checks, small inputs) takes the generic
-    kernel, which keeps cold-cache compile time down.
+    kernel, which keeps cold-cache compile time down.  Square kernels in
+    ``_fused.FLAT_FORWARD`` fuse all taps over flat multi-row sweeps; other
+    widths fuse one kernel row at a time.
     """
+    if y.dtype == np.float32 and g.kh == g.kw and g.kw in _fused.FLAT_FORWARD:
+        c, n_planes, hq, wq = planes.shape
+        off = g.tap_row * wq + g.tap_col
+        rows = max(1, FLAT_TILE // wq)
+        _fused.FLAT_FORWARD[g.kw](planes.reshape(c, n_planes, hq * wq), w3, b, off, g.tap_plane, wq, rows, g.groups, y)
+        return
     fn = _fused.FORWARD.get(g.kw, _conv_forward) if y.dtype == np.float32 else _conv_forward
     fn(planes, w3, b, g.tap_plane, g.tap_row, g.tap_col, g.groups, y)
 
@@ -332,6 +345,17 @@ def _backward(x, w, gy, g):
 
 def grad_weight(planes, gy, g):
     """Eq. 36.9 on the phase planes of the padded input: (C_out, C_in/groups, kh·kw)."""
+    if gy.dtype == np.float32 and g.kh == g.kw and g.kw in _fused.FLAT_GRAD_WEIGHT:
+        c, n_planes, hq, wq = planes.shape
+        gyq = np.zeros((g.c_out, g.oh, wq), dtype=gy.dtype)
+        gyq[:, :, : g.ow] = gy
+        gw = np.empty((g.c_out, g.c_in // g.groups, g.kh * g.kw), dtype=gy.dtype)
+        off = g.tap_row * wq + g.tap_col
+        n = (g.oh - 1) * wq + g.ow
+        _fused.FLAT_GRAD_WEIGHT[g.kw](
+            planes.reshape(c, n_planes, hq * wq), gyq.reshape(g.c_out, -1), off, g.tap_plane, n, g.groups, gw
+        )
+        return gw
     gw = np.zeros((g.c_out, g.c_in // g.groups, g.kh * g.kw), dtype=gy.dtype)
     fn = _fused.GRAD_WEIGHT.get(g.kw, _conv_grad_weight) if gy.dtype == np.float32 else _conv_grad_weight
     fn(planes, gy, g.tap_plane, g.tap_row, g.tap_col, g.groups, gw)
