@@ -79,6 +79,19 @@ export function mountEqViews(root) {
     return [main, Math.max(POOL_SIDE, Math.round(main * 0.85))];
   }
 
+  // The pooled maps: both values and whether the shift changed the cell.
+  for (const name of ["pooled", "pooled_shifted", "pool_changed"]) {
+    views[name].onHover((cell, event) => {
+      if (!cell || !last?.arrays.pooled) return hideTooltip();
+      const [, pw] = last.arrays.pooled.shape;
+      const i = cell.row * pw + cell.col;
+      const a = last.arrays.pooled[i];
+      const b = last.arrays.pooled_shifted[i];
+      showTooltip(event, [`pooled cell (row ${cell.row}, col ${cell.col})`, `pool(conv(x)) = ${fmt(a, 6)}`,
+        `pool(conv(shift(x))) = ${fmt(b, 6)}`, Math.abs(a - b) > 1e-6 * Math.max(1, last.scale) ? "changed" : "unchanged"]);
+    });
+  }
+
   function render(answer, s) {
     last = answer;
     const [side, poolSide] = sides();

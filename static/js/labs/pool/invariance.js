@@ -5,7 +5,8 @@
 
 import { autoMap, MAPS } from "../../colormap.js";
 import { MapView } from "../../heatmap.js";
-import { el } from "../../ui.js";
+import { el, hideTooltip, showTooltip } from "../../ui.js";
+import { fmt } from "../../heatmap.js";
 import { crossCells, fitView } from "./overlay.js";
 import { plane } from "./views.js";
 
@@ -30,6 +31,13 @@ export function mountInvariance(root, { onPickShift }) {
     maxH: BOX,
   });
   let last = null;
+  let shown = null; // {values, flags, ow, shift} of the picture on screen
+  view.onHover((cell, event) => {
+    if (!cell || !shown) return hideTooltip();
+    const t = cell.row * shown.ow + cell.col;
+    showTooltip(event, [`y[${cell.row}, ${cell.col}] after a ${shown.shift} px shift = ${fmt(shown.values[t], 4)}`,
+      shown.flags[t] ? "changed" : "unchanged"]);
+  });
 
   function draw(answer, s) {
     last = { answer, s };
@@ -93,6 +101,7 @@ export function mountInvariance(root, { onPickShift }) {
       caption.textContent = `Input shifted ${shift} px ${dir}, then pooled: ✗ marks the ${cells.length} of ${oh * ow} outputs that changed.`;
     }
     view.canvas.dataset.changed = String(cells.length);
+    shown = { values, flags, ow, shift };
     void S;
   }
 
