@@ -97,6 +97,16 @@ def test_conv1d_products_sums_and_gradients(goto_state):
     expect(by(page, "conv1d-output-size")).to_contain_text("= 3")
     expect(by(page, "conv1d-check")).to_contain_text("max |diff| = 0")
     expect(page).to_have_url(re.compile(r"family\.c1\.typed=1%2C2%2C3%2C4%2C5|family\.c1\.typed=1,2,3,4,5"))
+    # A row of the 16×16 sample past its edge: the page says what it used instead of clamping silently.
+    set_number(page, "conv1d-padding", 0)
+    by(page, "conv1d-source").select_option("row")
+    set_number(page, "conv1d-row", 40)
+    expect(by(page, "conv1d-clamp-note")).to_contain_text("The image has 16 rows (0–15): row 15 is used.")
+    # The view tabs are one tab stop; the arrow keys move between them.
+    by(page, "family-view-conv1d").focus()
+    page.keyboard.press("ArrowRight")
+    expect(by(page, "family-view-groups")).to_be_focused()
+    expect(page).to_have_url(re.compile(r"family\.view=groups"))
     assert own_errors(page) == []
 
 
@@ -119,6 +129,9 @@ def test_frameworks_panel_pads_and_drops_as_each_framework_does(goto_state):
     set_number(page, "framework-stride", 1)
     expect(by(page, "framework-size-torch-conv-same")).to_have_text("8 × 7")
     expect(by(page, "framework-size-tf-conv-same")).to_have_text("8 × 7")
+    # The current image's size (the 16×16 sample) is one click away.
+    by(page, "framework-use-image").click()
+    expect(by(page, "framework-size-tf-conv-same")).to_have_text("16 × 16")
     assert own_errors(page) == []
 
 

@@ -34,6 +34,17 @@ export function mount(root, ctx) {
   }
   const tabs = [...root.querySelectorAll("[data-family-tab]")];
   for (const tab of tabs) tab.addEventListener("click", () => ctx.state.set({ "family.view": tab.dataset.familyTab }, { history: true }));
+  // A tablist is one tab stop: the arrow keys (and Home/End) move between the views.
+  root.querySelector("[role='tablist']").addEventListener("keydown", (e) => {
+    const at = tabs.indexOf(document.activeElement);
+    if (at < 0) return;
+    const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 }[e.key];
+    if (to === undefined) return;
+    e.preventDefault();
+    const tab = tabs[(to + tabs.length) % tabs.length];
+    ctx.state.set({ "family.view": tab.dataset.familyTab }, { history: true });
+    tab.focus();
+  });
 
   let active = false;
   function viewOf(s) {

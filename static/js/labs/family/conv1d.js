@@ -68,6 +68,9 @@ export function mount(cols, ctx) {
   const delta = selectControl(state, "family.c1.delta", "δ", [["onehot", "one-hot at the chosen output"], ["ones", "all ones"], ["random", "random (seeded)"]], { testid: "conv1d-delta" });
   const ctl = [src, wav, len, row, col, typed, kernel, stride, pad, dil, mode, delta];
   controls.append(...ctl.map((c) => c.row));
+  // What the page changed about the asked-for signal (clamped row, column, length; cut typed list).
+  const clampNote = el("p", { class: "fam-note", "data-testid": "conv1d-clamp-note", role: "status", hidden: true });
+  controls.append(clampNote);
 
   const fs = figure(cols.pictures, "Input x̃: the signal with its padding (hatched); the window of the chosen output outlined", { wide: true });
   const gs = new NumberGrid(fs.body, { testid: "conv1d-signal", label: "padded signal", maxCell: 34, maxW: 560, maxH: 40, name: "x̃" });
@@ -106,13 +109,30 @@ export function mount(cols, ctx) {
 
   async function signal(s) {
     const source = s["family.c1.source"];
-    if (source === "typed") return s["family.c1.typed"].slice(0, MAX_LEN);
-    if (source === "wave") return wave(s["family.c1.wave"], s["family.c1.len"]);
+    const notes = [];
+    const say = () => {
+      clampNote.hidden = !notes.length;
+      clampNote.textContent = notes.join(" ");
+    };
+    if (source === "typed") {
+      const typedIn = s["family.c1.typed"];
+      if (typedIn.length > MAX_LEN) notes.push(`Only the first ${MAX_LEN} of your ${typedIn.length} numbers are used.`);
+      say();
+      return typedIn.slice(0, MAX_LEN);
+    }
+    if (source === "wave") {
+      say();
+      return wave(s["family.c1.wave"], s["family.c1.len"]);
+    }
     const px = await ctx.image.getPixels(s.image, "gray");
     const [, h, w] = px.shape;
     const r = Math.min(s["family.c1.row"], h - 1);
     const c0 = Math.min(s["family.c1.col"], w - 1);
     const n = Math.min(s["family.c1.len"], w - c0);
+    if (r !== s["family.c1.row"]) notes.push(`The image has ${h} rows (0–${h - 1}): row ${r} is used.`);
+    if (c0 !== s["family.c1.col"]) notes.push(`The image has ${w} columns (0–${w - 1}): the row starts at column ${c0}.`);
+    if (n !== s["family.c1.len"]) notes.push(`Only ${n} pixels remain from column ${c0} of a ${w}-wide row: length ${n}, not ${s["family.c1.len"]}.`);
+    say();
     return Array.from(px.subarray(r * w + c0, r * w + c0 + n));
   }
 

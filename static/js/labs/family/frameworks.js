@@ -23,7 +23,8 @@ export const FIELDS = [
   { name: "family.f.b", def: "tf-conv-same" },
 ];
 
-const KEYS = FIELDS.map((f) => f.name).concat(["family.view"]);
+const KEYS = FIELDS.map((f) => f.name).concat(["family.view", "image", "color"]);
+const MAX_SIDE = 512; // the server's limit for one axis
 const VARIANTS = [
   ["torch-conv-valid", "PyTorch conv, 'valid'"],
   ["torch-conv-same", "PyTorch conv, 'same'"],
@@ -83,8 +84,8 @@ export function mount(cols, ctx) {
   const { state } = ctx;
   const controls = panel(cols.controls, "Layer settings");
   const ctl = [
-    numberControl(state, "family.f.h", "Input H", { min: 1, max: 32, testid: "framework-h" }),
-    numberControl(state, "family.f.w", "Input W", { min: 1, max: 32, testid: "framework-w" }),
+    numberControl(state, "family.f.h", "Input H", { min: 1, max: MAX_SIDE, testid: "framework-h" }),
+    numberControl(state, "family.f.w", "Input W", { min: 1, max: MAX_SIDE, testid: "framework-w" }),
     numberControl(state, "family.f.k", "Conv kernel", { min: 1, max: 9, testid: "framework-kernel" }),
     numberControl(state, "family.f.s", "Conv stride", { min: 1, max: 6, testid: "framework-stride" }),
     numberControl(state, "family.f.d", "Dilation", { min: 1, max: 4, testid: "framework-dilation" }),
@@ -93,7 +94,25 @@ export function mount(cols, ctx) {
     numberControl(state, "family.f.ps", "Pool stride", { min: 1, max: 8, testid: "framework-pool-stride" }),
     numberControl(state, "family.f.pp", "Pool pad", { min: 0, max: 4, testid: "framework-pool-padding" }),
   ];
-  controls.append(...ctl.map((c) => c.row));
+  controls.append(...ctl.slice(0, 2).map((c) => c.row));
+  // The current image's own size, as the layer would meet it.
+  let imageShape = null;
+  const useImage = el("button", { type: "button", "data-testid": "framework-use-image", disabled: true }, "Use the image's size");
+  useImage.addEventListener("click", () => {
+    if (imageShape) state.set({ "family.f.h": Math.min(MAX_SIDE, imageShape[1]), "family.f.w": Math.min(MAX_SIDE, imageShape[2]) });
+  });
+  controls.append(el("div", { class: "row" }, el("span", { class: "label" }), useImage), ...ctl.slice(2).map((c) => c.row));
+  async function readImageShape(s) {
+    try {
+      const px = await ctx.image.withImage(s.image, (id) => ctx.image.getPixels(id, s.color));
+      imageShape = [...px.shape];
+      useImage.disabled = false;
+      useImage.textContent = `Use the image's size (${imageShape[1]} × ${imageShape[2]})`;
+    } catch {
+      imageShape = null;
+      useImage.disabled = true;
+    }
+  }
   const pickA = selectControl(state, "family.f.a", "Draw A", VARIANTS, { testid: "framework-a" });
   const pickB = selectControl(state, "family.f.b", "Draw B", VARIANTS, { testid: "framework-b" });
   const picks = panel(cols.controls, "Compare on the grid");
@@ -108,7 +127,7 @@ export function mount(cols, ctx) {
     const fig = figure(gridsRow, "", { testid: `framework-figure-${side}` });
     const out = el("div", { class: "formula", "data-testid": `framework-out-${side}` });
     fig.body.before(out);
-    const grid = new NumberGrid(fig.body, { testid: `framework-grid-${side}`, label: `input grid ${side}`, maxCell: 26, maxW: 300, maxH: 300, name: "windows reading this cell" });
+    const grid = new NumberGrid(fig.body, { testid: `framework-grid-${side}`, label: `input grid ${side}`, maxCell: 26, minCell: 1, maxW: 300, maxH: 300, name: "windows reading this cell" });
     const msg = el("p", { class: "warn", hidden: true });
     fig.body.append(msg);
     return { fig, out, grid, msg };
@@ -141,7 +160,8 @@ export function mount(cols, ctx) {
       values.push(ch[r] * cw[c]);
       kinds.push(RANK[kh[r]] >= RANK[kw[c]] ? kh[r] : kw[c]);
     }
-    view.grid.set(values, ch.length, cw.length, { kinds, range: [0, Math.max(1, ...values)] });
+    const top = values.reduce((m, v) => (v > m ? v : m), 1); // no spread: an image-sized grid has 100k+ cells
+    view.grid.set(values, ch.length, cw.length, { kinds, range: [0, top] });
     const box = (i, j, color, dash) => ({
       row: row.h.starts[i] + row.h.pad_before, col: row.w.starts[j] + row.w.pad_before,
       h: row.h.span, w: row.w.span, color, dash, width: 3,
@@ -176,6 +196,7 @@ export function mount(cols, ctx) {
     async render(s, changed) {
       if (!changed.some((k) => KEYS.includes(k))) return;
       [...ctl, pickA, pickB].forEach((c) => c.render(s));
+      if (changed.includes("image") || changed.includes("color") || !imageShape) readImageShape(s);
       let answer;
       try {
         answer = await postJSON("/api/frameworks/compare", {

@@ -14,8 +14,9 @@ export class NumberGrid {
    * @param {HTMLElement} parent
    * @param {{testid?: string, label?: string, maxCell?: number, maxW?: number, maxH?: number, name?: string}} opts
    */
-  constructor(parent, { testid = null, label = "", maxCell = 30, maxW = 520, maxH = 300, name = "value" } = {}) {
+  constructor(parent, { testid = null, label = "", maxCell = 30, minCell = 4, maxW = 520, maxH = 300, name = "value" } = {}) {
     this.maxCell = maxCell;
+    this.minCell = minCell;
     this.maxW = maxW;
     this.maxH = maxH;
     this.name = name;
@@ -94,7 +95,7 @@ export class NumberGrid {
   }
 
   cellSize() {
-    return Math.max(4, Math.min(this.maxCell, Math.floor(this.maxW / Math.max(1, this.w)), Math.floor(this.maxH / Math.max(1, this.h))));
+    return Math.max(this.minCell, Math.min(this.maxCell, Math.floor(this.maxW / Math.max(1, this.w)), Math.floor(this.maxH / Math.max(1, this.h))));
   }
 
   draw() {
