@@ -36,7 +36,7 @@ MEASURE = """async (rounds) => {
   const input = document.querySelector('[data-testid=padding]');
   const times = [];
   const parts = [];
-  const phases = { send: [], script: [], server: [], transfer: [], page: [] };
+  const phases = { send: [], script: [], server: [], transfer: [], page: [], wake: [], frame: [] };
   let fetchAt = 0;
   const realFetch = window.fetch;
   window.fetch = (...args) => { if (String(args[0]).endsWith('/api/conv2d')) fetchAt = performance.now(); return realFetch(...args); };
@@ -57,6 +57,9 @@ MEASURE = """async (rounds) => {
       phases.server.push(entry.responseStart - entry.requestStart);
       phases.transfer.push(entry.responseEnd - entry.responseStart);
       phases.page.push(t0 + total - entry.responseEnd);
+      const last = parts[parts.length - 1];
+      phases.wake.push(last.answered - entry.responseEnd);
+      phases.frame.push(t0 + total - last.drawn);
     }
     performance.clearResourceTimings();
   }
@@ -127,7 +130,8 @@ def main() -> int:
     print(f"knob change → repaint: p50 {percentile(times, 50):.1f} ms · p95 {percentile(times, 95):.1f} ms · "
           f"p99 {percentile(times, 99):.1f} ms · mean {statistics.mean(times):.1f} ms · max {max(times):.1f} ms")
     labels = {"script": "input → fetch() called", "send": "input → request sent", "server": "server", "transfer": "transfer", "page": "page (decode+draw+frame)",
-              "request": "request as the page sees it", "draw": "drawing after the answer"}
+              "wake": "  last byte → answer decoded", "draw": "  drawing the maps and input",
+              "frame": "  drawn → next frame", "request": "request as the page sees it"}
     for name, label in labels.items():
         part = measured.get(name) or []
         if part:

@@ -290,7 +290,7 @@ export function mount(root, ctx) {
     showSelection(state.get());
     root.dataset.rendered = String(Number(root.dataset.rendered || 0) + 1);
     // Timings for bench/browser_latency.py: request (server + transfer + decode) and drawing.
-    window.dispatchEvent(new CustomEvent("convlab:conv-rendered", { detail: { request: t1 - t0, draw: performance.now() - t1 } }));
+    window.dispatchEvent(new CustomEvent("convlab:conv-rendered", { detail: { request: t1 - t0, draw: performance.now() - t1, answered: t1, drawn: performance.now() } }));
   }
 
   /** What moves the maps panel besides the window: the input view's size. */
