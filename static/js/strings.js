@@ -29,9 +29,11 @@ export const STRINGS = {
   "picker.loaded": "Loaded {name}: {w} × {h}, {kind}",
   "picker.gray": "gray",
   "picker.colour": "colour",
-  "picker.meta": "{w} × {h} px · {kind} source",
-  "picker.graySource": "grayscale",
-  "picker.rgbSource": "RGB",
+  "picker.meta": "{w} × {h} px · {kind} · {mode}",
+  "picker.usedGray": "used as gray",
+  "picker.usedRgb": "used as RGB",
+  "picker.graySource": "grayscale image",
+  "picker.rgbSource": "colour image",
 
   // Shared dialog words
   "dialog.close": "Close",

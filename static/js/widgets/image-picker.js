@@ -33,8 +33,8 @@ export function mountImagePicker(ctx) {
     try {
       const info = await image.upload(file, { maxSide: state.get().maxSide });
       clearError();
+      ctx.setImageInfo(info); // before the state change, so every view sees the new size
       state.set({ image: info.id }, { history: true });
-      ctx.setImageInfo(info);
       notify(t("picker.loaded", { name: file.name || "image", w: info.width, h: info.height,
         kind: t(info.channels === 1 ? "picker.gray" : "picker.colour") }));
     } catch (err) {
@@ -95,7 +95,12 @@ export function mountImagePicker(ctx) {
     if (sample && ctx.imageInfo()?.id !== s.image) ctx.setImageInfo(sample);
     const info = ctx.imageInfo();
     meta.textContent = info
-      ? t("picker.meta", { w: info.width, h: info.height, kind: t(info.channels === 1 ? "picker.graySource" : "picker.rgbSource") })
+      ? t("picker.meta", {
+          w: info.width,
+          h: info.height,
+          kind: t(info.channels === 1 ? "picker.graySource" : "picker.rgbSource"),
+          mode: t(s.color === "rgb" && info.channels === 3 ? "picker.usedRgb" : "picker.usedGray"),
+        })
       : "";
   }
 
