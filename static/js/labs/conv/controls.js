@@ -3,7 +3,7 @@
 // Renders from the state and writes every change back to it.
 
 import { PRESETS } from "../../presets.js";
-import { coalesce, el } from "../../ui.js";
+import { el } from "../../ui.js";
 import { mountKernelGrid } from "../../widgets/kernel-grid.js";
 import { mountGroups } from "./groups.js";
 import {
@@ -13,10 +13,39 @@ import {
 
 const CH = { 1: ["gray"], 3: ["R", "G", "B"] };
 
+/**
+ * Rate-limit state changes to one per frame without delaying the first: a change
+ * in a quiet frame applies at once (the request leaves without waiting for the
+ * next frame); changes arriving later in the same frame are merged and applied
+ * on the next one. During a slider drag the server is asked at most once a frame.
+ */
+export function perFrame(apply) {
+  let busy = false;
+  let pending = null;
+  const flush = () => {
+    busy = false;
+    if (!pending) return;
+    const patch = pending;
+    pending = null;
+    busy = true;
+    apply(patch);
+    requestAnimationFrame(flush);
+  };
+  return (patch) => {
+    if (busy) {
+      pending = { ...pending, ...patch };
+      return;
+    }
+    busy = true;
+    apply(patch);
+    requestAnimationFrame(flush);
+  };
+}
+
 export function mountControls(root, { state, getCin, onPixelResize }) {
   const $ = (sel) => root.querySelector(sel);
   const set = (patch) => state.set(patch);
-  const setSoon = coalesce(set);
+  const setSoon = perFrame(set);
 
   // --- source -------------------------------------------------------------------
   const srcRadios = [...root.querySelectorAll('input[name="conv-src"]')];
