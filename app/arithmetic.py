@@ -87,6 +87,16 @@ def same_padding(k: int, d: int = 1) -> Pair:
     return (total // 2, total - total // 2)
 
 
+def padding_sides(padding, kh: int, kw: int, dh: int = 1, dw: int = 1) -> tuple[Pair, Pair]:
+    """((top, bottom), (left, right)) for ``padding`` given as an int, an (h, w) pair, "valid" or "same"."""
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding == "same":
+        return same_padding(kh, dh), same_padding(kw, dw)
+    ph, pw = pair(padding, "padding")
+    return (ph, ph), (pw, pw)
+
+
 def conv_params(c_in: int, c_out: int, kh: int, kw: int, bias: bool = True, groups: int = 1) -> int:
     """Parameters of a conv layer (eq. 36.5): C_out·(C_in/groups·kh·kw + 1)."""
     if groups < 1 or c_in % groups or c_out % groups:

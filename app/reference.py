@@ -1,29 +1,17 @@
 """A slow, obviously-correct NumPy convolution: the independent check behind the parity badge.
 
-Nothing here shares code with ``app.kernels``: padding is ``np.pad``, and the layer
-is the textbook sum over filters, channels and kernel taps, each tap adding one
-strided slice of the padded input (chapter eq. 36.3). Always computed in float64.
+Nothing here shares code with ``app.kernels`` (only the size rules of ``app.arithmetic``):
+padding is ``np.pad``, and the layer is the textbook sum over filters, channels and
+kernel taps, each tap adding one strided slice of the padded input (chapter eq. 36.3).
+Always computed in float64.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from app.arithmetic import effective_kernel, pair, padding_sides
+
 NP_PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
-
-
-def _pair(v) -> tuple[int, int]:
-    return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
-
-
-def _pads(padding, kh: int, kw: int, dh: int, dw: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """((top, bottom), (left, right)); "same" puts the odd extra row/column after, like PyTorch."""
-    if padding == "valid":
-        return (0, 0), (0, 0)
-    if padding == "same":
-        th, tw = dh * (kh - 1), dw * (kw - 1)
-        return (th // 2, th - th // 2), (tw // 2, tw - tw // 2)
-    ph, pw = _pair(padding)
-    return (ph, ph), (pw, pw)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="zeros") -> np.ndarray:
@@ -33,10 +21,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="
     c_out, c_in, kh, kw = w.shape
     if x.shape[0] != c_in:
         raise ValueError(f"input has {x.shape[0]} channels but the kernel expects {c_in}")
-    (sh, sw), (dh, dw) = _pair(stride), _pair(dilation)
-    (pt, pb), (pl, pr) = _pads(padding, kh, kw, dh, dw)
+    (sh, sw), (dh, dw) = pair(stride, "stride"), pair(dilation, "dilation")
+    (pt, pb), (pl, pr) = padding_sides(padding, kh, kw, dh, dw)
     xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr)), mode=NP_PAD_MODES[padding_mode])
-    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    span_h, span_w = effective_kernel(kh, dh), effective_kernel(kw, dw)
     oh = (xp.shape[1] - span_h) // sh + 1
     ow = (xp.shape[2] - span_w) // sw + 1
     if oh < 1 or ow < 1:

@@ -5,6 +5,7 @@ import numpy as np
 from fastapi import APIRouter, HTTPException
 
 from app import kernels, learn, reference
+from app.arithmetic import pair, padding_sides
 from app.api.deps import SettingsDep, StoreDep
 from app.api.images import fetch_image
 from app.schemas.classroom import (
@@ -19,10 +20,6 @@ from app.schemas.common import error_responses
 router = APIRouter(prefix="/api", tags=["classroom"])
 
 
-def _pair(v) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (v[0], v[1])
-
-
 def _torch_conv(x, w, b, req: ParityRequest):
     """The same layer in PyTorch (float64), or None when PyTorch is not installed."""
     try:
@@ -34,12 +31,13 @@ def _torch_conv(x, w, b, req: ParityRequest):
     wt = torch.from_numpy(np.ascontiguousarray(w, np.float64))
     bt = None if b is None else torch.from_numpy(np.asarray(b, np.float64))
     if req.padding_mode != "zeros" and req.padding not in ("valid", 0, [0, 0]):
-        ph, pw = reference._pads(req.padding, w.shape[2], w.shape[3], *_pair(req.dilation))
+        ph, pw = padding_sides(req.padding, w.shape[2], w.shape[3], *pair(req.dilation, "dilation"))
         xt = F.pad(xt, (pw[0], pw[1], ph[0], ph[1]), mode=req.padding_mode)  # (left, right, top, bottom)
         padding = 0
     else:
         padding = req.padding if isinstance(req.padding, (int, str)) else tuple(req.padding)
-    y = F.conv2d(xt, wt, bt, stride=_pair(req.stride), padding=padding, dilation=_pair(req.dilation))[0]
+    y = F.conv2d(xt, wt, bt, stride=pair(req.stride, "stride"), padding=padding,
+                 dilation=pair(req.dilation, "dilation"))[0]
     if req.relu:
         y = torch.relu(y)
     return y.numpy(), torch.__version__

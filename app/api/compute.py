@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 
-from app import kernels
+from app import arithmetic, kernels
 from app.api.deps import SettingsDep, StoreDep
 from app.api.images import fetch_image
 from app.api.transport import BINARY_MEDIA_TYPE, array_response, wants_binary
@@ -87,22 +87,11 @@ def resolve_grad(req, out_shape: tuple[int, ...], dtype, settings: Settings) -> 
 # --- bounds -----------------------------------------------------------------------
 
 
-def _pair(v) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (v[0], v[1])
-
-
 def _out_len(n: int, k: int, s: int, pad_total: int, d: int = 1) -> int:
-    span = d * (k - 1) + 1
-    return (n + pad_total - span) // s + 1 if n + pad_total >= span else 0
-
-
-def _pad_totals(padding, kh: int, kw: int, dh: int, dw: int) -> tuple[int, int]:
-    if padding == "valid":
-        return 0, 0
-    if padding == "same":
-        return dh * (kh - 1), dw * (kw - 1)
-    ph, pw = _pair(padding)
-    return 2 * ph, 2 * pw
+    """Output length along one axis, or 0 when the window does not fit (the kernel then says so for both axes)."""
+    if n + pad_total < arithmetic.effective_kernel(k, d):
+        return 0
+    return arithmetic.conv_output_size_padded(n, k, s, pad_total, d)
 
 
 def check_bounds(settings: Settings, *, work: int, out_elements: int, padded_elements: int, binary: bool) -> None:
@@ -147,8 +136,8 @@ def conv2d(req: Conv2dRequest, request: Request, settings: SettingsDep, store: S
 
     c_in, h, wd = x.shape
     c_out, cin_g, kh, kw = w.shape
-    (sh, sw), (dh, dw) = _pair(req.stride), _pair(req.dilation)
-    pth, ptw = _pad_totals(req.padding, kh, kw, dh, dw)
+    (sh, sw), (dh, dw) = arithmetic.pair(req.stride, "stride"), arithmetic.pair(req.dilation, "dilation")
+    pth, ptw = (sum(sides) for sides in arithmetic.padding_sides(req.padding, kh, kw, dh, dw))
     oh, ow = _out_len(h, kh, sh, pth, dh), _out_len(wd, kw, sw, ptw, dw)
     passes = 3 if req.grad_output is not None else 1  # backward: grad input and grad weight
     check_bounds(
@@ -184,9 +173,9 @@ def pool2d(req: Pool2dRequest, request: Request, settings: SettingsDep, store: S
     dtype = np.float64 if req.dtype == "float64" else np.float32
     x = resolve_input(req, store, settings, dtype)
     c, h, wd = x.shape
-    kh, kw = _pair(req.kernel_size)
-    sh, sw = _pair(req.stride if req.stride is not None else req.kernel_size)
-    ph, pw = _pair(req.padding)
+    kh, kw = arithmetic.pair(req.kernel_size, "kernel_size")
+    sh, sw = arithmetic.pair(req.stride if req.stride is not None else req.kernel_size, "stride")
+    ph, pw = arithmetic.pair(req.padding, "padding")
     oh, ow = _out_len(h, kh, sh, 2 * ph), _out_len(wd, kw, sw, 2 * pw)
     check_bounds(
         settings,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Request
 
 from app.api.deps import SettingsDep, StoreDep
 from app.api.transport import array_response
+from app.arithmetic import pair
 from app.config import Settings
 from app.gradcheck import check_cost, gradcheck
 from app.images import convert
@@ -145,7 +146,7 @@ def _pool_source(req, store, settings: Settings) -> np.ndarray:
 
 
 def _pool_work(shape, kernel_size) -> int:
-    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    kh, kw = pair(kernel_size, "kernel_size")
     return math.prod(shape) * kh * kw
 
 
@@ -169,7 +170,7 @@ def pool_routing(req: PoolLabRequest, request: Request, settings: SettingsDep, s
 def pool_invariance_demo(req: PoolInvarianceRequest, request: Request, settings: SettingsDep, store: StoreDep):
     """Shift the input by 0 … window−1 pixels; how much of the pooled output stays the same?"""
     x = _pool_source(req, store, settings)
-    kh, kw = (req.kernel_size, req.kernel_size) if isinstance(req.kernel_size, int) else req.kernel_size
+    kh, kw = pair(req.kernel_size, "kernel_size")
     n_shifts = {"x": kw, "y": kh, "xy": min(kh, kw)}[req.axis]
     _bound(n_shifts * 2 * x.size * kh * kw, "the invariance demo", settings)
     result = pool_invariance(x, req.kind, req.kernel_size, req.stride, req.padding, req.axis)
