@@ -89,9 +89,19 @@ export function numpySnippet(body, origin) {
     "    for q in range(kw):",
     "        r0, c0 = a * dilation[0], q * dilation[1]",
     "        patch = xp[:, r0:r0 + stride[0] * (oh - 1) + 1:stride[0], c0:c0 + stride[1] * (ow - 1) + 1:stride[1]]",
-    '        y += np.einsum("oc,chw->ohw", w[:, :, a, q], patch)',
-    "y += b[:, None, None]",
   );
+  const groups = body.groups ?? 1;
+  if (groups === 1) {
+    lines.push('        y += np.einsum("oc,chw->ohw", w[:, :, a, q], patch)');
+  } else {
+    lines.push(
+      `        for g in range(${groups}):  # groups: filter block g sees only input channels of block g`,
+      `            fo = slice(g * c_out // ${groups}, (g + 1) * c_out // ${groups})`,
+      "            ci = slice(g * c_in, (g + 1) * c_in)  # w holds C_in / groups slices per filter",
+      '            y[fo] += np.einsum("oc,chw->ohw", w[fo, :, a, q], patch[ci])',
+    );
+  }
+  lines.push("y += b[:, None, None]");
   if (body.relu) lines.push("y = np.maximum(y, 0)  # ReLU");
   lines.push("", "print(y.shape)", "print(y[0])");
   return lines.join("\n");
@@ -119,7 +129,7 @@ export function torchSnippet(body, origin) {
     "",
     `# padding as (left, right, top, bottom); "${mode}" padding`,
     `xp = F.pad(x[None], (${pl}, ${pr}, ${pt}, ${pb}), mode="${TORCH_PAD[mode]}")`,
-    `y = F.conv2d(xp, w, b, stride=(${sh}, ${sw}), dilation=(${dh}, ${dw}))[0]  # cross-correlation, like ConvLab`,
+    `y = F.conv2d(xp, w, b, stride=(${sh}, ${sw}), dilation=(${dh}, ${dw})${(body.groups ?? 1) !== 1 ? `, groups=${body.groups}` : ""})[0]  # cross-correlation, like ConvLab`,
   );
   if (body.relu) lines.push("y = torch.relu(y)");
   lines.push("", "print(y.shape)", "print(y[0])");

@@ -13,10 +13,7 @@ import { numpySnippet, torchSnippet } from "./code-snippets.js";
 /** The body the Convolution lab would send for state `s` (read through the lab's own model module). */
 export async function convRequestBody(s) {
   const model = await import("../labs/conv/model.js");
-  const pixels = s["conv.src"] === "pixels";
-  const cin = pixels || s.color !== "rgb" ? 1 : 3;
-  const source = pixels ? { pixels: model.decodePixels(s["conv.px"]) } : { id: s.image, color: s.color };
-  return model.requestBody(s, model.weights(s, cin), source);
+  return model.labRequestBody(s);
 }
 
 export function mountCode() {
