@@ -7,7 +7,8 @@ from fastapi import APIRouter, HTTPException
 from app import kernels, learn, reference
 from app.arithmetic import pair, padding_sides
 from app.api.deps import SettingsDep, StoreDep
-from app.api.images import fetch_image
+from app.api.inputs import nested_array, resolve_input
+from app.api.limits import check_work
 from app.schemas.classroom import (
     LearnFilterRequest,
     LearnFilterResponse,
@@ -46,21 +47,17 @@ def _torch_conv(x, w, b, req: ParityRequest):
 @router.post("/parity", response_model=ParityResponse, responses=error_responses(404, 413, 422))
 def parity(req: ParityRequest, settings: SettingsDep, store: StoreDep) -> ParityResponse:
     """Compute one conv layer with ConvLab (float32) and independently; report the max abs differences."""
-    if req.image_id is not None:
-        x = np.asarray(fetch_image(store, req.image_id, req.color), dtype=np.float32)
-    else:
-        x = np.asarray(req.input, dtype=np.float32)
-    w = np.asarray(req.weight, dtype=np.float32)
-    b = None if req.bias is None else np.asarray(req.bias, dtype=np.float32)
+    x = resolve_input(req, store, settings, np.float32)
+    w = nested_array(req.weight, "weight", 4, np.float32, settings, "(C_out, C_in, kh, kw)")
+    b = None if req.bias is None else nested_array(req.bias, "bias", 1, np.float32, settings, "(C_out,)")
     if w.shape[1] != x.shape[0]:
         raise HTTPException(422, f"weight: expects {w.shape[1]} input channels but the image has {x.shape[0]}")
     if b is not None and b.shape[0] != w.shape[0]:
         raise HTTPException(422, f"bias: has {b.shape[0]} values but weight has {w.shape[0]} filters")
     c_out, c_in, kh, kw = w.shape
     work = c_out * c_in * kh * kw * x.shape[1] * x.shape[2]
-    if work > settings.max_work // 4:  # the reference is slower than the kernels: a quarter of the budget
-        raise HTTPException(413, f"the parity check needs about {work:,} multiply-adds; the limit is "
-                                 f"{settings.max_work // 4:,}. Use a smaller image or fewer filters.")
+    # The reference is slower than the kernels: it gets a quarter of the budget.
+    check_work(settings, work, "the parity check", "Use a smaller image or fewer filters.", limit=settings.max_work // 4)
     if req.flip:
         w = np.ascontiguousarray(kernels.flip_kernel(w))
     geometry = dict(stride=req.stride, padding=req.padding, dilation=req.dilation, padding_mode=req.padding_mode)
@@ -94,9 +91,7 @@ def learn_filter(req: LearnFilterRequest, settings: SettingsDep) -> LearnFilterR
     if kh > req.size or kw > req.size:
         raise HTTPException(422, f"kernel: {kh}×{kw} is larger than the training images ({req.size}×{req.size})")
     work = 3 * (req.steps + 1) * req.pairs * req.size * req.size * kh * kw
-    if work > settings.max_work:
-        raise HTTPException(413, f"learning needs about {work:,} multiply-adds; the limit is {settings.max_work:,}. "
-                                 "Use fewer steps, pairs or a smaller size.")
+    check_work(settings, work, "learning", "Use fewer steps, pairs or a smaller size.")
     inputs = learn.noise_inputs(req.pairs, req.size, req.seed)
     result = learn.learn_filter(inputs, truth, req.steps, req.lr, seed=req.seed)
     losses = result["losses"]

@@ -1,6 +1,6 @@
 """Convolution and pooling on posted arrays or stored images, forward and backward.
 
-The handlers check sizes and the per-request work bound, then call ``app.kernels``;
+The handlers size the work and check it against app.api.limits, then call ``app.kernels``;
 the kernels' own ``ValueError``s (impossible geometry) become 422s in errors.py.
 """
 from __future__ import annotations
@@ -10,51 +10,16 @@ from fastapi import APIRouter, HTTPException, Request
 
 from app import arithmetic, kernels
 from app.api.deps import SettingsDep, StoreDep
-from app.api.images import fetch_image
-from app.api.transport import BINARY_MEDIA_TYPE, array_response, wants_binary
+from app.api.inputs import nested_array, resolve_input
+from app.api.limits import check_bounds
+from app.api.transport import ARRAY_RESPONSES, array_response, wants_binary
 from app.config import Settings
-from app.schemas.common import error_responses
 from app.schemas.compute import Conv2dRequest, Conv2dResponse, GradSpec, Pool2dRequest, Pool2dResponse
-from app.store import ImageStore
 
 router = APIRouter(prefix="/api", tags=["compute"])
 
-ARRAY_RESPONSES = {
-    200: {"content": {BINARY_MEDIA_TYPE: {}},
-          "description": "JSON by default; CLB1 binary with Accept: application/x-convlab-arrays"},
-    **error_responses(400, 404, 413, 422),
-}
-LAYOUTS = {3: "(C, H, W)", 4: "(C_out, C_in / groups, kh, kw)", 1: "(C_out,)"}
 
-
-# --- inputs -----------------------------------------------------------------------
-
-
-def nested_array(value, name: str, ndim: int, dtype, settings: Settings) -> np.ndarray:
-    """Validated nested lists -> a rectangular ``ndim``-D array; 422/413 naming ``name``."""
-    try:
-        a = np.array(value, dtype=dtype)
-    except ValueError:
-        raise HTTPException(422, f"{name}: ragged nested lists; every row must have the same length") from None
-    if a.ndim != ndim:
-        raise HTTPException(
-            422, f"{name}: expected a {ndim}-D array {LAYOUTS[ndim]}, got {a.ndim}-D with shape {list(a.shape)}"
-        )
-    if a.size == 0:
-        raise HTTPException(422, f"{name}: the array is empty (shape {list(a.shape)})")
-    if a.size > settings.max_json_elements:
-        raise HTTPException(
-            413,
-            f"{name}: {a.size:,} numbers exceed the limit of {settings.max_json_elements:,} for nested-list JSON; "
-            "upload the image and send image_id instead",
-        )
-    return a
-
-
-def resolve_input(req, store: ImageStore, settings: Settings, dtype) -> np.ndarray:
-    if req.image_id is not None:
-        return np.asarray(fetch_image(store, req.image_id, req.color), dtype=dtype)
-    return nested_array(req.input, "input", 3, dtype, settings)
+# --- δ ----------------------------------------------------------------------------
 
 
 def materialise_grad(spec: GradSpec, shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -78,13 +43,13 @@ def resolve_grad(req, out_shape: tuple[int, ...], dtype, settings: Settings) -> 
         return None, False
     if isinstance(req.grad_output, GradSpec):
         return materialise_grad(req.grad_output, out_shape, dtype), True
-    gy = nested_array(req.grad_output, "grad_output", 3, dtype, settings)
+    gy = nested_array(req.grad_output, "grad_output", 3, dtype, settings, "(C, H, W)")
     if gy.shape != out_shape:
         raise HTTPException(422, f"grad_output: has shape {list(gy.shape)}; the output has shape {list(out_shape)}")
     return gy, False
 
 
-# --- bounds -----------------------------------------------------------------------
+# --- sizes ------------------------------------------------------------------------
 
 
 def _out_len(n: int, k: int, s: int, pad_total: int, d: int = 1) -> int:
@@ -92,28 +57,6 @@ def _out_len(n: int, k: int, s: int, pad_total: int, d: int = 1) -> int:
     if n + pad_total < arithmetic.effective_kernel(k, d):
         return 0
     return arithmetic.conv_output_size_padded(n, k, s, pad_total, d)
-
-
-def check_bounds(settings: Settings, *, work: int, out_elements: int, padded_elements: int, binary: bool) -> None:
-    """413 when one request would compute, allocate or send more than the server allows."""
-    if work > settings.max_work:
-        raise HTTPException(
-            413,
-            f"this request needs {work:,} multiply-adds (output pixels × kernel taps × channels); "
-            f"the limit per request is {settings.max_work:,}. Use a smaller image, fewer filters or a larger stride.",
-        )
-    if out_elements > settings.max_output_elements or padded_elements > settings.max_output_elements:
-        raise HTTPException(
-            413,
-            f"the result or the padded input would hold {max(out_elements, padded_elements):,} numbers; "
-            f"the limit is {settings.max_output_elements:,}. Use less padding or a smaller input.",
-        )
-    if not binary and out_elements > settings.max_json_response_elements:
-        raise HTTPException(
-            413,
-            f"the answer would hold {out_elements:,} numbers, more than {settings.max_json_response_elements:,} "
-            f"in JSON; ask for the binary form with Accept: {BINARY_MEDIA_TYPE}",
-        )
 
 
 def _min_max(y: np.ndarray) -> tuple[list[float], list[float]]:
@@ -129,8 +72,8 @@ def conv2d(req: Conv2dRequest, request: Request, settings: SettingsDep, store: S
     """Convolve an array or a stored image with C_out kernels; gradients too when grad_output is given."""
     dtype = np.float64 if req.dtype == "float64" else np.float32
     x = resolve_input(req, store, settings, dtype)
-    w = nested_array(req.weight, "weight", 4, dtype, settings)
-    b = None if req.bias is None else nested_array(req.bias, "bias", 1, dtype, settings)
+    w = nested_array(req.weight, "weight", 4, dtype, settings, "(C_out, C_in / groups, kh, kw)")
+    b = None if req.bias is None else nested_array(req.bias, "bias", 1, dtype, settings, "(C_out,)")
     if b is not None and b.shape[0] != w.shape[0]:
         raise HTTPException(422, f"bias: has {b.shape[0]} values but weight has {w.shape[0]} filters (C_out)")
 

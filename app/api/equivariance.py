@@ -12,10 +12,10 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 
 from app import equivariance
-from app.api.compute import ARRAY_RESPONSES, check_bounds
 from app.api.deps import SettingsDep, StoreDep
 from app.api.images import fetch_image
-from app.api.transport import array_response, wants_binary
+from app.api.limits import check_bounds
+from app.api.transport import ARRAY_RESPONSES, array_response, wants_binary
 from app.schemas.train import EquivarianceRequest, EquivarianceResponse
 
 router = APIRouter(tags=["equivariance"])

@@ -8,7 +8,8 @@ from fastapi import APIRouter, HTTPException
 
 from app import arithmetic, frameworks, kernels, transposed
 from app.api.deps import SettingsDep
-from app.config import Settings
+from app.api.inputs import nested_array
+from app.api.limits import check_work
 from app.schemas.common import error_responses
 from app.schemas.family import (
     Conv1dRequest,
@@ -27,19 +28,6 @@ router = APIRouter(prefix="/api", tags=["family"])
 ERRORS = error_responses(413, 422)
 
 
-def _array(nested, name: str, ndim: int, dtype) -> np.ndarray:
-    """Nested lists → array of ``ndim`` dims; ragged or empty lists name the field."""
-    try:
-        arr = np.array(nested, dtype=dtype)
-    except ValueError:
-        raise ValueError(f"{name}: every row must have the same length (the array is ragged)") from None
-    while arr.ndim < ndim:
-        arr = arr[np.newaxis]
-    if arr.ndim != ndim or arr.size == 0:
-        raise ValueError(f"{name}: expected a non-empty {ndim}-D array, got shape {list(arr.shape)}")
-    return arr
-
-
 def _kernel(name: str):
     fn = getattr(kernels, name, None)
     if fn is None:
@@ -47,13 +35,7 @@ def _kernel(name: str):
     return fn
 
 
-def _check_work(work: int, what: str, settings: Settings) -> None:
-    if work > settings.max_work:
-        raise HTTPException(
-            status_code=413,
-            detail=f"{what} needs {work:,} multiply-adds, over this server's limit of {settings.max_work:,}; "
-            "use a smaller input or kernel",
-        )
+FAMILY_ADVICE = "Use a smaller input or kernel."
 
 
 def _lists(a) -> list:
@@ -64,9 +46,9 @@ def _lists(a) -> list:
 def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
     """Transposed convolution; with explain, the same numbers as a direct convolution."""
     dtype = np.float64 if req.dtype == "float64" else np.float32
-    x = _array(req.input, "input", 3, dtype)
-    w = _array(req.weight, "weight", 4, dtype)
-    b = None if req.bias is None else _array(req.bias, "bias", 1, dtype)
+    x = nested_array(req.input, "input", 3, dtype, settings, "(C_in, H, W)")
+    w = nested_array(req.weight, "weight", 4, dtype, settings, "(C_in, C_out / groups, kh, kw)")
+    b = None if req.bias is None else nested_array(req.bias, "bias", 1, dtype, settings, "(C_out,)")
     c_in, h, wd = x.shape
     if w.shape[0] != c_in:
         raise ValueError(f"weight: its first axis ({w.shape[0]}) must equal the input channels ({c_in})")
@@ -86,7 +68,7 @@ def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
     work = c_in * h * wd * w.shape[1] * kh * kw
     if req.explain:  # the direct form touches every output cell with every tap
         work = max(work, sizes[0]["out"] * sizes[1]["out"] * c_out * (c_in // req.groups) * kh * kw)
-    _check_work(work * (3 if req.grad_output is not None else 1), "this transposed convolution", settings)
+    check_work(settings, work * (3 if req.grad_output is not None else 1), "this transposed convolution", FAMILY_ADVICE)
 
     args = dict(stride=(sh, sw), padding=(ph, pw), output_padding=(oh, ow), dilation=(dh, dw), groups=req.groups)
     y = _kernel("conv_transpose2d")(x, w, b, **args)
@@ -107,7 +89,7 @@ def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
             "max_abs_diff": float(np.max(np.abs(y_direct.astype(np.float64) - y))),
         }
     if req.grad_output is not None:
-        gy = _array(req.grad_output, "grad_output", 3, dtype)
+        gy = nested_array(req.grad_output, "grad_output", 3, dtype, settings, "(C_out, H_out, W_out)")
         if gy.shape != y.shape:
             raise ValueError(f"grad_output: shape {list(gy.shape)} must equal the output shape {list(y.shape)}")
         gx, gw, gb = _kernel("conv_transpose2d_backward")(x, w, gy, **args)
@@ -119,9 +101,9 @@ def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
 def input_gradient(req: InputGradientRequest, settings: SettingsDep):
     """A conv layer's input gradient (eq. 36.10) and the transposed convolution of δ, with their difference."""
     dtype = np.float64 if req.dtype == "float64" else np.float32
-    x = _array(req.input, "input", 3, dtype)
-    w = _array(req.weight, "weight", 4, dtype)
-    gy = _array(req.grad_output, "grad_output", 3, dtype)
+    x = nested_array(req.input, "input", 3, dtype, settings, "(C_in, H, W)")
+    w = nested_array(req.weight, "weight", 4, dtype, settings, "(C_out, C_in, kh, kw)")
+    gy = nested_array(req.grad_output, "grad_output", 3, dtype, settings, "(C_out, H_out, W_out)")
     c_in, h, wd = x.shape
     c_out, wc_in, kh, kw = w.shape
     if wc_in != c_in:
@@ -131,7 +113,7 @@ def input_gradient(req: InputGradientRequest, settings: SettingsDep):
     out = [arithmetic.conv_output_size(n, k, s, p, d) for n, k, s, p, d in zip((h, wd), (kh, kw), stride, padding, dilation)]
     if list(gy.shape) != [c_out, *out]:
         raise ValueError(f"grad_output: shape {list(gy.shape)} must equal the conv output shape {[c_out, *out]}")
-    _check_work(2 * c_out * c_in * out[0] * out[1] * kh * kw, "this gradient", settings)
+    check_work(settings, 2 * c_out * c_in * out[0] * out[1] * kh * kw, "this gradient", FAMILY_ADVICE)
     gx, _, _ = kernels.conv2d_backward(x, w, gy, stride=stride, padding=padding, dilation=dilation)
     op = [transposed.output_padding_for(n, o, k, s, p, d)
           for n, o, k, s, p, d in zip((h, wd), out, (kh, kw), stride, padding, dilation)]
@@ -151,9 +133,9 @@ def input_gradient(req: InputGradientRequest, settings: SettingsDep):
 def conv1d(req: Conv1dRequest, settings: SettingsDep):
     """1-D convolution (eq. 36.1); with grad_output, its gradients (36.9, 36.10)."""
     dtype = np.float64 if req.dtype == "float64" else np.float32
-    x = _array(req.input, "input", 2, dtype)
-    w = _array(req.weight, "weight", 3, dtype)
-    b = None if req.bias is None else _array(req.bias, "bias", 1, dtype)
+    x = nested_array(req.input, "input", 2, dtype, settings, "(C_in, L)", promote=True)
+    w = nested_array(req.weight, "weight", 3, dtype, settings, "(C_out, C_in, k)", promote=True)
+    b = None if req.bias is None else nested_array(req.bias, "bias", 1, dtype, settings, "(C_out,)")
     c_in, length = x.shape
     c_out, wc_in, k = w.shape
     if wc_in != c_in:
@@ -162,7 +144,8 @@ def conv1d(req: Conv1dRequest, settings: SettingsDep):
         out = arithmetic.conv_output_size(length, k, req.stride, req.padding, req.dilation)
     except ValueError as exc:
         raise ValueError(f"weight: {exc}") from None
-    _check_work(out * c_out * c_in * k * (3 if req.grad_output is not None else 1), "this 1-D convolution", settings)
+    check_work(settings, out * c_out * c_in * k * (3 if req.grad_output is not None else 1), "this 1-D convolution",
+               FAMILY_ADVICE)
     args = dict(stride=req.stride, padding=req.padding, dilation=req.dilation, padding_mode=req.padding_mode)
     y = _kernel("conv1d")(x, w, b, **args)
     padded = kernels.pad2d(x[:, np.newaxis, :], (0, 0, req.padding, req.padding), req.padding_mode)[:, 0, :]
@@ -174,7 +157,7 @@ def conv1d(req: Conv1dRequest, settings: SettingsDep):
         "dtype": req.dtype,
     }
     if req.grad_output is not None:
-        gy = _array(req.grad_output, "grad_output", 2, dtype)
+        gy = nested_array(req.grad_output, "grad_output", 2, dtype, settings, "(C_out, L_out)", promote=True)
         if gy.shape != y.shape:
             raise ValueError(f"grad_output: shape {list(gy.shape)} must equal the output shape {list(y.shape)}")
         gx, gw, gb = _kernel("conv1d_backward")(x, w, gy, **args)

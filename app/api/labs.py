@@ -8,14 +8,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 
 from app.api.deps import SettingsDep, StoreDep
+from app.api.inputs import nested_array, resolve_input
+from app.api.limits import check_elements, check_work
 from app.api.transport import array_response
 from app.arithmetic import pair
 from app.config import Settings
 from app.gradcheck import check_cost, gradcheck
-from app.images import convert
 from app.kernels import conv2d, conv2d_backward, pool2d, pool2d_backward
 from app.kernels.conv import conv_geometry
 from app.kernels.pool import pool_geometry
@@ -36,45 +37,7 @@ router = APIRouter(prefix="/api", tags=["labs"])
 # multiply-adds (about a second on two cores) it is skipped with a message instead.
 GRADCHECK_MAX_WORK = 300_000_000
 ERRORS = error_responses(404, 413, 422)
-
-
-def _nested(name: str, value, ndim: int, settings: Settings) -> np.ndarray:
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except ValueError:
-        raise ValueError(f"{name}: the nested lists are ragged; every row must have the same length") from None
-    if arr.ndim != ndim or arr.size == 0:
-        raise ValueError(f"{name}: expected a non-empty {ndim}-dimensional array, got shape {tuple(arr.shape)}")
-    if arr.size > settings.max_json_elements:
-        raise HTTPException(
-            413, f"{name} has {arr.size:,} numbers; nested-list JSON is limited to {settings.max_json_elements:,}"
-        )
-    return arr
-
-
-def _load_input(req, store, settings: Settings) -> np.ndarray:
-    """The request's input as float64 (C, H, W)."""
-    if req.input is not None:
-        return _nested("input", req.input, 3, settings)
-    pixels = store.get(req.image_id)
-    if pixels is None:
-        raise HTTPException(404, f"unknown image id {req.image_id}: upload the image again")
-    return convert(pixels, req.color or "auto").astype(np.float64)
-
-
-def _bound(work: int, what: str, settings: Settings) -> None:
-    if work > settings.max_work:
-        raise HTTPException(
-            413,
-            f"{what} needs {work:,} multiply-adds, more than this server allows per request "
-            f"({settings.max_work:,}); use a smaller image (max side), a smaller kernel or a larger stride",
-        )
-
-
-def _bound_elements(shape, what: str, settings: Settings) -> None:
-    n = math.prod(shape)
-    if n > settings.max_output_elements:
-        raise HTTPException(413, f"{what} would hold {n:,} numbers; the limit is {settings.max_output_elements:,}")
+LAB_ADVICE = "Use a smaller image (max side), a smaller kernel or a larger stride."
 
 
 def _f32(a):
@@ -84,14 +47,14 @@ def _f32(a):
 @router.post("/backward", response_model=BackwardResponse, responses=ERRORS)
 def backward(req: BackwardRequest, request: Request, settings: SettingsDep, store: StoreDep):
     """Forward pass, the chosen δ, and the weight, input and bias gradients of one conv layer."""
-    w = _nested("weight", req.weight, 4, settings)
-    x = _load_input(req, store, settings)
-    b = None if req.bias is None else _nested("bias", req.bias, 1, settings)
+    w = nested_array(req.weight, "weight", 4, np.float64, settings, "(C_out, C_in, kh, kw)")
+    x = resolve_input(req, store, settings, np.float64)
+    b = None if req.bias is None else nested_array(req.bias, "bias", 1, np.float64, settings, "(C_out,)")
     geometry = dict(stride=req.stride, padding=req.padding, dilation=req.dilation, padding_mode=req.padding_mode)
     g = conv_geometry(x.shape, w.shape, req.stride, req.padding, req.dilation, req.padding_mode, 1)
     out_shape = (g.c_out, g.oh, g.ow)
-    _bound_elements(out_shape, "the output", settings)
-    _bound(3 * math.prod(out_shape) * g.c_in * g.kh * g.kw, "this forward and backward pass", settings)
+    check_elements(settings, math.prod(out_shape), "the output", LAB_ADVICE)
+    check_work(settings, 3 * math.prod(out_shape) * g.c_in * g.kh * g.kw, "this forward and backward pass", LAB_ADVICE)
 
     y = conv2d(x, w, b, **geometry)
     spec = req.delta
@@ -139,9 +102,9 @@ def backward(req: BackwardRequest, request: Request, settings: SettingsDep, stor
 
 
 def _pool_source(req, store, settings: Settings) -> np.ndarray:
-    x = _load_input(req, store, settings)
+    x = resolve_input(req, store, settings, np.float64)
     if req.source != "image":
-        _bound(2 * 9 * x.size, "the Sobel map", settings)
+        check_work(settings, 2 * 9 * x.size, "the Sobel map", LAB_ADVICE)
     return feature_map(x, req.source)
 
 
@@ -156,7 +119,7 @@ def pool_routing(req: PoolLabRequest, request: Request, settings: SettingsDep, s
     x = _pool_source(req, store, settings)
     args = dict(kind=req.kind, kernel_size=req.kernel_size, stride=req.stride, padding=req.padding)
     g = pool_geometry(x.shape, **args)
-    _bound(2 * _pool_work((x.shape[0], g.oh, g.ow), req.kernel_size), "this pooling", settings)
+    check_work(settings, 2 * _pool_work((x.shape[0], g.oh, g.ow), req.kernel_size), "this pooling", LAB_ADVICE)
     y, argmax = pool2d(x, **args)
     d = req.delta
     delta = make_delta(d.kind, y.shape, index=d.index, seed=d.seed)
@@ -172,9 +135,9 @@ def pool_invariance_demo(req: PoolInvarianceRequest, request: Request, settings:
     x = _pool_source(req, store, settings)
     kh, kw = pair(req.kernel_size, "kernel_size")
     n_shifts = {"x": kw, "y": kh, "xy": min(kh, kw)}[req.axis]
-    _bound(n_shifts * 2 * x.size * kh * kw, "the invariance demo", settings)
+    check_work(settings, n_shifts * 2 * x.size * kh * kw, "the invariance demo", LAB_ADVICE)
     result = pool_invariance(x, req.kind, req.kernel_size, req.stride, req.padding, req.axis)
-    _bound_elements(result["pooled"].shape, "the shifted outputs", settings)
+    check_elements(settings, result["pooled"].size, "the shifted outputs", LAB_ADVICE)
     pooled, changed = result.pop("pooled"), result.pop("changed")
     meta = {**result, "output_shape": list(pooled.shape[1:])}
     return array_response(request, meta, {"pooled": _f32(pooled), "changed": changed})

@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Request
 from app import network
 from app.api.deps import SettingsDep, StoreDep
 from app.api.images import fetch_image
+from app.api.limits import check_work
 from app.api.transport import array_response
 from app.schemas.common import error_responses
 from app.schemas.network import ErfRequest, RunRequest, SummaryRequest, SummaryResponse
@@ -49,12 +50,8 @@ class _Run:
             if macs <= budget or cap == 1:
                 break
             cap = max(1, cap // 2)
-        if macs > budget:
-            raise HTTPException(
-                413,
-                f"running this stack on a {h}×{w} input needs {macs:,} multiply-adds even with one channel per "
-                f"layer, above this server's limit of {budget:,}: use a smaller input size",
-            )
+        check_work(settings, macs, f"running this stack on a {h}×{w} input with one channel per layer",
+                   "Use a smaller input size.", limit=budget)
         self.cap = cap
         self.capped = any(a != b for a, b in zip(layers, full))
         self.layers = layers

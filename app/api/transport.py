@@ -30,8 +30,17 @@ import numpy as np
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
+from app.schemas.common import error_responses
+
 BINARY_MEDIA_TYPE = "application/x-convlab-arrays"
 MAGIC = b"CLB1"
+
+# OpenAPI ``responses=`` of an endpoint answering with array_response.
+ARRAY_RESPONSES = {
+    200: {"content": {BINARY_MEDIA_TYPE: {}},
+          "description": "JSON by default; CLB1 binary with Accept: application/x-convlab-arrays"},
+    **error_responses(400, 404, 413, 422),
+}
 
 
 def wants_binary(request: Request) -> bool:
