@@ -23,9 +23,13 @@ def _conv_forward_kw3(planes, w, b, tap_plane, tap_row, tap_col, groups, y):
     cout_g = c_out // groups
     blocks = (cout_g + 1) // 2
     kh = tap_plane.shape[0] // 3
-    for t in prange(groups * blocks * oh):
-        gb = t // oh
-        i = t - gb * oh
+    nb = groups * blocks
+    for t in prange(nb * oh):
+        # Row-major task order: the channel pairs of one output row run back to
+        # back on one thread and share its input rows in cache, so the planes
+        # stream from memory once instead of once per pair (W3: 12.6 MB × 8).
+        i = t // nb
+        gb = t - i * nb
         grp = gb // blocks
         o = grp * cout_g + 2 * (gb - grp * blocks)
         pair = o + 1 < (grp + 1) * cout_g
@@ -127,9 +131,13 @@ def _conv_forward_kw5(planes, w, b, tap_plane, tap_row, tap_col, groups, y):
     cout_g = c_out // groups
     blocks = (cout_g + 1) // 2
     kh = tap_plane.shape[0] // 5
-    for t in prange(groups * blocks * oh):
-        gb = t // oh
-        i = t - gb * oh
+    nb = groups * blocks
+    for t in prange(nb * oh):
+        # Row-major task order: the channel pairs of one output row run back to
+        # back on one thread and share its input rows in cache, so the planes
+        # stream from memory once instead of once per pair (W3: 12.6 MB × 8).
+        i = t // nb
+        gb = t - i * nb
         grp = gb // blocks
         o = grp * cout_g + 2 * (gb - grp * blocks)
         pair = o + 1 < (grp + 1) * cout_g
@@ -257,9 +265,13 @@ def _conv_forward_kw7(planes, w, b, tap_plane, tap_row, tap_col, groups, y):
     cout_g = c_out // groups
     blocks = (cout_g + 1) // 2
     kh = tap_plane.shape[0] // 7
-    for t in prange(groups * blocks * oh):
-        gb = t // oh
-        i = t - gb * oh
+    nb = groups * blocks
+    for t in prange(nb * oh):
+        # Row-major task order: the channel pairs of one output row run back to
+        # back on one thread and share its input rows in cache, so the planes
+        # stream from memory once instead of once per pair (W3: 12.6 MB × 8).
+        i = t // nb
+        gb = t - i * nb
         grp = gb // blocks
         o = grp * cout_g + 2 * (gb - grp * blocks)
         pair = o + 1 < (grp + 1) * cout_g
@@ -418,9 +430,12 @@ def _conv_forward_flat3(pflat, w, b, off, tap_plane, wq, rows, groups, y):
     cout_g = c_out // groups
     blocks = (cout_g + 1) // 2
     tiles = (oh + rows - 1) // rows
-    for t in prange(groups * blocks * tiles):
-        gb = t // tiles
-        i0 = (t - gb * tiles) * rows
+    nb = groups * blocks
+    for t in prange(nb * tiles):
+        # Tile-major task order: the channel pairs of one tile share its input rows in cache.
+        tile = t // nb
+        gb = t - tile * nb
+        i0 = tile * rows
         grp = gb // blocks
         o = grp * cout_g + 2 * (gb - grp * blocks)
         o1 = min(o + 1, (grp + 1) * cout_g - 1)
