@@ -280,15 +280,6 @@ def decode(data: bytes, color: Color = "auto", max_side: int = 512, max_pixels: 
         raise CorruptImage(f"the {im.format or 'image'} file is truncated or corrupt ({_short(exc)})") from None
 
 
-def describe_format(data: bytes) -> str | None:
-    """Pillow's format name of the bytes (header only), or None."""
-    try:
-        with Image.open(io.BytesIO(data), formats=FORMATS) as im:
-            return im.format
-    except Exception:
-        return None
-
-
 # --- encoding -------------------------------------------------------------------
 
 

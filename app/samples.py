@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 PHOTO_DIR = Path(__file__).resolve().parent / "sample_images"
-PHOTO_MAX_SIDE = 512
 
 
 @dataclass(frozen=True)

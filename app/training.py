@@ -85,10 +85,6 @@ def init_params(filters: int = 8, hidden: int = 32, seed: int = 0, dtype=np.floa
     }
 
 
-def count_params(params: dict[str, np.ndarray]) -> int:
-    return int(sum(p.size for p in params.values()))
-
-
 # --------------------------------------------------------------------------- layers over a batch
 
 

@@ -4,7 +4,7 @@ come from app.kernels, app.transposed, app.frameworks and app.arithmetic."""
 from __future__ import annotations
 
 import numpy as np
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from app import arithmetic, frameworks, kernels, transposed
 from app.api.deps import SettingsDep
@@ -26,13 +26,6 @@ from app.schemas.family import (
 
 router = APIRouter(prefix="/api", tags=["family"])
 ERRORS = error_responses(413, 422)
-
-
-def _kernel(name: str):
-    fn = getattr(kernels, name, None)
-    if fn is None:
-        raise HTTPException(status_code=503, detail=f"{name} is not available on this server yet; try again later")
-    return fn
 
 
 FAMILY_ADVICE = "Use a smaller input or kernel."
@@ -71,7 +64,7 @@ def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
     check_work(settings, work * (3 if req.grad_output is not None else 1), "this transposed convolution", FAMILY_ADVICE)
 
     args = dict(stride=(sh, sw), padding=(ph, pw), output_padding=(oh, ow), dilation=(dh, dw), groups=req.groups)
-    y = _kernel("conv_transpose2d")(x, w, b, **args)
+    y = kernels.conv_transpose2d(x, w, b, **args)
     answer = {
         "output": _lists(y),
         "output_shape": list(y.shape),
@@ -92,7 +85,7 @@ def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
         gy = nested_array(req.grad_output, "grad_output", 3, dtype, settings, "(C_out, H_out, W_out)")
         if gy.shape != y.shape:
             raise ValueError(f"grad_output: shape {list(gy.shape)} must equal the output shape {list(y.shape)}")
-        gx, gw, gb = _kernel("conv_transpose2d_backward")(x, w, gy, **args)
+        gx, gw, gb = kernels.conv_transpose2d_backward(x, w, gy, **args)
         answer.update(grad_input=_lists(gx), grad_weight=_lists(gw), grad_bias=_lists(gb))
     return answer
 
@@ -118,7 +111,7 @@ def input_gradient(req: InputGradientRequest, settings: SettingsDep):
     op = [transposed.output_padding_for(n, o, k, s, p, d)
           for n, o, k, s, p, d in zip((h, wd), out, (kh, kw), stride, padding, dilation)]
     # output_padding gives back the rows the forward floor dropped (always < stride).
-    yt = _kernel("conv_transpose2d")(gy, w, None, stride=stride, padding=padding, output_padding=tuple(op),
+    yt = kernels.conv_transpose2d(gy, w, None, stride=stride, padding=padding, output_padding=tuple(op),
                                      dilation=dilation)
     return {
         "grad_input": _lists(gx),
@@ -147,7 +140,7 @@ def conv1d(req: Conv1dRequest, settings: SettingsDep):
     check_work(settings, out * c_out * c_in * k * (3 if req.grad_output is not None else 1), "this 1-D convolution",
                FAMILY_ADVICE)
     args = dict(stride=req.stride, padding=req.padding, dilation=req.dilation, padding_mode=req.padding_mode)
-    y = _kernel("conv1d")(x, w, b, **args)
+    y = kernels.conv1d(x, w, b, **args)
     padded = kernels.pad2d(x[:, np.newaxis, :], (0, 0, req.padding, req.padding), req.padding_mode)[:, 0, :]
     answer = {
         "output": _lists(y),
@@ -160,7 +153,7 @@ def conv1d(req: Conv1dRequest, settings: SettingsDep):
         gy = nested_array(req.grad_output, "grad_output", 2, dtype, settings, "(C_out, L_out)", promote=True)
         if gy.shape != y.shape:
             raise ValueError(f"grad_output: shape {list(gy.shape)} must equal the output shape {list(y.shape)}")
-        gx, gw, gb = _kernel("conv1d_backward")(x, w, gy, **args)
+        gx, gw, gb = kernels.conv1d_backward(x, w, gy, **args)
         answer.update(grad_input=_lists(gx), grad_weight=_lists(gw), grad_bias=_lists(gb))
     return answer
 
