@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import classroom, compute, family, images, labs, network, pages, system, train
+from app.api import classroom, compute, equivariance, family, images, labs, network, pages, system, train
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimit, SecurityHeaders
 from app.config import Settings, get_settings
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (system, pages, images, compute, network, labs, train, family, classroom):
+    for module in (system, pages, images, compute, network, labs, equivariance, train, family, classroom):
         app.include_router(module.router)
     return app
 

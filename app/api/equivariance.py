@@ -4,7 +4,6 @@ One request computes both pipelines, their difference, the interior mask, the
 stride sweep and the pooling comparison in ``app.equivariance``, so the
 definitions of "shift", "interior" and "output shift" live in one tested place
 and the page never ships a shifted copy of a large image back to the server.
-Included by ``app/api/train.py``'s router (``app/main.py`` includes that one).
 """
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from app.api.limits import check_bounds
 from app.api.transport import ARRAY_RESPONSES, array_response, wants_binary
 from app.schemas.train import EquivarianceRequest, EquivarianceResponse
 
-router = APIRouter(tags=["equivariance"])
+router = APIRouter(prefix="/api", tags=["equivariance"])
 
 MAX_KERNEL = 15
 

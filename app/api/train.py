@@ -5,9 +5,6 @@ translate.  The progress stream is Server-Sent Events: one ``progress`` event at
 least every second with the new curve points, held-out accuracy and the
 first-layer filters; it ends after the run stops running, and it stops reading
 as soon as the page goes away (the run itself stops when nobody watches).
-
-This router also includes the Equivariance lab's endpoint (``app/api/equivariance.py``),
-because ``app/main.py`` includes this module's router.
 """
 from __future__ import annotations
 
@@ -22,7 +19,6 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app import training
-from app.api import equivariance
 from app.api.deps import SettingsDep
 from app.config import Settings
 from app.schemas.common import error_responses
@@ -40,7 +36,6 @@ from app.schemas.train import (
 from app.train_sessions import AtCapacity, RunError, TrainSessions
 
 router = APIRouter(prefix="/api", tags=["train"])
-router.include_router(equivariance.router)
 
 STREAM_PERIOD = 0.25        # seconds between checks for news
 HEARTBEAT = 1.0             # a progress event at least this often
