@@ -49,9 +49,9 @@ def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
         raise ValueError(f"groups: {req.groups} must divide the input channels ({c_in})")
     kh, kw = w.shape[2:]
     (sh, sw), (ph, pw) = arithmetic.pair(req.stride, "stride"), arithmetic.pair(req.padding, "padding")
-    (dh, dw), (oh, ow) = arithmetic.pair(req.dilation, "dilation"), arithmetic.pair(req.output_padding, "output_padding")
+    (dh, dw), (oph, opw) = arithmetic.pair(req.dilation, "dilation"), arithmetic.pair(req.output_padding, "output_padding")
     sizes = []
-    for axis, n, k, s, p, d, op in (("H", h, kh, sh, ph, dh, oh), ("W", wd, kw, sw, pw, dw, ow)):
+    for axis, n, k, s, p, d, op in (("H", h, kh, sh, ph, dh, oph), ("W", wd, kw, sw, pw, dw, opw)):
         try:
             out = transposed.conv_transpose_output_size(n, k, s, p, d, op)
         except ValueError as exc:
@@ -63,7 +63,7 @@ def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
         work = max(work, sizes[0]["out"] * sizes[1]["out"] * c_out * (c_in // req.groups) * kh * kw)
     check_work(settings, work * (3 if req.grad_output is not None else 1), "this transposed convolution", FAMILY_ADVICE)
 
-    args = dict(stride=(sh, sw), padding=(ph, pw), output_padding=(oh, ow), dilation=(dh, dw), groups=req.groups)
+    args = dict(stride=(sh, sw), padding=(ph, pw), output_padding=(oph, opw), dilation=(dh, dw), groups=req.groups)
     y = kernels.conv_transpose2d(x, w, b, **args)
     answer = {
         "output": _lists(y),

@@ -41,6 +41,7 @@ LAB_ADVICE = "Use a smaller image (max side), a smaller kernel or a larger strid
 
 
 def _f32(a):
+    """A float32 copy for the page: the labs compute in float64, the maps are drawn in float32."""
     return None if a is None else np.asarray(a, dtype=np.float32)
 
 
