@@ -291,6 +291,11 @@ def _forward(x, w, b, g):
 # Output positions per task of the flat kernels (rows · Wq ≈ FLAT_TILE): two
 # accumulators of 4 KiB each stay in L1 next to the input rows they sweep.
 FLAT_TILE = 1024
+# The flat kernels pay off on short output rows, where the row kernels' per-row
+# setup dominates (W4, 128 wide: 3.4 vs 4.7-6.6 ms CPU; its grad_input 3.4 vs
+# 4.7); on rows of 256 and more the row kernels win (8->8 at 256²: 1.65 vs 1.93;
+# W2/W5 at 512²: 3.3 vs 3.8), measured with row-major task order in both.
+FLAT_MAX_OW = 256
 
 
 def run_forward(planes, w3, b, g, y):
@@ -300,11 +305,11 @@ def run_forward(planes, w3, b, g, y):
     path); float64 (finite-difference checks, small inputs) takes the generic
     kernel, which keeps cold-cache compile time down.  Square kernels in
     ``_fused.FLAT_FORWARD`` fuse all taps of two output channels over flat
-    multi-row sweeps (so only with at least two output channels per group: a
-    single map, W1, is faster row by row); other widths fuse one kernel row at
-    a time.
+    multi-row sweeps (only with at least two output channels per group — a
+    single map, W1, is faster row by row — and output rows shorter than
+    ``FLAT_MAX_OW``); otherwise one kernel row at a time is fused.
     """
-    if y.dtype == np.float32 and g.kh == g.kw and g.kw in _fused.FLAT_FORWARD and g.c_out >= 2 * g.groups:
+    if y.dtype == np.float32 and g.kh == g.kw and g.kw in _fused.FLAT_FORWARD and g.c_out >= 2 * g.groups and g.ow < FLAT_MAX_OW:
         c, n_planes, hq, wq = planes.shape
         off = g.tap_row * wq + g.tap_col
         rows = max(1, FLAT_TILE // wq)
