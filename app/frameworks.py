@@ -27,6 +27,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from math import ceil
 
+from app.arithmetic import conv_output_size, effective_kernel, same_padding
+
 __all__ = [
     "AxisPlan",
     "axis_plan",
@@ -87,7 +89,7 @@ def axis_plan(n: int, k: int, s: int, d: int, pad_before: int, pad_after: int, o
 
     The windows start at −pad_before, −pad_before + s, …; taps outside [0, n) read padding.
     """
-    span = d * (k - 1) + 1
+    span = effective_kernel(k, d)
     if out < 1:
         raise ValueError(f"the output would be empty ({out} cells) for input {n}, window {span}")
     read = [False] * n
@@ -115,15 +117,15 @@ def tf_same_padding(n: int, k: int, s: int = 1, d: int = 1) -> tuple[int, int, i
     for name, v in (("input size", n), ("kernel", k), ("stride", s), ("dilation", d)):
         _positive(name, v)
     out = ceil(n / s)
-    total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    total = max((out - 1) * s + effective_kernel(k, d) - n, 0)
     return out, total // 2, total - total // 2
 
 
 def _valid(n: int, k: int, s: int, d: int) -> AxisPlan:
-    span = d * (k - 1) + 1
+    span = effective_kernel(k, d)
     if n < span:
         raise ValueError(f"the window ({span}) is larger than the input ({n}): the output would be empty")
-    return axis_plan(n, k, s, d, 0, 0, (n - span) // s + 1)
+    return axis_plan(n, k, s, d, 0, 0, conv_output_size(n, k, s, 0, d))
 
 
 def torch_conv_axis(n: int, k: int, s: int = 1, d: int = 1, padding: int | str = 0) -> AxisPlan:
@@ -135,14 +137,13 @@ def torch_conv_axis(n: int, k: int, s: int = 1, d: int = 1, padding: int | str =
     if padding == "same":
         if s != 1:
             raise ValueError("PyTorch: padding='same' is not supported for strided convolutions (stride > 1)")
-        total = d * (k - 1)
-        before = total // 2
-        return axis_plan(n, k, 1, d, before, total - before, n)
+        before, after = same_padding(k, d)
+        return axis_plan(n, k, 1, d, before, after, n)
     p = _positive("padding", padding, 0)
-    span = d * (k - 1) + 1
+    span = effective_kernel(k, d)
     if n + 2 * p < span:
         raise ValueError(f"the window ({span}) is larger than the padded input ({n + 2 * p})")
-    return axis_plan(n, k, s, d, p, p, (n + 2 * p - span) // s + 1)
+    return axis_plan(n, k, s, d, p, p, conv_output_size(n, k, s, p, d))
 
 
 def tf_conv_axis(n: int, k: int, s: int = 1, d: int = 1, padding: str = "valid") -> AxisPlan:
