@@ -14,13 +14,18 @@ from app.arithmetic import effective_kernel, pair, padding_sides
 NP_PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="zeros") -> np.ndarray:
-    """Cross-correlation of x (C_in, H, W) with weight (C_out, C_in, kh, kw); float64 (C_out, H_out, W_out)."""
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="zeros", groups=1) -> np.ndarray:
+    """Cross-correlation of x (C_in, H, W) with weight (C_out, C_in / groups, kh, kw); float64 (C_out, H_out, W_out).
+
+    With groups g, filter o sees only the input channels of its block: the C_in / g
+    channels starting at (o // (C_out / g)) · C_in / g.
+    """
     x = np.asarray(x, dtype=np.float64)
     w = np.asarray(weight, dtype=np.float64)
-    c_out, c_in, kh, kw = w.shape
-    if x.shape[0] != c_in:
-        raise ValueError(f"input has {x.shape[0]} channels but the kernel expects {c_in}")
+    c_out, c_in_g, kh, kw = w.shape
+    if groups < 1 or x.shape[0] % groups or c_out % groups or x.shape[0] // groups != c_in_g:
+        raise ValueError(f"input has {x.shape[0]} channels; with groups={groups} and {c_out} filters the kernel "
+                         f"expects {c_in_g * groups}, divisible by groups")
     (sh, sw), (dh, dw) = pair(stride, "stride"), pair(dilation, "dilation")
     (pt, pb), (pl, pr) = padding_sides(padding, kh, kw, dh, dw)
     xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr)), mode=NP_PAD_MODES[padding_mode])
@@ -31,13 +36,14 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="
         raise ValueError(f"dilated kernel {span_h}×{span_w} is larger than the padded input {xp.shape[1]}×{xp.shape[2]}")
     y = np.zeros((c_out, oh, ow))
     for o in range(c_out):
-        for c in range(c_in):
+        first = (o // (c_out // groups)) * c_in_g  # first input channel of this filter's group
+        for c in range(c_in_g):
             for a in range(kh):
                 for b in range(kw):
-                    # every output cell (i, j) reads xp[c, i*sh + a*dh, j*sw + b*dw]
+                    # every output cell (i, j) reads xp[first + c, i*sh + a*dh, j*sw + b*dw]
                     rows = slice(a * dh, a * dh + sh * (oh - 1) + 1, sh)
                     cols = slice(b * dw, b * dw + sw * (ow - 1) + 1, sw)
-                    y[o] += w[o, c, a, b] * xp[c, rows, cols]
+                    y[o] += w[o, c, a, b] * xp[first + c, rows, cols]
         if bias is not None:
             y[o] += float(bias[o])
     return y

@@ -159,3 +159,16 @@ def test_compare_page_may_frame_the_explorer(client):
     root = client.get("/")
     assert "frame-ancestors 'self'" in root.headers["content-security-policy"]
     assert root.headers["x-frame-options"] == "SAMEORIGIN"
+
+
+def test_parity_checks_a_grouped_layer(client):
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 1, (3, 7, 6)).round(3).tolist()
+    w = rng.uniform(-1, 1, (3, 1, 3, 3)).round(3).tolist()  # depthwise: one slice per filter
+    r = client.post("/api/parity", json={"input": x, "weight": w, "groups": 3, "padding": 1, "torch": False})
+    assert r.status_code == 200, r.text
+    assert r.json()["output_shape"] == [3, 7, 6]
+    assert r.json()["reference"]["max_abs_diff"] < 1e-5
+    bad = client.post("/api/parity", json={"input": x, "weight": w, "groups": 1, "torch": False})
+    assert bad.status_code == 422
+    assert bad.json()["detail"] == "weight: expects 1 input channels but the image has 3"

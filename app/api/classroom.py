@@ -38,7 +38,7 @@ def _torch_conv(x, w, b, req: ParityRequest):
     else:
         padding = req.padding if isinstance(req.padding, (int, str)) else tuple(req.padding)
     y = F.conv2d(xt, wt, bt, stride=pair(req.stride, "stride"), padding=padding,
-                 dilation=pair(req.dilation, "dilation"))[0]
+                 dilation=pair(req.dilation, "dilation"), groups=req.groups)[0]
     if req.relu:
         y = torch.relu(y)
     return y.numpy(), torch.__version__
@@ -48,10 +48,14 @@ def _torch_conv(x, w, b, req: ParityRequest):
 def parity(req: ParityRequest, settings: SettingsDep, store: StoreDep) -> ParityResponse:
     """Compute one conv layer with ConvLab (float32) and independently; report the max abs differences."""
     x = resolve_input(req, store, settings, np.float32)
-    w = nested_array(req.weight, "weight", 4, np.float32, settings, "(C_out, C_in, kh, kw)")
+    w = nested_array(req.weight, "weight", 4, np.float32, settings, "(C_out, C_in / groups, kh, kw)")
     b = None if req.bias is None else nested_array(req.bias, "bias", 1, np.float32, settings, "(C_out,)")
-    if w.shape[1] != x.shape[0]:
-        raise HTTPException(422, f"weight: expects {w.shape[1]} input channels but the image has {x.shape[0]}")
+    if w.shape[0] % req.groups:
+        raise HTTPException(422, f"groups: {req.groups} does not divide the {w.shape[0]} filters (C_out)")
+    if w.shape[1] * req.groups != x.shape[0]:
+        with_groups = f" (with groups={req.groups})" if req.groups > 1 else ""
+        raise HTTPException(422, f"weight: expects {w.shape[1] * req.groups} input channels{with_groups} "
+                                 f"but the image has {x.shape[0]}")
     if b is not None and b.shape[0] != w.shape[0]:
         raise HTTPException(422, f"bias: has {b.shape[0]} values but weight has {w.shape[0]} filters")
     c_out, c_in, kh, kw = w.shape
@@ -60,7 +64,8 @@ def parity(req: ParityRequest, settings: SettingsDep, store: StoreDep) -> Parity
     check_work(settings, work, "the parity check", "Use a smaller image or fewer filters.", limit=settings.max_work // 4)
     if req.flip:
         w = np.ascontiguousarray(kernels.flip_kernel(w))
-    geometry = dict(stride=req.stride, padding=req.padding, dilation=req.dilation, padding_mode=req.padding_mode)
+    geometry = dict(stride=req.stride, padding=req.padding, dilation=req.dilation, padding_mode=req.padding_mode,
+                    groups=req.groups)
     ours = kernels.conv2d(x, w, b, **geometry)
     ref = reference.conv2d(x.astype(np.float64), w.astype(np.float64), None if b is None else b.astype(np.float64),
                            **geometry)

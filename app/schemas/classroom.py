@@ -15,12 +15,13 @@ class ParityRequest(BaseModel):
     input: Array3D | None = Field(None, description="(C, H, W) nested lists, or use image_id")
     image_id: ImageId | None = Field(None, description="id of an uploaded image or a sample")
     color: Color | None = Field(None, description="convert the stored image to gray or rgb")
-    weight: Array4D = Field(..., description="(C_out, C_in, kh, kw)")
+    weight: Array4D = Field(..., description="(C_out, C_in / groups, kh, kw)")
     bias: Array1D | None = Field(None, description="(C_out,)")
     stride: SizeArg = 1
     padding: PaddingArg = 0
     dilation: SizeArg = 1
     padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
+    groups: Annotated[int, Field(ge=1, le=1024)] = 1
     flip: bool = Field(False, description="true convolution: flip the kernel before sliding it")
     relu: bool = False
     torch: bool = Field(True, description="also compare with PyTorch when it is installed (its first import is slow)")
