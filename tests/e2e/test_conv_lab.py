@@ -255,6 +255,9 @@ def test_groups_3_on_an_rgb_photo_is_depthwise(lab: Page):
     assert abs(float(page.get_by_test_id("explain-sum").get_attribute("data-value")) - float(y[1, row, col])) < 1e-5
     assert page.locator(".madd-block").evaluate_all("(bs) => bs.map((b) => b.dataset.channel)") == ["1"]
     expect(page.get_by_test_id("explain-group")).to_contain_text("sees only channel G")
+    # Screen readers hear the same result from the live region.
+    expect(page.get_by_test_id("explain-live")).to_have_text(re.compile(
+        rf"Filter 1, row {row}, column {col}: channel G -?[0-9.]+, plus bias 0, gives {float(y[1, row, col]):.4f}\."))
     page.wait_for_function("() => location.hash.includes('conv.groups=3')")
     # 4 filters cannot be split in 3 groups: the control offers 1 only and says why.
     page.get_by_test_id("filters").fill("4")

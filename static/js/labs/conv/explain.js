@@ -90,4 +90,11 @@ export function renderExplain(root, where, info, { serverValue, preset, flip, g 
     server === null ? null : el("span", {}, " · server ", el("strong", { "data-testid": "explain-server", "data-value": String(serverValue) }, server),
       el("span", { class: match ? "ok" : "bad" }, match ? " equal" : " differ"))));
   root.replaceChildren(...blocks);
+  // Screen readers hear the result in one sentence; the table above carries every term.
+  const live = root.parentElement?.querySelector(".conv-explain-live");
+  if (live) {
+    const sums = info.channels.map((ch) => `channel ${names[ch.c]} ${ch.sum.toFixed(SUM_DECIMALS)}`).join(", ");
+    live.textContent = `Filter ${info.f}, row ${info.row}, column ${info.col}: ${sums}, plus bias ${info.bias}` +
+      `${info.relu ? ", then ReLU" : ""}, gives ${computed}.`;
+  }
 }
