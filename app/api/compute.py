@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 
-from app import arithmetic, kernels
+from app import arithmetic, display, kernels
 from app.api.deps import SettingsDep, StoreDep
 from app.api.inputs import nested_array, resolve_input
 from app.api.limits import check_bounds
@@ -70,6 +70,9 @@ def _min_max(y: np.ndarray) -> tuple[list[float], list[float]]:
 @router.post("/conv2d", response_model=Conv2dResponse, responses=ARRAY_RESPONSES)
 def conv2d(req: Conv2dRequest, request: Request, settings: SettingsDep, store: StoreDep):
     """Convolve an array or a stored image with C_out kernels; gradients too when grad_output is given."""
+    if req.display is not None and not wants_binary(request):
+        raise HTTPException(422, "display: colour indices come only in the binary answer "
+                            "(Accept: application/x-convlab-arrays); leave display out for JSON")
     dtype = np.float64 if req.dtype == "float64" else np.float32
     x = resolve_input(req, store, settings, dtype)
     w = nested_array(req.weight, "weight", 4, dtype, settings, "(C_out, C_in / groups, kh, kw)")
@@ -104,6 +107,14 @@ def conv2d(req: Conv2dRequest, request: Request, settings: SettingsDep, store: S
         gx, gw, gb = kernels.conv2d_backward(x, w_eff, g_pre, **geometry)
         arrays.update(grad_output=gy if described else None, grad_input=gx,
                       grad_weight=kernels.flip_kernel(gw) if req.flip else gw, grad_bias=gb)
+    if req.display is not None:
+        # For looking only: 1-byte colour indices replace the float maps (4 or 8 bytes a value).
+        shown = display.colour_indices(y, req.display)
+        arrays = {"output_index": shown["index"], **{k: v for k, v in arrays.items() if k != "output"}}
+        meta = {"output_shape": list(y.shape), "input_shape": list(x.shape),
+                "output_min": shown["min"], "output_max": shown["max"], "dtype": req.dtype,
+                "display": req.display, "output_range": shown["range"], "output_map": shown["map"]}
+        return array_response(request, meta, arrays)
     lo, hi = _min_max(y)
     meta = {"output_shape": list(y.shape), "input_shape": list(x.shape),
             "output_min": lo, "output_max": hi, "dtype": req.dtype}

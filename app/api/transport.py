@@ -10,13 +10,15 @@ bytes      content
 8–8+N      UTF-8 JSON header ``{"meta": {...}, "arrays": {name: {"shape",
            "dtype", "offset"}}}``; ``meta`` holds every non-array field
 then       zero padding to a multiple of 8, then each array's raw
-           little-endian bytes (``dtype`` "f4" float32, "f8" float64 or
-           "i4" int32) at
+           little-endian bytes (``dtype`` "f4" float32, "f8" float64,
+           "i4" int32 or "u1" uint8) at
            ``offset`` bytes after that point, each offset a multiple of 8
 =========  ================================================================
 
 The page reads arrays as typed-array views without parsing numbers; a 512×512×8
-float32 map is 8 MB raw against ~20 MB and a 100 ms parse as JSON.
+float32 map is 8 MB raw against ~20 MB and a 100 ms parse as JSON. Arrays that are
+uint8 travel as "u1" (one byte each: e.g. the colour-table indices of POST
+/api/conv2d with ``display``, 2 MB for those maps); other integers and booleans as "i4".
 Everyone else gets JSON, with arrays as nested lists.
 """
 from __future__ import annotations
@@ -47,10 +49,12 @@ def wants_binary(request: Request) -> bool:
     return BINARY_MEDIA_TYPE in request.headers.get("accept", "")
 
 
-_CODES = {"f4": np.dtype("<f4"), "f8": np.dtype("<f8"), "i4": np.dtype("<i4")}
+_CODES = {"f4": np.dtype("<f4"), "f8": np.dtype("<f8"), "i4": np.dtype("<i4"), "u1": np.dtype("u1")}
 
 
 def _binary_dtype(arr: np.ndarray) -> tuple[np.dtype, str]:
+    if arr.dtype == np.uint8:
+        return _CODES["u1"], "u1"
     if np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_:
         return _CODES["i4"], "i4"
     if arr.dtype == np.float64:

@@ -74,6 +74,11 @@ class Conv2dRequest(_InputMixin):
     grad_output: Array3D | GradSpec | None = Field(
         None, description="upstream gradient δ, shaped like the output, or a GradSpec; asks for the backward pass"
     )
+    display: Literal["auto", "diverging", "viridis", "gray"] | None = Field(
+        None,
+        description="binary answers only: send output_index (uint8 colour-table indices per map, the page's "
+        "colouring rule, see app/display.py) with output_range and output_map instead of the float output",
+    )
 
 
 class Pool2dRequest(_InputMixin):
@@ -104,10 +109,19 @@ class _MapsResponse(BaseModel):
 
 
 class Conv2dResponse(_MapsResponse):
-    """Forward result, plus the three gradients when grad_output was given."""
+    """Forward result, plus the three gradients when grad_output was given; colour indices
+    (output_index) instead of output when display was asked for."""
+
+    output: Nested3 | None = Field(None, description="(C, H_out, W_out); absent when display was asked for")
 
     grad_weight: list[list[list[list[float]]]] | None = None
     grad_bias: list[float] | None = None
+    display: Literal["auto", "diverging", "viridis", "gray"] | None = Field(None, description="as requested")
+    output_index: list[list[list[int]]] | None = Field(
+        None, description="with display: (C, H_out, W_out) uint8 colour-table indices (0–255), instead of output"
+    )
+    output_range: list[list[float]] | None = Field(None, description="with display: [low, high] coloured, per map")
+    output_map: list[str] | None = Field(None, description='with display: "diverging", "viridis" or "gray", per map')
 
 
 class Pool2dResponse(_MapsResponse):

@@ -4,7 +4,7 @@
 // - Requests with the same `key` supersede each other: the older one is aborted and
 //   its answer is never delivered, so a slider drag cannot paint stale maps.
 // - `binary: true` asks for ConvLab's CLB1 array format (see app/api/transport.py)
-//   and returns {...meta, arrays: {name: Float32Array|Float64Array|Int32Array with .shape}}.
+//   and returns {...meta, arrays: {name: Float32Array|Float64Array|Int32Array|Uint8Array with .shape}}.
 
 export const BINARY_TYPE = "application/x-convlab-arrays";
 
@@ -49,7 +49,7 @@ export function decodeArrays(buffer) {
   const arrays = {};
   for (const [name, spec] of Object.entries(header.arrays)) {
     const count = spec.shape.reduce((a, b) => a * b, 1);
-    const Type = { i4: Int32Array, f4: Float32Array, f8: Float64Array }[spec.dtype];
+    const Type = { u1: Uint8Array, i4: Int32Array, f4: Float32Array, f8: Float64Array }[spec.dtype];
     if (!Type) throw new Error(`unexpected array type ${spec.dtype} in the server's answer`);
     const arr = new Type(buffer, start + spec.offset, count);
     arr.shape = spec.shape;
