@@ -13,10 +13,13 @@ its float32 minimum and maximum,
 - auto: diverging when the map has a negative value, viridis otherwise;
 
 and index = clamp(floor((v − lo) · (255 / (hi − lo)) + 0.5), 0, 255), every
-step in float64 as JavaScript does it (floor(t + 0.5) is Math.round).
+step in float64 as JavaScript does it (floor(t + 0.5) is Math.round). The one
+pass over the values is a Numba loop compiled WITHOUT fastmath: a fused
+multiply-add would round differently from the page.
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 DISPLAY_MODES = ("auto", "diverging", "viridis", "gray")
@@ -38,6 +41,19 @@ def range_for(map_name: str, lo: float, hi: float) -> tuple[float, float]:
     return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _indices(values, lo, scale, out):
+    """out[i] = clamp(floor((values[i] − lo) · scale + 0.5), 0, 255), in float64; NaN → 0."""
+    for i in range(values.size):
+        t = np.floor((np.float64(values[i]) - lo) * scale + 0.5)
+        if not t >= 0:  # negative, or NaN (JavaScript's `NaN | 0` is 0)
+            out[i] = 0
+        elif t > 255:
+            out[i] = 255
+        else:
+            out[i] = np.uint8(t)
+
+
 def colour_indices(y: np.ndarray, mode: str) -> dict:
     """uint8 table indices of (C, H, W) maps ``y`` under ``mode``, with each map's
     min, max, the range used and the map chosen (lists of C)."""
@@ -46,9 +62,8 @@ def colour_indices(y: np.ndarray, mode: str) -> dict:
     if y.ndim != 3:
         raise ValueError(f"expected (C, H, W) maps, got shape {list(y.shape)}")
     c = y.shape[0]
-    flat = y.reshape(c, -1)
+    flat = np.ascontiguousarray(y).reshape(c, -1)
     out = np.empty(flat.shape, np.uint8)
-    buf = np.empty(flat.shape[1], np.float64)
     mins, maxs, ranges, maps = [], [], [], []
     for f in range(c):
         values = flat[f]
@@ -57,14 +72,7 @@ def colour_indices(y: np.ndarray, mode: str) -> dict:
         name = map_for(mode, lo_v)
         lo, hi = range_for(name, lo_v, hi_v)
         if values.size:
-            np.subtract(values, lo, out=buf, dtype=np.float64)
-            buf *= 255.0 / (hi - lo)
-            buf += 0.5
-            np.floor(buf, out=buf)
-            if not (np.isfinite(lo_v) and np.isfinite(hi_v)):
-                np.nan_to_num(buf, copy=False, nan=0.0)  # as JavaScript's `NaN | 0`
-            np.clip(buf, 0, 255, out=buf)
-            out[f] = buf
+            _indices(values, lo, 255.0 / (hi - lo), out[f])
         mins.append(lo_v)
         maxs.append(hi_v)
         ranges.append([lo, hi])

@@ -8,7 +8,7 @@ Prints p50/p95/p99 and where the time goes, from the browser's Resource Timing
 of each POST /api/conv2d: before the request leaves (coalescing to the next
 frame, building the body), server (request sent → first byte, includes queueing
 behind other processes on a busy machine), transfer (first → last byte of the
-8 MB float32 maps) and page (decoding, colouring, drawing, the next frame).
+maps: 2 MB of colour indices since the lab asks for ``display``; 8 MB of float32 before) and page (decoding, colouring, drawing, the next frame).
 The goal is p95 ≤ 100 ms on a quiet machine; the load average is printed.
 
     .venv/bin/python bench/browser_latency.py                 # starts its own server

@@ -5,7 +5,8 @@
     python bench/classroom.py --url http://127.0.0.1:8000
 
 Every simulated student uploads their own 512×512 photo, then changes a knob every
-300 ms (the Convolution lab's request: RGB, 8 filters 3×3, binary transport) until the
+300 ms (the Convolution lab's request: RGB, 8 filters 3×3, binary transport, colour
+indices for display: ``--display none`` asks for the float32 maps as the lab did before) until the
 time is up. Prints throughput, p50/p95/p99, errors and the server's peak resident
 memory (all worker processes). Goals (issue 8): p95 ≤ 250 ms, zero errors.
 """
@@ -34,7 +35,8 @@ KNOBS = [
 ]
 
 
-async def student(index: int, client: httpx.AsyncClient, deadline: float, period: float, out: dict) -> None:
+async def student(index: int, client: httpx.AsyncClient, deadline: float, period: float, out: dict,
+                  display: str | None = "auto") -> None:
     photo = png_bytes(512, 512, seed=100 + index)
     r = await client.post("/api/images", files={"file": (f"student{index}.png", photo)}, data={"max_side": "512"})
     if r.status_code != 201:
@@ -47,6 +49,8 @@ async def student(index: int, client: httpx.AsyncClient, deadline: float, period
     i = 0
     while time.monotonic() < deadline:
         body = {"image_id": image_id, "color": "rgb", "weight": weight, **KNOBS[i % len(KNOBS)]}
+        if display:
+            body["display"] = display
         t0 = time.perf_counter()
         try:
             r = await client.post("/api/conv2d", json=body, headers=BINARY)
@@ -74,13 +78,13 @@ def sample_memory(pid, stop: threading.Event, peak: list) -> None:
         stop.wait(0.2)
 
 
-async def run(base: str, students: int, seconds: float, period: float) -> dict:
+async def run(base: str, students: int, seconds: float, period: float, display: str | None = "auto") -> dict:
     out = {"latency_ms": [], "errors": [], "reuploads": 0}
     limits = httpx.Limits(max_connections=students, max_keepalive_connections=students)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
         deadline = time.monotonic() + seconds
         t0 = time.monotonic()
-        await asyncio.gather(*(student(i, client, deadline, period, out) for i in range(students)))
+        await asyncio.gather(*(student(i, client, deadline, period, out, display) for i in range(students)))
         out["wall"] = time.monotonic() - t0
     return out
 
@@ -91,6 +95,8 @@ def main(argv=None) -> int:
     ap.add_argument("--students", type=int, default=30)
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--period", type=float, default=0.3, help="seconds between one student's knob changes")
+    ap.add_argument("--display", default="auto", choices=["auto", "none"],
+                    help="auto: colour indices, as the lab asks (default); none: float32 maps")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--memory-bound-mb", type=float, default=1024.0)
     args = ap.parse_args(argv)
@@ -103,13 +109,14 @@ def main(argv=None) -> int:
         stop, peak = threading.Event(), [tree_rss_bytes(pid) or 0]
         sampler = threading.Thread(target=sample_memory, args=(pid, stop, peak), daemon=True)
         sampler.start()
-        out = asyncio.run(run(base, args.students, args.seconds, args.period))
+        out = asyncio.run(run(base, args.students, args.seconds, args.period,
+                             None if args.display == "none" else args.display))
         stop.set()
         sampler.join()
 
     p = percentiles(out["latency_ms"]) if out["latency_ms"] else {"n": 0, "p50": 0, "p95": 0, "p99": 0, "max": 0}
     print(f"students {args.students}, knob change every {args.period * 1e3:.0f} ms, {args.seconds:.0f} s, "
-          f"workers {args.workers}")
+          f"workers {args.workers}, display {args.display}")
     print(f"requests {p['n']}, throughput {p['n'] / out['wall']:.1f} req/s")
     print(f"latency ms: p50 {p['p50']:.1f}  p95 {p['p95']:.1f}  p99 {p['p99']:.1f}  max {p['max']:.1f}")
     print(f"errors {len(out['errors'])}{' ' + str(sorted(set(out['errors']))) if out['errors'] else ''}, "

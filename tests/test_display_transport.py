@@ -124,3 +124,13 @@ def test_u1_round_trip_keeps_alignment():
     np.testing.assert_array_equal(arrays["idx"], idx)
     np.testing.assert_array_equal(arrays["after"], after)
     assert b'"dtype": "u1"' in body and b'"offset": 24' in body
+
+
+def test_float64_maps_follow_the_rule_too(client, case):
+    x, w, b = case
+    body = {"input": x.tolist(), "weight": w.tolist(), "bias": b.tolist(), "dtype": "float64", "display": "auto"}
+    meta, arrays = decode_binary(post(client, body).content)
+    y = kernels.conv2d(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64))
+    want, ranges, _ = page_rule(y, "auto")
+    np.testing.assert_array_equal(arrays["output_index"], want)
+    assert meta["output_range"] == ranges and meta["dtype"] == "float64"

@@ -97,6 +97,12 @@ export async function request(url, { method = "GET", json, body, binary = false,
   }
 }
 
+/** Abort the request in flight under `key`, if any (its caller gets Superseded). */
+export function cancel(key) {
+  inflight.get(key)?.abort();
+  inflight.delete(key);
+}
+
 export const getJSON = (url, opts = {}) => request(url, opts);
 export const postJSON = (url, json, opts = {}) => request(url, { ...opts, method: "POST", json });
 

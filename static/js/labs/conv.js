@@ -5,8 +5,11 @@
 // Geometry (sizes, boxes, formulas) is computed here with shape.js and drawn at
 // once; the feature maps come from POST /api/conv2d (binary arrays, one request
 // key so a slider drag never paints stale maps) and replace the previous ones.
+// Big outputs are asked for as colour-table indices (`display`: 1 byte a value,
+// drawn straight through the colour table); their exact float32 values follow in
+// a second request a moment later, or at once when a hover or click needs them.
 
-import { postJSON } from "../api.js";
+import { cancel, postJSON } from "../api.js";
 import { exportCanvases, fmt } from "../heatmap.js";
 import { MAPS } from "../colormap.js";
 import { PRESETS } from "../presets.js";
@@ -24,6 +27,12 @@ import { renderCost, renderOutputSize } from "./conv/panels.js";
 
 export const FIELDS = MODEL_FIELDS;
 const PRESET_NAME = Object.fromEntries(PRESETS.map((p) => [p.id, p.name.replace(/ \(.*\)$/, "")]));
+// Outputs with more values than this come as colour indices first (small ones, whose cells
+// may print numbers, come exact in one go: 64 K values are 256 KB).
+const DISPLAY_FROM = 65536;
+// How long after drawing index maps the exact values are fetched unasked: longer than the
+// pause between two knob changes of a drag, so a drag costs the server one request a change.
+const EXACT_AFTER_MS = 400;
 
 export function mount(root, ctx) {
   const { state, image } = ctx;
@@ -32,7 +41,8 @@ export function mount(root, ctx) {
   let source = null; // {key, pixels (Float32Array C,H,W), grid?}
   let sourceKey = "";
   let geom = null; // last computed geometry (ok or not)
-  let result = null; // {signature, output, wts, g, padded}
+  let result = null; // {signature, shape, output (exact, or null until fetched), index?, cmap?, shown?, wts, g, padded, range}
+  let hovering = null; // {f, cell, event} under the mouse on a map
   let pendingSignature = "";
   let lastWindow = null; // the window shown last
   let prevWindow = null; // the animation's previous window (drawn faintly)
@@ -69,12 +79,58 @@ export function mount(root, ctx) {
       state.set({ "conv.at": [f, row, col], "conv.sel": f });
     },
     onHover(f, cell, event) {
-      if (!cell || !result) return hideTooltip();
-      const [, h, w] = result.output.shape;
-      const v = result.output[f * h * w + cell.row * w + cell.col];
-      showTooltip(event, [`filter ${f} · (row ${cell.row}, col ${cell.col})`, `value ${fmt(v, 7)}`, "click: explain this pixel"]);
+      hovering = cell && result ? { f, cell, event } : null;
+      if (!hovering) return hideTooltip();
+      showHover();
     },
   });
+
+  /** The tooltip of the map cell under the mouse: its exact value, or "…" while that is on its way. */
+  function showHover() {
+    if (!hovering || !result) return;
+    const { f, cell, event } = hovering;
+    const [, h, w] = result.shape;
+    if (f >= result.shape[0] || cell.row >= h || cell.col >= w) return;
+    if (!result.output) demandExact(result);
+    const v = result.output ? fmt(result.output[f * h * w + cell.row * w + cell.col], 7) : "…";
+    showTooltip(event, [`filter ${f} · (row ${cell.row}, col ${cell.col})`, `value ${v}`, "click: explain this pixel"]);
+  }
+
+  // --- exact values of maps drawn from colour indices ---------------------------------
+  let exactTimer = 0;
+
+  /** Fetch result's exact float32 maps (once; superseded by newer knob changes). */
+  function demandExact(res, asked = true) {
+    clearTimeout(exactTimer);
+    if (res !== result || res.output) return;
+    if (asked) res.asked = true;
+    if (res.exact) return;
+    const { body, grid, imageName } = res.request;
+    res.exact = image.withImage(imageName, (imageId) =>
+      postJSON("/api/conv2d", grid ? body : { ...body, image_id: imageId }, { binary: true, key: "conv-exact" }),
+    );
+    res.exact.then((answer) => {
+      if (res !== result) return;
+      res.output = answer.arrays.output;
+      maps.setExact(res.output);
+      showHover();
+      showSelection(state.get());
+    }, (err) => {
+      res.exact = null;
+      if (res === result && res.asked && !(err && err.superseded)) reportError(err);
+    });
+  }
+
+  /** Stop waiting for the exact maps of a result that is being replaced. */
+  function dropExact() {
+    clearTimeout(exactTimer);
+    cancel("conv-exact");
+  }
+
+  function drawMaps(s) {
+    if (result.output) maps.render(result.output, names(result.wts), s["conv.cmap"], result.range, mapsKey());
+    else maps.renderIndex(result.index, names(result.wts), result.shown, mapsKey());
+  }
 
   const anim = mountAnimation($(".conv-input-panel"), {
     state,
@@ -195,12 +251,14 @@ export function mount(root, ctx) {
       return;
     }
     const { output, wts, g, padded } = result;
-    const [, h, w] = output.shape;
+    const [, h, w] = result.shape;
+    if (!output) demandExact(result);
     const info = multiplyAdd(padded, g, wts, sel.f, sel.row, sel.col, { flip: s["conv.flip"], relu: s["conv.relu"] });
     Object.assign(info, sel);
     const preset = wts.filters[sel.f];
     renderExplain(panel, where, info, {
-      serverValue: output[sel.f * h * w + sel.row * w + sel.col],
+      serverValue: output ? output[sel.f * h * w + sel.row * w + sel.col] : null,
+      serverPending: !output,
       preset: preset === "custom" ? "edited kernel" : PRESET_NAME[preset] || preset,
       flip: s["conv.flip"],
       g,
@@ -250,23 +308,27 @@ export function mount(root, ctx) {
     const body = requestBody(s, wts, src.grid ? { pixels: src.grid } : { id: s.image, color: s.color });
     const signature = JSON.stringify(body);
     const box = sizes();
-    if (result && signature === result.signature) {
+    const display = wts.cout * g.hOut * g.wOut > DISPLAY_FROM ? s["conv.cmap"] : null;
+    if (result && signature === result.signature && (result.output || result.cmap === display)) {
       // Nothing the server computes changed: just redraw (colours, sizes, selection).
       result.padded = inputView.render(src.pixels, g, { ...box, pixelGrid: src.grid, channel: s["conv.pxch"] });
       result.g = g;
       clearError();
       maps.setStale(false);
-      maps.render(result.output, names(result.wts), s["conv.cmap"], result.range, mapsKey());
+      drawMaps(s);
       showSelection(s);
       return;
     }
-    if (signature === pendingSignature) return;
-    pendingSignature = signature;
+    const wanted = `${signature}|${display}`;
+    if (wanted === pendingSignature) return;
+    pendingSignature = wanted;
     maps.setStale(true);
+    dropExact();
     const t0 = performance.now();
     // Send first, then draw the padded input while the server works.
+    const sent = display ? { ...body, display } : body;
     const pending = image.withImage(s.image, (imageId) =>
-      postJSON("/api/conv2d", src.grid ? body : { ...body, image_id: imageId }, { binary: true, key: "conv" }),
+      postJSON("/api/conv2d", src.grid ? sent : { ...sent, image_id: imageId }, { binary: true, key: "conv" }),
     );
     pending.catch(() => {}); // handled below
     const padded = inputView.render(src.pixels, g, { ...box, pixelGrid: src.grid, channel: s["conv.pxch"] });
@@ -275,18 +337,27 @@ export function mount(root, ctx) {
       answer = await pending;
     } catch (err) {
       if (err && err.superseded) return;
-      if (pendingSignature === signature) pendingSignature = "";
+      if (pendingSignature === wanted) pendingSignature = "";
       reportError(err);
       return;
     }
-    if (pendingSignature !== signature) return;
+    if (pendingSignature !== wanted) return;
     pendingSignature = "";
     const t1 = performance.now();
     clearError();
     const range = { min: answer.output_min, max: answer.output_max };
-    result = { signature, output: answer.arrays.output, wts, g, padded, range };
+    const index = answer.arrays.output_index || null;
+    result = {
+      signature, output: answer.arrays.output || null, index, shape: (answer.arrays.output || index).shape,
+      cmap: index ? display : null, shown: index ? { ...range, range: answer.output_range, map: answer.output_map } : null,
+      wts, g, padded, range, request: { body, grid: Boolean(src.grid), imageName: s.image },
+    };
     maps.setStale(false);
-    maps.render(result.output, names(wts), state.get()["conv.cmap"], range, mapsKey());
+    drawMaps(state.get());
+    if (!result.output) {
+      const res = result;
+      exactTimer = setTimeout(() => demandExact(res, false), EXACT_AFTER_MS);
+    }
     showSelection(state.get());
     root.dataset.rendered = String(Number(root.dataset.rendered || 0) + 1);
     // Timings for bench/browser_latency.py: request (server + transfer + decode) and drawing.

@@ -187,6 +187,31 @@ export class GridView {
     return [lo, hi];
   }
 
+  /**
+   * Colour-table indices (Uint8Array h·w, 0–255) already computed by the server with
+   * setData's rule for `map` over `range`: one table look-up a cell, no float pass.
+   * No numbers are printed until setNumbers gives the exact values.
+   */
+  setIndices(index, h, w, { map, range }) {
+    if (index.length !== h * w) throw new Error(`expected ${h}×${w} indices, got ${index.length}`);
+    this.#resize(h, w);
+    const out = this.#pixels(h, w);
+    const lut = packedTable(map);
+    for (let i = 0; i < index.length; i++) out[i] = lut[index[i]];
+    this.ctx2d.putImageData(this.image, 0, 0);
+    const [lo, hi] = range;
+    this.values = null;
+    this.colorInfo = { map, lo, hi };
+    this.redraw();
+    return [lo, hi];
+  }
+
+  /** The numbers big cells print (h·w values), for a map drawn with setIndices. */
+  setNumbers(values) {
+    this.values = values;
+    if (this.scale >= 24) this.redraw();
+  }
+
   /** An image ((C, H, W) values in [0, 1]); numbers printed from the first channel. */
   setImage(pixels, c, h, w) {
     this.#resize(h, w);

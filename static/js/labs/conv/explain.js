@@ -2,7 +2,8 @@
 // per input channel of the filter's group (with groups > 1 a filter sees only
 // C_in/groups channels), input × weight for every tap of the (dilated, strided)
 // window, the channel sums, + bias, the ReLU if on. The sum is computed here in
-// float64 from the exact float32 pixels and printed next to the server's value.
+// float64 from the exact float32 pixels and printed next to the server's value
+// ("…" while the exact maps are still on their way).
 
 import { fmt } from "../../heatmap.js";
 import { el } from "../../ui.js";
@@ -47,7 +48,7 @@ export function multiplyAdd(padded, g, wts, f, row, col, { flip, relu }) {
 const CH = { 1: ["x"], 3: ["R", "G", "B"] };
 const signed = (v) => (v < 0 ? `(${fmt(v, 4)})` : fmt(v, 4));
 
-export function renderExplain(root, where, info, { serverValue, preset, flip, g }) {
+export function renderExplain(root, where, info, { serverValue, serverPending = false, preset, flip, g }) {
   const names = CH[info.cin] || Array.from({ length: info.cin }, (_, c) => `c${c}`);
   where.textContent = `filter ${info.f} · (row ${info.row}, col ${info.col})`;
   const blocks = [];
@@ -87,8 +88,10 @@ export function renderExplain(root, where, info, { serverValue, preset, flip, g 
   blocks.push(el("p", { class: "madd-result" },
     el("span", {}, "sum "), el("strong", { "data-testid": "explain-sum", "data-value": String(info.value) }, computed),
     el("span", { class: "hint" }, " (here, float64)"),
-    server === null ? null : el("span", {}, " · server ", el("strong", { "data-testid": "explain-server", "data-value": String(serverValue) }, server),
-      el("span", { class: match ? "ok" : "bad" }, match ? " equal" : " differ"))));
+    server === null
+      ? serverPending ? el("span", { class: "hint" }, " · server …") : null
+      : el("span", {}, " · server ", el("strong", { "data-testid": "explain-server", "data-value": String(serverValue) }, server),
+        el("span", { class: match ? "ok" : "bad" }, match ? " equal" : " differ"))));
   root.replaceChildren(...blocks);
   // Screen readers hear the result in one sentence; the table above carries every term.
   const live = root.parentElement?.querySelector(".conv-explain-live");

@@ -87,6 +87,37 @@ export function mountMaps(root, { onSelect, onHover }) {
     }
   }
 
+  /** Size the cards, then per map draw(card, f) -> {map, lo, hi, dmin, dmax}; captions and colour bars follow. */
+  function paint(count, h, w, key, names, draw) {
+    ensureCards(count);
+    const [maxW, maxH] = layout(count, h, w, key);
+    cards.forEach((card, f) => {
+      card.view.setBox(maxW, maxH);
+      card.view.cursor = selection && selection.f === f ? { row: selection.row, col: selection.col } : null;
+      const { map, lo, hi, dmin, dmax } = draw(card, f);
+      const name = names[f];
+      card.caption.textContent = `${f} · ${name} · min ${fmt(dmin, 3)}, max ${fmt(dmax, 3)}`;
+      card.caption.title = `filter ${f}: ${name}, ${h}×${w}, min ${dmin}, max ${dmax}`;
+      const figW = `${Math.max(120, Math.round(card.view.cssW))}px`;
+      if (card.figure.style.width !== figW) card.figure.style.width = figW;
+      const barWidth = Math.max(60, Math.min(140, Math.round(card.view.cssW) - 70));
+      // The bar's colours depend only on the map and width (and where zero sits), not on lo/hi themselves.
+      const barKey = `${map.name},${barWidth},${lo < 0 && hi > 0 ? Math.round(((0 - lo) / (hi - lo)) * (barWidth - 1)) : -1}`;
+      if (card.barKey !== barKey) {
+        drawColorbar(card.bar, map, lo, hi, { width: barWidth, height: 10 });
+        card.bar.style.width = `${barWidth}px`;
+        card.barKey = barKey;
+      }
+      card.lo.textContent = fmt(lo, 3);
+      card.hi.textContent = fmt(hi, 3);
+      const showZero = lo < 0 && hi > 0;
+      card.zero.hidden = !showZero;
+      card.zero.textContent = "0";
+      card.zero.style.left = `${((0 - lo) / (hi - lo)) * 100}%`;
+      card.figure.dataset.map = map.name;
+    });
+  }
+
   return {
     /**
      * Draw the server's output (Float32Array (C_out, H_out, W_out)).
@@ -94,9 +125,7 @@ export function mountMaps(root, { onSelect, onHover }) {
      */
     render(output, names, cmap, known = null, key = "") {
       const [count, h, w] = output.shape;
-      ensureCards(count);
-      const [maxW, maxH] = layout(count, h, w, key);
-      cards.forEach((card, f) => {
+      paint(count, h, w, key, names, (card, f) => {
         const data = output.subarray(f * h * w, (f + 1) * h * w);
         // The server sends each map's min and max, which saves two passes over 260k values.
         let dmin = known ? known.min[f] : Infinity;
@@ -108,35 +137,34 @@ export function mountMaps(root, { onSelect, onHover }) {
           }
         }
         const map = cmap === "auto" ? (dmin < 0 ? MAPS.diverging : MAPS.viridis) : MAPS[cmap] || MAPS.viridis;
-        card.view.setBox(maxW, maxH);
-        card.view.cursor = selection && selection.f === f ? { row: selection.row, col: selection.col } : null;
         let range;
         if (map.signed) {
           // Below 1e-6 the values are float32 rounding of an exact 0: don't blow the noise up into colours.
+          // (app/display.py colours the server's display answer by this same rule.)
           const m = Math.max(Math.abs(dmin), Math.abs(dmax), 1e-6);
           range = [-m, m];
         } else range = dmax > dmin ? [dmin, dmax] : [dmin, dmin + 1];
         const [lo, hi] = card.view.setData(data, h, w, { map, range });
-        card.caption.textContent = `${f} · ${names[f]} · min ${fmt(dmin, 3)}, max ${fmt(dmax, 3)}`;
-        card.caption.title = `filter ${f}: ${names[f]}, ${h}×${w}, min ${dmin}, max ${dmax}`;
-        const figW = `${Math.max(120, Math.round(card.view.cssW))}px`;
-        if (card.figure.style.width !== figW) card.figure.style.width = figW;
-        const barWidth = Math.max(60, Math.min(140, Math.round(card.view.cssW) - 70));
-        // The bar's colours depend only on the map and width (and where zero sits), not on lo/hi themselves.
-        const barKey = `${map.name},${barWidth},${lo < 0 && hi > 0 ? Math.round(((0 - lo) / (hi - lo)) * (barWidth - 1)) : -1}`;
-        if (card.barKey !== barKey) {
-          drawColorbar(card.bar, map, lo, hi, { width: barWidth, height: 10 });
-          card.bar.style.width = `${barWidth}px`;
-          card.barKey = barKey;
-        }
-        card.lo.textContent = fmt(lo, 3);
-        card.hi.textContent = fmt(hi, 3);
-        const showZero = lo < 0 && hi > 0;
-        card.zero.hidden = !showZero;
-        card.zero.textContent = "0";
-        card.zero.style.left = `${((0 - lo) / (hi - lo)) * 100}%`;
-        card.figure.dataset.map = map.name;
+        return { map, lo, hi, dmin, dmax };
       });
+    },
+    /**
+     * Draw colour-table indices (Uint8Array (C_out, H_out, W_out)) from POST /api/conv2d
+     * with `display`: `shown` = {min, max, range, map} per map, as the server chose them.
+     * The exact values come later (setExact) for hover, numbers and the multiply-add.
+     */
+    renderIndex(index, names, shown, key = "") {
+      const [count, h, w] = index.shape;
+      paint(count, h, w, key, names, (card, f) => {
+        const map = MAPS[shown.map[f]] || MAPS.viridis;
+        const [lo, hi] = card.view.setIndices(index.subarray(f * h * w, (f + 1) * h * w), h, w, { map, range: shown.range[f] });
+        return { map, lo, hi, dmin: shown.min[f], dmax: shown.max[f] };
+      });
+    },
+    /** The exact values of maps drawn from indices: numbers in big cells. */
+    setExact(output) {
+      const [, h, w] = output.shape;
+      cards.forEach((card, f) => card.view.setNumbers(output.subarray(f * h * w, (f + 1) * h * w)));
     },
     setSelection(sel, prog = null) {
       selection = sel;
