@@ -27,10 +27,14 @@ or in ConvLab's compact binary form when the request says
 
 
 def _warm_kernels() -> None:
-    from app import kernels
+    import numpy as np
+
+    from app import display, kernels
 
     t0 = time.perf_counter()
     kernels.warmup()
+    for dtype in (np.float32, np.float64):  # the page's colour-index pass (display answers)
+        display.colour_indices(np.linspace(-1, 1, 12, dtype=dtype).reshape(2, 2, 3), "auto")
     logging.getLogger("convlab").info("kernels warm in %.1f s", time.perf_counter() - t0)
 
 
