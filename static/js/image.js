@@ -41,18 +41,23 @@ function isMissingImage(err) {
   return err instanceof ApiError && err.status === 404;
 }
 
+// Behind several workers without sticky sessions, the re-upload and the retry may each
+// reach a different worker; every re-upload leaves one more worker holding the image.
+const MAX_REUPLOADS = 4;
+
 /**
  * Run `fn(id)`; when the server answers 404 for an image we uploaded, upload it
- * again and retry once. Samples are built into every server and never go missing.
+ * again and retry (a few times). Samples are built into every server and never go missing.
  */
 export async function withImage(id, fn) {
-  try {
-    return await fn(id);
-  } catch (err) {
-    if (!isMissingImage(err) || !uploads.has(id)) throw err;
-    const { blob, name, maxSide } = uploads.get(id);
-    const info = await upload(blob, { name, maxSide });
-    return await fn(info.id);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn(id);
+    } catch (err) {
+      if (!isMissingImage(err) || !uploads.has(id) || attempt >= MAX_REUPLOADS) throw err;
+      const { blob, name, maxSide } = uploads.get(id);
+      id = (await upload(blob, { name, maxSide })).id;
+    }
   }
 }
 
