@@ -173,19 +173,7 @@ export class MapView {
   drawGrid() {
     this.clearOverlay();
     if (this.scale < 6) return;
-    const ctx = this.cellContext();
-    ctx.strokeStyle = "rgba(128,128,128,0.35)";
-    ctx.lineWidth = 1 / this.scale;
-    ctx.beginPath();
-    for (let r = 0; r <= this.h; r++) {
-      ctx.moveTo(0, r);
-      ctx.lineTo(this.w, r);
-    }
-    for (let c = 0; c <= this.w; c++) {
-      ctx.moveTo(c, 0);
-      ctx.lineTo(c, this.h);
-    }
-    ctx.stroke();
+    strokeCellGrid(this.cellContext(), this.h, this.w, this.scale);
   }
 
   /** Outline a rectangle of cells (row, col, height, width) on the overlay. */
@@ -204,6 +192,22 @@ export class MapView {
   exportPng(filename = "convlab-map.png") {
     exportCanvases([this.canvas, this.overlay], this.w * this.scale, this.h * this.scale, filename);
   }
+}
+
+/** Faint lines between the cells of an h×w map on a context scaled to one unit per cell. */
+export function strokeCellGrid(ctx, h, w, scale) {
+  ctx.strokeStyle = "rgba(128,128,128,0.35)";
+  ctx.lineWidth = 1 / scale;
+  ctx.beginPath();
+  for (let r = 0; r <= h; r++) {
+    ctx.moveTo(0, r);
+    ctx.lineTo(w, r);
+  }
+  for (let c = 0; c <= w; c++) {
+    ctx.moveTo(c, 0);
+    ctx.lineTo(c, h);
+  }
+  ctx.stroke();
 }
 
 /** Draw a colour bar (min, zero and max marked with numbers) into `canvas`. */

@@ -5,7 +5,7 @@
 // in the cells when they are big enough, a keyboard cursor (arrow keys, Enter),
 // and a `decorate(ctx)` hook that draws boxes in cell units on the overlay.
 
-import { exportCanvases, fmt } from "../heatmap.js";
+import { exportCanvases, fmt, strokeCellGrid } from "../heatmap.js";
 import { cssColor } from "../colormap.js";
 
 // Drawing is the page's hot path (a 512×512 RGB image with 8 filters repaints 2 M
@@ -264,19 +264,7 @@ export class GridView {
   }
 
   #grid() {
-    const ctx = this.cellContext();
-    ctx.strokeStyle = "rgba(128,128,128,0.35)";
-    ctx.lineWidth = 1 / this.scale;
-    ctx.beginPath();
-    for (let r = 0; r <= this.h; r++) {
-      ctx.moveTo(0, r);
-      ctx.lineTo(this.w, r);
-    }
-    for (let c = 0; c <= this.w; c++) {
-      ctx.moveTo(c, 0);
-      ctx.lineTo(c, this.h);
-    }
-    ctx.stroke();
+    strokeCellGrid(this.cellContext(), this.h, this.w, this.scale);
   }
 
   #numbers() {
