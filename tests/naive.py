@@ -206,3 +206,18 @@ def conv1d(x, w, b, stride, pads, dilation, mode):
                         s += x[c, src] * w[o, c, a]
             y[o, i] = s
     return y
+
+
+def numeric_grad(loss, a, h=1e-6):
+    """Central differences (L(a + h) − L(a − h)) / 2h of the scalar ``loss()`` with respect
+    to every entry of ``a``, which is perturbed in place and restored."""
+    g = np.zeros_like(a)
+    for idx in np.ndindex(a.shape):
+        keep = a[idx]
+        a[idx] = keep + h
+        up = loss()
+        a[idx] = keep - h
+        down = loss()
+        a[idx] = keep
+        g[idx] = (up - down) / (2 * h)
+    return g

@@ -137,20 +137,6 @@ def test_conv2d_any_layout_and_integer_input():
 # --------------------------------------------------------------------------- finite differences
 
 
-def numeric_grad(loss, a, h=1e-6):
-    """Central differences of the scalar ``loss()`` with respect to every entry of ``a`` (in place)."""
-    g = np.zeros_like(a)
-    for idx in np.ndindex(a.shape):
-        keep = a[idx]
-        a[idx] = keep + h
-        up = loss()
-        a[idx] = keep - h
-        down = loss()
-        a[idx] = keep
-        g[idx] = (up - down) / (2 * h)
-    return g
-
-
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
     "geom",
@@ -172,9 +158,9 @@ def test_conv2d_backward_finite_differences(mode, geom):
         return float(np.sum(gy * conv2d(x, w, b, padding_mode=mode, **geom)))
 
     gx, gw, gb = conv2d_backward(x, w, gy, padding_mode=mode, **geom)
-    assert np.max(np.abs(gx - numeric_grad(loss, x))) <= 1e-6
-    assert np.max(np.abs(gw - numeric_grad(loss, w))) <= 1e-6
-    assert np.max(np.abs(gb - numeric_grad(loss, b))) <= 1e-6
+    assert np.max(np.abs(gx - naive.numeric_grad(loss, x))) <= 1e-6
+    assert np.max(np.abs(gw - naive.numeric_grad(loss, w))) <= 1e-6
+    assert np.max(np.abs(gb - naive.numeric_grad(loss, b))) <= 1e-6
 
 
 def test_chapter_weight_gradient_check():
@@ -184,7 +170,7 @@ def test_chapter_weight_gradient_check():
     delta = rng.normal(size=(1, 6, 6))
     _, gw, _ = conv2d_backward(x, w, delta)
     npt.assert_allclose(gw[0, 0], conv2d(x, delta[None])[0], atol=1e-12)  # one convolution, three uses
-    diff = np.max(np.abs(gw - numeric_grad(lambda: float(np.sum(delta * conv2d(x, w))), w)))
+    diff = np.max(np.abs(gw - naive.numeric_grad(lambda: float(np.sum(delta * conv2d(x, w))), w)))
     assert diff <= 1e-6
 
 

@@ -27,19 +27,6 @@ def atol(n, dtype):
     return 2.0 * n * (n + 1) * np.finfo(dtype).eps
 
 
-def numeric_grad(loss, a, h=1e-6):
-    g = np.zeros_like(a)
-    for idx in np.ndindex(a.shape):
-        keep = a[idx]
-        a[idx] = keep + h
-        up = loss()
-        a[idx] = keep - h
-        down = loss()
-        a[idx] = keep
-        g[idx] = (up - down) / (2 * h)
-    return g
-
-
 # --------------------------------------------------------------------------- transposed convolution
 
 
@@ -111,7 +98,7 @@ def test_conv_transpose2d_finite_differences(args):
     loss = lambda: float(np.sum(gy * conv_transpose2d(x, w, b, **args)))  # noqa: E731
     gx, gw, gb = conv_transpose2d_backward(x, w, gy, **args)
     for analytic, wrt in ((gx, x), (gw, w), (gb, b)):
-        assert np.max(np.abs(analytic - numeric_grad(loss, wrt))) <= 1e-6
+        assert np.max(np.abs(analytic - naive.numeric_grad(loss, wrt))) <= 1e-6
 
 
 @pytest.mark.parametrize(
@@ -207,7 +194,7 @@ def test_conv1d_backward_finite_differences(mode):
     loss = lambda: float(np.sum(gy * conv1d(x, w, b, **args)))  # noqa: E731
     gx, gw, gb = conv1d_backward(x, w, gy, **args)
     for analytic, wrt in ((gx, x), (gw, w), (gb, b)):
-        assert np.max(np.abs(analytic - numeric_grad(loss, wrt))) <= 1e-6
+        assert np.max(np.abs(analytic - naive.numeric_grad(loss, wrt))) <= 1e-6
 
 
 def test_conv1d_chapter_equation():

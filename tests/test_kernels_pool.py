@@ -97,19 +97,6 @@ def test_max_pool_backward_accumulates_overlapping_windows():
     assert gx[0, 2, 2] == 9 and gx.sum() == 9
 
 
-def numeric_grad(loss, a, h=1e-6):
-    g = np.zeros_like(a)
-    for idx in np.ndindex(a.shape):
-        keep = a[idx]
-        a[idx] = keep + h
-        up = loss()
-        a[idx] = keep - h
-        down = loss()
-        a[idx] = keep
-        g[idx] = (up - down) / (2 * h)
-    return g
-
-
 @pytest.mark.parametrize("kind", ["max", "avg"])
 @pytest.mark.parametrize("geom", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1), dict(kernel_size=(3, 2), stride=(2, 1))])
 def test_pool2d_backward_finite_differences(kind, geom):
@@ -117,7 +104,7 @@ def test_pool2d_backward_finite_differences(kind, geom):
     x = rng.permutation(2 * 7 * 6).reshape(2, 7, 6) * 0.01 + rng.uniform(0, 1e-3, (2, 7, 6))  # distinct values
     gy = rng.normal(size=pool2d(x, kind, **geom)[0].shape)
     gx = pool2d_backward(x, gy, kind, **geom)
-    num = numeric_grad(lambda: float(np.sum(gy * pool2d(x, kind, **geom)[0])), x)
+    num = naive.numeric_grad(lambda: float(np.sum(gy * pool2d(x, kind, **geom)[0])), x)
     assert np.max(np.abs(gx - num)) <= 1e-6
 
 
