@@ -41,17 +41,31 @@ def range_for(map_name: str, lo: float, hi: float) -> tuple[float, float]:
     return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+# Values per parallel task: a few hundred KB of float32, enough to amortise the task.
+_CHUNK = 1 << 16
+
+
+@numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def _indices(values, lo, scale, out):
-    """out[i] = clamp(floor((values[i] − lo) · scale + 0.5), 0, 255), in float64; NaN → 0."""
-    for i in range(values.size):
-        t = np.floor((np.float64(values[i]) - lo) * scale + 0.5)
-        if not t >= 0:  # negative, or NaN (JavaScript's `NaN | 0` is 0)
-            out[i] = 0
-        elif t > 255:
-            out[i] = 255
-        else:
-            out[i] = np.uint8(t)
+    """out[f, i] = clamp(floor((values[f, i] − lo[f]) · scale[f] + 0.5), 0, 255) in float64; NaN → 0.
+
+    Parallel over (map, chunk) tasks, each owning its slice of ``out``. The clamp is two
+    selects rather than branches so LLVM vectorises the row (about 2× faster than the
+    branchy form, same results: ``t >= 0`` is false for NaN, as JavaScript's ``NaN | 0`` is 0).
+    """
+    c, n = values.shape
+    per_map = (n + _CHUNK - 1) // _CHUNK
+    for task in numba.prange(c * per_map):
+        f = task // per_map
+        start = (task % per_map) * _CHUNK
+        row = values[f, start : min(start + _CHUNK, n)]
+        dst = out[f, start : min(start + _CHUNK, n)]
+        low, s = lo[f], scale[f]
+        for i in range(row.size):
+            t = np.floor((np.float64(row[i]) - low) * s + 0.5)
+            t = t if t >= 0.0 else 0.0
+            t = t if t <= 255.0 else 255.0
+            dst[i] = np.uint8(t)
 
 
 def colour_indices(y: np.ndarray, mode: str) -> dict:
@@ -64,17 +78,15 @@ def colour_indices(y: np.ndarray, mode: str) -> dict:
     c = y.shape[0]
     flat = np.ascontiguousarray(y).reshape(c, -1)
     out = np.empty(flat.shape, np.uint8)
-    mins, maxs, ranges, maps = [], [], [], []
-    for f in range(c):
-        values = flat[f]
-        lo_v = float(values.min()) if values.size else 0.0
-        hi_v = float(values.max()) if values.size else 0.0
-        name = map_for(mode, lo_v)
-        lo, hi = range_for(name, lo_v, hi_v)
-        if values.size:
-            _indices(values, lo, 255.0 / (hi - lo), out[f])
-        mins.append(lo_v)
-        maxs.append(hi_v)
-        ranges.append([lo, hi])
-        maps.append(name)
+    if flat.shape[1] == 0:
+        return {"index": out.reshape(y.shape), "min": [0.0] * c, "max": [0.0] * c,
+                "range": [list(range_for(map_for(mode, 0.0), 0.0, 0.0)) for _ in range(c)],
+                "map": [map_for(mode, 0.0)] * c}
+    mins = [float(v) for v in flat.min(axis=1)]
+    maxs = [float(v) for v in flat.max(axis=1)]
+    maps = [map_for(mode, lo) for lo in mins]
+    ranges = [list(range_for(name, lo, hi)) for name, lo, hi in zip(maps, mins, maxs)]
+    low = np.array([r[0] for r in ranges], np.float64)
+    scale = np.array([255.0 / (r[1] - r[0]) for r in ranges], np.float64)
+    _indices(flat, low, scale, out)
     return {"index": out.reshape(y.shape), "min": mins, "max": maxs, "range": ranges, "map": maps}
