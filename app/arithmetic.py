@@ -6,7 +6,7 @@ Equation numbers refer to the chapter ConvLab teaches (36.4–36.11).
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 Pair = tuple[int, int]
 
@@ -95,6 +95,42 @@ def padding_sides(padding, kh: int, kw: int, dh: int = 1, dw: int = 1) -> tuple[
         return same_padding(kh, dh), same_padding(kw, dw)
     ph, pw = pair(padding, "padding")
     return (ph, ph), (pw, pw)
+
+
+def _fitting_size(n: int, k: int, s: int, pad_total: int, d: int = 1) -> int:
+    if n + pad_total < effective_kernel(k, d):
+        return 0
+    return conv_output_size_padded(n, k, s, pad_total, d)
+
+
+class LayerSizes(NamedTuple):
+    """Output size and padding of a conv or pooling layer, for bounding its work before it runs."""
+
+    oh: int  # 0 where the window does not fit along that axis
+    ow: int
+    pads: tuple[int, int, int, int]  # top, bottom, left, right
+
+
+def conv_sizes(h: int, w: int, kh: int, kw: int, stride=1, padding=0, dilation=1) -> LayerSizes:
+    """Output size and padding of a convolution of an H×W input with a kh×kw kernel.
+
+    ``stride``/``dilation`` are an int or an (h, w) pair, ``padding`` also "valid" or
+    "same". Unlike :func:`conv_output_size` a window that does not fit gives 0 rather
+    than an error: a server sizes the work with this, and the kernel then says what is
+    wrong in terms of both axes.
+    """
+    (sh, sw), (dh, dw) = pair(stride, "stride"), pair(dilation, "dilation")
+    (top, bottom), (left, right) = padding_sides(padding, kh, kw, dh, dw)
+    return LayerSizes(_fitting_size(h, kh, sh, top + bottom, dh), _fitting_size(w, kw, sw, left + right, dw),
+                      (top, bottom, left, right))
+
+
+def pool_sizes(h: int, w: int, kernel_size, stride=None, padding=0) -> LayerSizes:
+    """Like :func:`conv_sizes` for a pooling window; ``stride`` defaults to ``kernel_size``."""
+    kh, kw = pair(kernel_size, "kernel_size")
+    sh, sw = pair(kernel_size if stride is None else stride, "stride")
+    ph, pw = pair(padding, "padding")
+    return LayerSizes(_fitting_size(h, kh, sh, 2 * ph), _fitting_size(w, kw, sw, 2 * pw), (ph, ph, pw, pw))
 
 
 def conv_params(c_in: int, c_out: int, kh: int, kw: int, bias: bool = True, groups: int = 1) -> int:

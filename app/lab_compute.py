@@ -1,5 +1,6 @@
 """Compute behind the Pooling and Backward labs: the maps they pool, the upstream
-gradients δ they send back, and the pooling-invariance experiment.
+gradients δ they send back (also the δ ``POST /api/conv2d`` builds from a described
+``grad_output``), and the pooling-invariance experiment.
 
 NumPy + app.kernels only; no web code.  Every bad argument is a ``ValueError``
 whose message names the field.
@@ -67,18 +68,19 @@ def target_map(x, out_shape, name, **geometry) -> np.ndarray:
     return np.repeat(t, out_shape[0], axis=0)
 
 
-def make_delta(kind: str, shape, *, index=None, seed=0, output=None, target=None) -> np.ndarray:
-    """The upstream gradient δ = ∂L/∂y for the chosen kind, shaped like the output.
+def make_delta(kind: str, shape, *, index=None, seed=0, output=None, target=None, dtype=np.float64) -> np.ndarray:
+    """The upstream gradient δ = ∂L/∂y for the chosen kind, shaped like the output, in ``dtype``.
 
     ones: every output pixel counts once (L = Σ y); one_hot: only output pixel
     ``index`` = (c, i, j) (L = y[c, i, j]); random: seeded standard normal;
-    squared_error: δ = y − t for L = ½ Σ (y − t)².
+    squared_error: δ = y − t for L = ½ Σ (y − t)².  The one builder of δ: the labs
+    and ``POST /api/conv2d``'s described ``grad_output`` both come here.
     """
     shape = tuple(int(n) for n in shape)
     if kind == "ones":
-        return np.ones(shape)
+        return np.ones(shape, dtype=dtype)
     if kind == "random":
-        return np.random.default_rng(seed).standard_normal(shape)
+        return np.random.default_rng(seed).standard_normal(shape).astype(dtype, copy=False)
     if kind == "one_hot":
         if index is None or len(index) != 3:
             raise ValueError("delta.index: a one_hot δ needs [c, y, x]")
@@ -87,13 +89,13 @@ def make_delta(kind: str, shape, *, index=None, seed=0, output=None, target=None
             raise ValueError(
                 f"delta.index: [{c}, {i}, {j}] is outside the output, which is {shape[0]}×{shape[1]}×{shape[2]} (C×H×W)"
             )
-        d = np.zeros(shape)
+        d = np.zeros(shape, dtype=dtype)
         d[c, i, j] = 1.0
         return d
     if kind == "squared_error":
         if output is None or target is None:
             raise ValueError("delta: a squared_error δ needs the output and a target")
-        return np.asarray(output, dtype=np.float64) - np.asarray(target, dtype=np.float64)
+        return np.asarray(output, dtype=dtype) - np.asarray(target, dtype=dtype)
     raise ValueError(f"delta.kind must be one of {', '.join(DELTA_KINDS)}; got {kind!r}")
 
 

@@ -576,6 +576,40 @@ def stack_macs(input_shape, layers: Sequence[Layer]) -> int:
     return total
 
 
+@dataclass(frozen=True)
+class CappedStack:
+    """A stack narrowed so that one forward pass fits a budget of multiply-adds."""
+
+    input_shape: tuple[int, int, int]
+    rows: list[Row]  # the stack as given, analysed
+    layers: list[Layer]  # the stack as it runs
+    cap: int  # at most this many filters per conv and units per dense layer
+    macs: int  # multiply-adds of one forward pass of ``layers``
+
+    @property
+    def capped(self) -> bool:
+        """Whether any layer runs narrower than it was given."""
+        return any(a != b for a, b in zip(self.layers, (row.layer for row in self.rows)))
+
+
+def cap_widths(input_shape, specs: Sequence[dict], max_channels: int, budget: int) -> CappedStack:
+    """Analyse the stack (strictly) and cap its widths at ``max_channels``, halving the cap
+    until a forward pass needs at most ``budget`` multiply-adds or the cap is down to 1.
+
+    The maps on screen and the gradients then come from the same, narrower network.
+    At a cap of 1 the stack may still be over budget: the caller compares ``macs``.
+    """
+    rows = analyse(input_shape, specs, strict=True)
+    full = [row.layer for row in rows]
+    cap = max_channels
+    while True:
+        layers = widths(full, cap)
+        macs = stack_macs(input_shape, layers)
+        if macs <= budget or cap == 1:
+            return CappedStack(parse_input_shape(input_shape), rows, layers, cap, macs)
+        cap = max(1, cap // 2)
+
+
 def make_params(input_shape, layers: Sequence[Layer], weights: str = "random", seed: int = 0) -> list[Params]:
     """Weights for every layer: seeded He-normal ("random"), all ones ("ones"), or the
     chapter's edge kernels in the first conv's first filters ("edges", the rest random).
@@ -659,6 +693,24 @@ def forward(x: np.ndarray, layers: Sequence[Layer], params: Sequence[Params]) ->
         trace.outputs.append(y)
         a = y
     return trace
+
+
+@dataclass
+class StackRun:
+    """A capped stack run on an image: the input it saw, its weights and every layer's output."""
+
+    stack: CappedStack
+    x: np.ndarray  # (C, H, W) the image fitted to the stack's input shape
+    params: list[Params]
+    trace: Trace
+
+
+def run_stack(stack: CappedStack, image: np.ndarray, weights: str = "random", seed: int = 0) -> StackRun:
+    """Fit ``image`` (C, H, W) to the stack's input, make its weights and run it forward."""
+    c, h, w = stack.input_shape
+    x = match_channels(fit_image(image, h, w), c)
+    params = make_params(stack.input_shape, stack.layers, weights, seed)
+    return StackRun(stack, x, params, forward(x, stack.layers, params))
 
 
 def backward(

@@ -46,3 +46,10 @@ def test_dropped_by_floor_agrees_with_output_size():
                     if n < arithmetic.effective_kernel(k, d):
                         continue
                     assert arithmetic.dropped_by_floor(n, k, s, 0, d) == (n - arithmetic.effective_kernel(k, d)) % s
+
+
+def test_layer_sizes_give_zero_where_the_window_does_not_fit():
+    # What the routers size work with: no error, the kernel explains a misfit later.
+    assert arithmetic.conv_sizes(5, 6, 3, 4, padding="same") == (5, 6, (1, 1, 1, 2))
+    assert arithmetic.conv_sizes(4, 9, 3, 3, stride=2, dilation=(2, 1)) == (0, 4, (0, 0, 0, 0))
+    assert arithmetic.pool_sizes(7, 6, (3, 2), padding=(1, 0)) == (3, 3, (1, 1, 0, 0))

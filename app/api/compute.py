@@ -10,10 +10,11 @@ from fastapi import APIRouter, HTTPException, Request
 
 from app import arithmetic, display, kernels
 from app.api.deps import SettingsDep, StoreDep
-from app.api.inputs import nested_array, resolve_input
+from app.api.inputs import float_dtype, nested_array, resolve_input
 from app.api.limits import check_bounds
 from app.api.transport import ARRAY_RESPONSES, array_response, wants_binary
 from app.config import Settings
+from app.lab_compute import make_delta
 from app.schemas.compute import Conv2dRequest, Conv2dResponse, GradSpec, Pool2dRequest, Pool2dResponse
 
 router = APIRouter(prefix="/api", tags=["compute"])
@@ -22,27 +23,20 @@ router = APIRouter(prefix="/api", tags=["compute"])
 # --- δ ----------------------------------------------------------------------------
 
 
-def materialise_grad(spec: GradSpec, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """The δ a GradSpec describes, shaped like the output."""
-    if spec.kind == "ones":
-        return np.ones(shape, dtype=dtype)
-    if spec.kind == "random":
-        rng = np.random.default_rng(spec.seed if spec.seed is not None else 0)
-        return rng.standard_normal(shape).astype(dtype)
-    c, y, x = spec.index
-    if c >= shape[0] or y >= shape[1] or x >= shape[2]:
-        raise HTTPException(422, f"grad_output.index: {[c, y, x]} is outside the output of shape {list(shape)}")
-    g = np.zeros(shape, dtype=dtype)
-    g[c, y, x] = 1
-    return g
-
-
 def resolve_grad(req, out_shape: tuple[int, ...], dtype, settings: Settings) -> tuple[np.ndarray | None, bool]:
     """(δ or None, whether δ was described rather than sent)."""
     if req.grad_output is None:
         return None, False
-    if isinstance(req.grad_output, GradSpec):
-        return materialise_grad(req.grad_output, out_shape, dtype), True
+    spec = req.grad_output
+    if isinstance(spec, GradSpec):
+        try:
+            seed = 0 if spec.seed is None else spec.seed
+            return make_delta(spec.kind, out_shape, index=spec.index, seed=seed, dtype=dtype), True
+        except ValueError:
+            # The schema already checked the kind and the index's length and signs: the index is past the output.
+            raise HTTPException(
+                422, f"grad_output.index: {spec.index} is outside the output of shape {list(out_shape)}"
+            ) from None
     gy = nested_array(req.grad_output, "grad_output", 3, dtype, settings, "(C, H, W)")
     if gy.shape != out_shape:
         raise HTTPException(422, f"grad_output: has shape {list(gy.shape)}; the output has shape {list(out_shape)}")
@@ -50,13 +44,6 @@ def resolve_grad(req, out_shape: tuple[int, ...], dtype, settings: Settings) -> 
 
 
 # --- sizes ------------------------------------------------------------------------
-
-
-def _out_len(n: int, k: int, s: int, pad_total: int, d: int = 1) -> int:
-    """Output length along one axis, or 0 when the window does not fit (the kernel then says so for both axes)."""
-    if n + pad_total < arithmetic.effective_kernel(k, d):
-        return 0
-    return arithmetic.conv_output_size_padded(n, k, s, pad_total, d)
 
 
 def _min_max(y: np.ndarray) -> tuple[list[float], list[float]]:
@@ -73,7 +60,7 @@ def conv2d(req: Conv2dRequest, request: Request, settings: SettingsDep, store: S
     if req.display is not None and not wants_binary(request):
         raise HTTPException(422, "display: colour indices come only in the binary answer "
                             "(Accept: application/x-convlab-arrays); leave display out for JSON")
-    dtype = np.float64 if req.dtype == "float64" else np.float32
+    dtype = float_dtype(req.dtype)
     x = resolve_input(req, store, settings, dtype)
     w = nested_array(req.weight, "weight", 4, dtype, settings, "(C_out, C_in / groups, kh, kw)")
     b = None if req.bias is None else nested_array(req.bias, "bias", 1, dtype, settings, "(C_out,)")
@@ -82,9 +69,8 @@ def conv2d(req: Conv2dRequest, request: Request, settings: SettingsDep, store: S
 
     c_in, h, wd = x.shape
     c_out, cin_g, kh, kw = w.shape
-    (sh, sw), (dh, dw) = arithmetic.pair(req.stride, "stride"), arithmetic.pair(req.dilation, "dilation")
-    pth, ptw = (sum(sides) for sides in arithmetic.padding_sides(req.padding, kh, kw, dh, dw))
-    oh, ow = _out_len(h, kh, sh, pth, dh), _out_len(wd, kw, sw, ptw, dw)
+    oh, ow, (top, bottom, left, right) = arithmetic.conv_sizes(h, wd, kh, kw, req.stride, req.padding, req.dilation)
+    pth, ptw = top + bottom, left + right
     passes = 3 if req.grad_output is not None else 1  # backward: grad input and grad weight
     check_bounds(
         settings,
@@ -124,13 +110,11 @@ def conv2d(req: Conv2dRequest, request: Request, settings: SettingsDep, store: S
 @router.post("/pool2d", response_model=Pool2dResponse, responses=ARRAY_RESPONSES)
 def pool2d(req: Pool2dRequest, request: Request, settings: SettingsDep, store: StoreDep):
     """Max or average pooling of an array or a stored image; grad_input too when grad_output is given."""
-    dtype = np.float64 if req.dtype == "float64" else np.float32
+    dtype = float_dtype(req.dtype)
     x = resolve_input(req, store, settings, dtype)
     c, h, wd = x.shape
     kh, kw = arithmetic.pair(req.kernel_size, "kernel_size")
-    sh, sw = arithmetic.pair(req.stride if req.stride is not None else req.kernel_size, "stride")
-    ph, pw = arithmetic.pair(req.padding, "padding")
-    oh, ow = _out_len(h, kh, sh, 2 * ph), _out_len(wd, kw, sw, 2 * pw)
+    oh, ow, (ph, _, pw, _) = arithmetic.pool_sizes(h, wd, req.kernel_size, req.stride, req.padding)
     check_bounds(
         settings,
         work=2 * c * oh * ow * kh * kw,

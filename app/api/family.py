@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from app import arithmetic, frameworks, kernels, transposed
 from app.api.deps import SettingsDep
-from app.api.inputs import nested_array
+from app.api.inputs import float_dtype, nested_array
 from app.api.limits import check_work
 from app.schemas.common import error_responses
 from app.schemas.family import (
@@ -38,7 +38,7 @@ def _lists(a) -> list:
 @router.post("/conv_transpose2d", response_model=ConvTranspose2dResponse, responses=ERRORS)
 def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
     """Transposed convolution; with explain, the same numbers as a direct convolution."""
-    dtype = np.float64 if req.dtype == "float64" else np.float32
+    dtype = float_dtype(req.dtype)
     x = nested_array(req.input, "input", 3, dtype, settings, "(C_in, H, W)")
     w = nested_array(req.weight, "weight", 4, dtype, settings, "(C_in, C_out / groups, kh, kw)")
     b = None if req.bias is None else nested_array(req.bias, "bias", 1, dtype, settings, "(C_out,)")
@@ -93,7 +93,7 @@ def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
 @router.post("/conv_transpose2d/input-gradient", response_model=InputGradientResponse, responses=ERRORS)
 def input_gradient(req: InputGradientRequest, settings: SettingsDep):
     """A conv layer's input gradient (eq. 36.10) and the transposed convolution of δ, with their difference."""
-    dtype = np.float64 if req.dtype == "float64" else np.float32
+    dtype = float_dtype(req.dtype)
     x = nested_array(req.input, "input", 3, dtype, settings, "(C_in, H, W)")
     w = nested_array(req.weight, "weight", 4, dtype, settings, "(C_out, C_in, kh, kw)")
     gy = nested_array(req.grad_output, "grad_output", 3, dtype, settings, "(C_out, H_out, W_out)")
@@ -125,7 +125,7 @@ def input_gradient(req: InputGradientRequest, settings: SettingsDep):
 @router.post("/conv1d", response_model=Conv1dResponse, responses=ERRORS)
 def conv1d(req: Conv1dRequest, settings: SettingsDep):
     """1-D convolution (eq. 36.1); with grad_output, its gradients (36.9, 36.10)."""
-    dtype = np.float64 if req.dtype == "float64" else np.float32
+    dtype = float_dtype(req.dtype)
     x = nested_array(req.input, "input", 2, dtype, settings, "(C_in, L)", promote=True)
     w = nested_array(req.weight, "weight", 3, dtype, settings, "(C_out, C_in, k)", promote=True)
     b = None if req.bias is None else nested_array(req.bias, "bias", 1, dtype, settings, "(C_out,)")

@@ -13,6 +13,11 @@ from app.config import Settings
 from app.store import ImageStore
 
 
+def float_dtype(name: str) -> type[np.floating]:
+    """The NumPy type a request's ``dtype`` field names: float64, else float32 (the default)."""
+    return np.float64 if name == "float64" else np.float32
+
+
 def nested_array(value, name: str, ndim: int, dtype, settings: Settings, layout: str = "", *,
                  promote: bool = False, instead: str = "send a smaller array") -> np.ndarray:
     """Validated nested lists -> a rectangular, non-empty ``ndim``-D array; 422/413 naming ``name``.

@@ -14,12 +14,10 @@ from app.api.deps import SettingsDep, StoreDep
 from app.api.inputs import nested_array, resolve_input
 from app.api.limits import check_elements, check_work
 from app.api.transport import array_response
-from app.arithmetic import pair
+from app.arithmetic import conv_sizes, pair, pool_sizes
 from app.config import Settings
 from app.gradcheck import check_cost, gradcheck
 from app.kernels import conv2d, conv2d_backward, pool2d, pool2d_backward
-from app.kernels.conv import conv_geometry
-from app.kernels.pool import pool_geometry
 from app.lab_compute import feature_map, make_delta, pool_invariance, target_map
 from app.schemas.common import error_responses
 from app.schemas.labs import (
@@ -52,10 +50,12 @@ def backward(req: BackwardRequest, request: Request, settings: SettingsDep, stor
     x = resolve_input(req, store, settings, np.float64)
     b = None if req.bias is None else nested_array(req.bias, "bias", 1, np.float64, settings, "(C_out,)")
     geometry = dict(stride=req.stride, padding=req.padding, dilation=req.dilation, padding_mode=req.padding_mode)
-    g = conv_geometry(x.shape, w.shape, req.stride, req.padding, req.dilation, req.padding_mode, 1)
-    out_shape = (g.c_out, g.oh, g.ow)
+    c_in, h, wd = x.shape
+    c_out, _, kh, kw = w.shape
+    sizes = conv_sizes(h, wd, kh, kw, req.stride, req.padding, req.dilation)
+    out_shape = (c_out, sizes.oh, sizes.ow)
     check_elements(settings, math.prod(out_shape), "the output", LAB_ADVICE)
-    check_work(settings, 3 * math.prod(out_shape) * g.c_in * g.kh * g.kw, "this forward and backward pass", LAB_ADVICE)
+    check_work(settings, 3 * math.prod(out_shape) * c_in * kh * kw, "this forward and backward pass", LAB_ADVICE)
 
     y = conv2d(x, w, b, **geometry)
     spec = req.delta
@@ -85,7 +85,7 @@ def backward(req: BackwardRequest, request: Request, settings: SettingsDep, stor
         "input_shape": list(x.shape),
         "output_shape": list(y.shape),
         "weight_shape": list(w.shape),
-        "pads": list(g.pads),
+        "pads": list(sizes.pads),
         "loss": loss,
         "gradcheck": check,
         "gradcheck_skipped": skipped,
@@ -119,8 +119,8 @@ def pool_routing(req: PoolLabRequest, request: Request, settings: SettingsDep, s
     """Pool the image (or its Sobel map); return the winners and δ routed back to the input."""
     x = _pool_source(req, store, settings)
     args = dict(kind=req.kind, kernel_size=req.kernel_size, stride=req.stride, padding=req.padding)
-    g = pool_geometry(x.shape, **args)
-    check_work(settings, 2 * _pool_work((x.shape[0], g.oh, g.ow), req.kernel_size), "this pooling", LAB_ADVICE)
+    sizes = pool_sizes(x.shape[1], x.shape[2], req.kernel_size, req.stride, req.padding)
+    check_work(settings, 2 * _pool_work((x.shape[0], sizes.oh, sizes.ow), req.kernel_size), "this pooling", LAB_ADVICE)
     y, argmax = pool2d(x, **args)
     d = req.delta
     delta = make_delta(d.kind, y.shape, index=d.index, seed=d.seed)

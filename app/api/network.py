@@ -34,40 +34,24 @@ def network_presets() -> dict:
     return network.PRESETS
 
 
-class _Run:
-    """A stack made ready to run on an image: layers capped to a width the budget allows."""
+def _run(req: RunRequest, store, settings) -> network.StackRun:
+    """The stack on the request's image, its widths capped so the forward and backward passes fit the budget."""
+    budget = settings.max_work // PASSES
+    stack = network.cap_widths(req.input_shape, req.layer_dicts(), req.max_channels, budget)
+    c, h, w = req.input_shape
+    check_work(settings, stack.macs, f"running this stack on a {h}×{w} input with one channel per layer",
+               "Use a smaller input size.", limit=budget)
+    image = fetch_image(store, req.image_id, "rgb" if c == 3 else "gray")
+    return network.run_stack(stack, image, req.weights, req.seed)
 
-    def __init__(self, req: RunRequest, store, settings):
-        specs = req.layer_dicts()
-        self.rows = network.analyse(req.input_shape, specs, strict=True)
-        full = [row.layer for row in self.rows]
-        c, h, w = req.input_shape
-        budget = settings.max_work // PASSES
-        cap = req.max_channels
-        while True:
-            layers = network.widths(full, cap)
-            macs = network.stack_macs(req.input_shape, layers)
-            if macs <= budget or cap == 1:
-                break
-            cap = max(1, cap // 2)
-        check_work(settings, macs, f"running this stack on a {h}×{w} input with one channel per layer",
-                   "Use a smaller input size.", limit=budget)
-        self.cap = cap
-        self.capped = any(a != b for a, b in zip(layers, full))
-        self.layers = layers
-        self.macs = macs
-        image = fetch_image(store, req.image_id, "rgb" if c == 3 else "gray")
-        self.x = network.match_channels(network.fit_image(image, h, w), c)
-        self.params = network.make_params(req.input_shape, layers, req.weights, req.seed)
-        self.trace = network.forward(self.x, layers, self.params)
 
-    def meta(self) -> dict:
-        notes = [p.note for p in self.params if p.note]
-        return {
-            "width_cap": self.cap if self.capped else None,
-            "macs": self.macs,
-            "note": notes[0] if notes else None,
-        }
+def _run_meta(run: network.StackRun) -> dict:
+    notes = [p.note for p in run.params if p.note]
+    return {
+        "width_cap": run.stack.cap if run.stack.capped else None,
+        "macs": run.stack.macs,
+        "note": notes[0] if notes else None,
+    }
 
 
 @router.post("/network/forward", responses=error_responses(404, 413, 422))
@@ -77,10 +61,10 @@ def network_forward(req: RunRequest, request: Request, store: StoreDep, settings
     Arrays: ``input`` (C, H, W), the image as the stack sees it, and ``layer<i>``:
     (shown channels, H, W) for a map, (shown units,) after flatten/dense.
     """
-    run = _Run(req, store, settings)
+    run = _run(req, store, settings)
     arrays = {"input": run.x}
     layers = []
-    for i, (layer, out) in enumerate(zip(run.layers, run.trace.outputs)):
+    for i, (layer, out) in enumerate(zip(run.stack.layers, run.trace.outputs)):
         entry = {"index": i, "type": layer.type, "shape": list(out.shape), "shown": 0, "range": None}
         if layer.type != "flatten":
             shown = out[: req.show_channels]
@@ -88,7 +72,7 @@ def network_forward(req: RunRequest, request: Request, store: StoreDep, settings
             entry["shown"] = int(shown.shape[0])
             entry["range"] = [float(out.min()), float(out.max())] if out.size else None
         layers.append(entry)
-    return array_response(request, {**run.meta(), "layers": layers}, arrays)
+    return array_response(request, {**_run_meta(run), "layers": layers}, arrays)
 
 
 @router.post("/network/erf", responses=error_responses(404, 413, 422))
@@ -102,23 +86,23 @@ def network_erf(req: ErfRequest, request: Request, store: StoreDep, settings: Se
     u = req.unit
     if u.layer >= len(req.layers):
         raise HTTPException(422, f"unit.layer: the stack has {len(req.layers)} layers (0–{len(req.layers) - 1})")
-    run = _Run(req, store, settings)
+    run = _run(req, store, settings)
     out = run.trace.outputs[u.layer]
     index = (u.channel, u.row, u.col) if out.ndim == 3 else (u.channel,)
     for name, i, n in zip(("channel", "row", "col"), index, out.shape):
         if i >= n:
-            capped = " (widths are capped for speed)" if name == "channel" and run.capped else ""
+            capped = " (widths are capped for speed)" if name == "channel" and run.stack.capped else ""
             raise HTTPException(422, f"unit.{name}: {i} is outside layer {u.layer}'s output of size {n}{capped}")
     delta = np.zeros_like(out)
     delta[index] = 1
-    grad = network.backward(run.trace, run.layers, run.params, u.layer, delta, req.gates)
+    grad = network.backward(run.trace, run.stack.layers, run.params, u.layer, delta, req.gates)
     mag = np.abs(grad).sum(axis=0)
     row, col = _unit_position(run, u)
-    field = network.unit_field(run.rows, u.layer, row, col, run.x.shape[1:])
+    field = network.unit_field(run.stack.rows, u.layer, row, col, run.x.shape[1:])
     stats = network.mass_fraction(mag, field["inside"], req.share)
     nz = np.argwhere(mag > 0)
     meta = {
-        **run.meta(),
+        **_run_meta(run),
         "unit": u.model_dump(),
         "value": float(out[index]),
         "field": {k: field[k] for k in ("top", "left", "height", "width")},
@@ -137,9 +121,9 @@ def network_erf(req: ErfRequest, request: Request, store: StoreDep, settings: Se
     return array_response(request, meta, {"erf": mag.astype(np.float32), "input": run.x})
 
 
-def _unit_position(run: _Run, u) -> tuple[int, int]:
+def _unit_position(run: network.StackRun, u) -> tuple[int, int]:
     """(row, col) of a unit in its layer's grid; a flatten unit sits where it came from."""
-    layer = run.layers[u.layer]
+    layer = run.stack.layers[u.layer]
     if layer.type == "flatten":
         c, h, w = run.trace.inputs[u.layer].shape
         _, r, col = np.unravel_index(u.channel, (c, h, w))
