@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import threading
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import percentiles, png_bytes, server, tree_rss_bytes  # noqa: E402
 
-BINARY = {"Accept": "application/x-convlab-arrays"}
+BINARY = "application/x-convlab-arrays"
 KNOBS = [
     {"stride": 1, "padding": 1},
     {"stride": 2, "padding": 1},
@@ -35,41 +35,98 @@ KNOBS = [
 ]
 
 
-async def student(index: int, client: httpx.AsyncClient, deadline: float, period: float, out: dict,
+class Browser:
+    """One student's keep-alive HTTP/1.1 connection, spoken by hand.
+
+    The load generator shares the server's two cores, so it must cost little: httpx spent
+    about one core on 30 students (its per-chunk Python work on 2 MB answers), which the
+    server then lacked. Here an answer is one ``readexactly``. Like a browser tab, a
+    student keeps one connection, so behind several workers an upload and the requests
+    after it usually meet the same worker, and a 404 re-upload goes where it is needed.
+    """
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes, content_type: str, accept: str = "*/*") -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: {content_type}\r\n"
+                f"Accept: {accept}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        self.writer.write(head + body)
+        await self.writer.drain()
+        status = int((await self.reader.readline()).split()[1])
+        length, close = 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            name = name.strip().lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "connection" and value.strip().lower() == "close":
+                close = True
+            elif name == "transfer-encoding":
+                raise ConnectionError("chunked answers are not expected from ConvLab")
+        payload = await self.reader.readexactly(length)
+        if close:
+            await self.close()
+        return status, payload
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None
+
+
+def multipart(photo: bytes, name: str, max_side: int) -> tuple[bytes, str]:
+    """The body of the page's upload form: the file and ``max_side``."""
+    boundary = "convlab-classroom-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"max_side\"\r\n\r\n{max_side}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + photo + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+async def student(index: int, base: str, deadline: float, period: float, out: dict,
                   display: str | None = "auto") -> None:
-    photo = png_bytes(512, 512, seed=100 + index)
-    r = await client.post("/api/images", files={"file": (f"student{index}.png", photo)}, data={"max_side": "512"})
-    if r.status_code != 201:
-        out["errors"].append(f"upload {r.status_code}")
-        return
-    image_id = r.json()["id"]
-    rng = np.random.default_rng(index)
-    weight = rng.uniform(-1, 1, size=(8, 3, 3, 3)).round(3).tolist()
-    await asyncio.sleep(rng.uniform(0, period))  # students do not move in lockstep
-    i = 0
-    while time.monotonic() < deadline:
-        body = {"image_id": image_id, "color": "rgb", "weight": weight, **KNOBS[i % len(KNOBS)]}
-        if display:
-            body["display"] = display
-        t0 = time.perf_counter()
-        try:
-            r = await client.post("/api/conv2d", json=body, headers=BINARY)
-            await r.aread()
-            for _ in range(4):  # a worker that never saw the upload: re-send it and retry, as the page does
-                if r.status_code != 404:
-                    break
-                await client.post("/api/images", files={"file": (f"student{index}.png", photo)},
-                                  data={"max_side": "512"})
-                out["reuploads"] += 1
-                r = await client.post("/api/conv2d", json=body, headers=BINARY)
-            if r.status_code != 200:
-                out["errors"].append(f"conv2d {r.status_code}")
-        except httpx.HTTPError as exc:
-            out["errors"].append(type(exc).__name__)
-        elapsed = time.perf_counter() - t0
-        out["latency_ms"].append(elapsed * 1e3)
-        i += 1
-        await asyncio.sleep(max(0.0, period - elapsed))
+    host, port = base.removeprefix("http://").rsplit(":", 1)
+    browser = Browser(host, int(port))
+    photo, photo_type = multipart(png_bytes(512, 512, seed=100 + index), f"student{index}.png", 512)
+    try:
+        status, answer = await browser.post("/api/images", photo, photo_type, "application/json")
+        if status != 201:
+            out["errors"].append(f"upload {status}")
+            return
+        image_id = json.loads(answer)["id"]
+        rng = np.random.default_rng(index)
+        weight = rng.uniform(-1, 1, size=(8, 3, 3, 3)).round(3).tolist()
+        # The page builds each body once per knob change; building them here is not the server's work.
+        bodies = [json.dumps({"image_id": image_id, "color": "rgb", "weight": weight, **knob,
+                              **({"display": display} if display else {})}).encode() for knob in KNOBS]
+        await asyncio.sleep(rng.uniform(0, period))  # students do not move in lockstep
+        i = 0
+        while time.monotonic() < deadline:
+            t0 = time.perf_counter()
+            try:
+                status, _ = await browser.post("/api/conv2d", bodies[i % len(bodies)], "application/json", BINARY)
+                for _ in range(4):  # a worker that never saw the upload: re-send it and retry, as the page does
+                    if status != 404:
+                        break
+                    await browser.post("/api/images", photo, photo_type, "application/json")
+                    out["reuploads"] += 1
+                    status, _ = await browser.post("/api/conv2d", bodies[i % len(bodies)], "application/json", BINARY)
+                if status != 200:
+                    out["errors"].append(f"conv2d {status}")
+            except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                out["errors"].append(type(exc).__name__)
+                await browser.close()
+            elapsed = time.perf_counter() - t0
+            out["latency_ms"].append(elapsed * 1e3)
+            i += 1
+            await asyncio.sleep(max(0.0, period - elapsed))
+    finally:
+        await browser.close()
 
 
 def sample_memory(pid, stop: threading.Event, peak: list) -> None:
@@ -82,12 +139,10 @@ def sample_memory(pid, stop: threading.Event, peak: list) -> None:
 
 async def run(base: str, students: int, seconds: float, period: float, display: str | None = "auto") -> dict:
     out = {"latency_ms": [], "errors": [], "reuploads": 0}
-    limits = httpx.Limits(max_connections=students, max_keepalive_connections=students)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
-        deadline = time.monotonic() + seconds
-        t0 = time.monotonic()
-        await asyncio.gather(*(student(i, client, deadline, period, out, display) for i in range(students)))
-        out["wall"] = time.monotonic() - t0
+    deadline = time.monotonic() + seconds
+    t0 = time.monotonic()
+    await asyncio.gather(*(student(i, base, deadline, period, out, display) for i in range(students)))
+    out["wall"] = time.monotonic() - t0
     return out
 
 
