@@ -414,3 +414,65 @@ def test_flat_square_kernels_match_naive(stride, dilation, c_out, groups, size):
 
 def pair_of(v):
     return (v, v) if isinstance(v, int) else v
+
+
+# --------------------------------------------------------------------------- register-blocked kernel (blocked.py)
+
+
+@st.composite
+def blocked_cases(draw):
+    """float32 shapes that reach the register-blocked forward kernel: at least 4
+    output channels per group (with partial last blocks) and 16 output columns
+    (with a shifted last column block); any kernel size, stride, dilation, mode."""
+    groups = draw(st.integers(1, 2))
+    cin_g, cout_g = draw(st.integers(1, 5)), draw(st.integers(4, 9))
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    mode = draw(st.sampled_from(MODES))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    oh, ow = draw(st.integers(1, 4)), draw(st.integers(16, 40))
+    h = max((oh - 1) * sh + eh - 2 * ph, ph + 1, 1)
+    w = max((ow - 1) * sw + ew - 2 * pw, pw + 1, 1)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.uniform(-1, 1, (cin_g * groups, h, w)).astype(np.float32)
+    wt = rng.uniform(-1, 1, (cout_g * groups, cin_g, kh, kw)).astype(np.float32)
+    b = rng.uniform(-1, 1, cout_g * groups).astype(np.float32) if draw(st.booleans()) else None
+    kwargs = dict(stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw), padding_mode=mode, groups=groups)
+    ref_args = dict(stride=(sh, sw), pads=(ph, ph, pw, pw), dilation=(dh, dw), mode=mode, groups=groups)
+    return x, wt, b, kwargs, ref_args
+
+
+@settings(max_examples=40, deadline=None)
+@given(blocked_cases())
+def test_blocked_kernel_matches_naive(case):
+    from app.kernels.blocked import fits
+
+    x, w, b, kwargs, ref_args = case
+    ref = naive.conv2d(x.astype(float), w.astype(float), b, **ref_args)
+    assert fits(w.shape[0], kwargs["groups"], ref.shape[2], x.dtype)
+    y = conv2d(x, w, b, **kwargs)
+    npt.assert_allclose(y, ref, rtol=0, atol=atol(w.shape[1] * w.shape[2] * w.shape[3] + 1, np.float32))
+
+
+@pytest.mark.parametrize(
+    "c_in, size, c_out, k, stride, pad",
+    [(3, (20, 70), 16, 5, 2, 2), (16, (9, 37), 32, 3, 1, 1), (3, (6, 50), 8, 3, 1, 1), (5, (7, 19), 6, 3, 1, 1)],
+    ids=["W3-like", "W4-like", "W2-like", "partial-blocks"],
+)
+def test_blocked_kernel_workload_shapes(c_in, size, c_out, k, stride, pad):
+    """W2/W3/W4-like small shapes through the blocked kernel, forward and backward
+    (the stride-1 input gradient runs the blocked kernel on transposed weights)."""
+    rng = np.random.default_rng(c_in * 100 + c_out)
+    x = rng.uniform(-1, 1, (c_in, *size)).astype(np.float32)
+    w = rng.uniform(-1, 1, (c_out, c_in, k, k)).astype(np.float32)
+    b = rng.uniform(-1, 1, c_out).astype(np.float32)
+    ref_args = dict(stride=(stride, stride), pads=(pad,) * 4, dilation=(1, 1), mode="zeros")
+    y = conv2d(x, w, b, stride=stride, padding=pad)
+    npt.assert_allclose(y, naive.conv2d(x, w, b, **ref_args), atol=atol(c_in * k * k + 1, np.float32))
+    gy = rng.uniform(-1, 1, y.shape).astype(np.float32)
+    bounds = (atol(c_out * k * k, np.float32), atol(y.shape[1] * y.shape[2], np.float32), atol(y.size, np.float32))
+    got = conv2d_backward(x, w, gy, stride=stride, padding=pad)
+    for g, r, tol in zip(got, naive.conv2d_backward(x, w, gy, **ref_args), bounds):
+        npt.assert_allclose(g, r, atol=tol)

@@ -30,6 +30,7 @@ from numba import prange
 from ._checks import as_float_array, dims, pair
 from . import _fused
 from ._jit import kernel
+from .blocked import conv_forward_blocked, fits as blocked_fits
 from .padding import check_pad_limits, fold_contiguous, pad_contiguous, pad_planes
 
 
@@ -307,8 +308,14 @@ def run_forward(planes, w3, b, g, y):
     ``_fused.FLAT_FORWARD`` fuse all taps of two output channels over flat
     multi-row sweeps (only with at least two output channels per group — a
     single map, W1, is faster row by row — and output rows shorter than
-    ``FLAT_MAX_OW``); otherwise one kernel row at a time is fused.
+    ``FLAT_MAX_OW``); otherwise one kernel row at a time is fused.  With at
+    least four output channels per group and 16 output columns, the
+    register-blocked kernel (``blocked.py``) serves every kernel size, stride
+    and dilation instead.
     """
+    if blocked_fits(g.c_out, g.groups, g.ow, y.dtype):
+        conv_forward_blocked(np.ascontiguousarray(planes), w3, b, g.tap_plane, g.tap_row, g.tap_col, g.groups, y)
+        return
     if y.dtype == np.float32 and g.kh == g.kw and g.kw in _fused.FLAT_FORWARD and g.c_out >= 2 * g.groups and g.ow < FLAT_MAX_OW:
         c, n_planes, hq, wq = planes.shape
         off = g.tap_row * wq + g.tap_col

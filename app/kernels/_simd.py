@@ -1,0 +1,106 @@
+"""Eight float32 lanes as a Numba value: explicit SIMD for register-blocked kernels.
+
+Why: LLVM's loop vectoriser turns a Numba loop into 8-wide FMAs only when the
+loop is innermost, indexed by the bare loop variable and free of aliasing
+doubts (PERF_NOTES.md item 1), and it never keeps a block of accumulators in
+registers across an outer reduction loop (item 7: the accumulators go back to
+memory on every input channel and tap).  ``F32x8`` is a Numba type whose value
+is an LLVM ``<8 x float>``; a kernel holds a dozen of them in local variables,
+which LLVM keeps in ymm registers for the whole reduction.
+
+The intrinsics index a C-contiguous float32 array *flat* and check nothing:
+callers guarantee ``0 <= idx`` and ``idx + 8 <= arr.size``.
+"""
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
+
+LANES = 8
+_VEC = ir.VectorType(ir.FloatType(), LANES)
+_ZEROS8 = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+
+
+class F32x8(types.Type):
+    """Numba type of eight float32 lanes held as one LLVM vector."""
+
+    def __init__(self):
+        super().__init__(name="F32x8")
+
+
+f32x8 = F32x8()
+
+
+@register_model(F32x8)
+class _F32x8Model(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _VEC)
+
+
+def _is_f32_array(arr):
+    return isinstance(arr, types.Array) and arr.dtype == types.float32 and arr.layout == "C"
+
+
+def _address(context, builder, arrty, arr, idx):
+    data = context.make_array(arrty)(context, builder, arr).data
+    return builder.gep(data, [idx])
+
+
+def _splat(builder, x):
+    v = builder.insert_element(ir.Constant(_VEC, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(v, ir.Constant(_VEC, ir.Undefined), _ZEROS8)
+
+
+@intrinsic
+def load8(typingctx, arr, idx):
+    """``arr.flat[idx:idx + 8]`` as an F32x8 (unaligned load)."""
+    if not (_is_f32_array(arr) and isinstance(idx, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _address(context, builder, sig.args[0], args[0], args[1])
+        return builder.load(builder.bitcast(ptr, _VEC.as_pointer()), align=4)
+
+    return f32x8(arr, idx), codegen
+
+
+@intrinsic
+def store8(typingctx, arr, idx, v):
+    """``arr.flat[idx:idx + 8] = v`` (unaligned store)."""
+    if not (_is_f32_array(arr) and isinstance(idx, types.Integer) and v == f32x8):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _address(context, builder, sig.args[0], args[0], args[1])
+        builder.store(args[2], builder.bitcast(ptr, _VEC.as_pointer()), align=4)
+        return context.get_dummy_value()
+
+    return types.none(arr, idx, v), codegen
+
+
+@intrinsic
+def splat8(typingctx, arr, idx):
+    """``arr.flat[idx]`` in all eight lanes (one broadcast load)."""
+    if not (_is_f32_array(arr) and isinstance(idx, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _address(context, builder, sig.args[0], args[0], args[1])
+        return _splat(builder, builder.load(ptr, align=4))
+
+    return f32x8(arr, idx), codegen
+
+
+@intrinsic
+def fma8(typingctx, a, b, c):
+    """``a * b + c`` lane by lane, fused where the CPU has FMA."""
+    if not (a == f32x8 and b == f32x8 and c == f32x8):
+        return None
+
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_VEC, [_VEC, _VEC, _VEC]), "llvm.fmuladd.v8f32"
+        )
+        return builder.call(fn, list(args))
+
+    return f32x8(a, b, c), codegen
