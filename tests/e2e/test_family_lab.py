@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 
@@ -21,6 +22,16 @@ def own_errors(page):
     """Console errors, minus other labs' modules that have not landed yet."""
     return [e for e in page.console_errors
             if "family" in e or not ("Failed to load resource" in e or "failed to load" in e)]
+
+
+def cell_colours(page, testid, side, cells):
+    """RGBA of each (row, col) cell of a side×side canvas grid, read a fifth of a cell in (clear of its label)."""
+    return page.evaluate("""([testid, side, cells]) => {
+        const c = document.querySelector(`[data-testid=${testid}]`);
+        const ctx = c.getContext('2d');
+        const cell = c.width / side;
+        return cells.map(([r, q]) => Array.from(ctx.getImageData(Math.floor((q + 0.2) * cell), Math.floor((r + 0.2) * cell), 1, 1).data));
+    }""", [testid, side, cells])
 
 
 def set_number(page, testid, value):
@@ -71,6 +82,44 @@ def test_transposed_convolution_views_agree_with_the_server(goto_state):
     expect(page.locator("[data-family-view=transpose] .col-pictures")).to_have_class(re.compile("stale"))
     set_number(page, "transpose-output-padding", 0)
     expect(by(page, "error")).to_be_hidden()
+    assert own_errors(page) == []
+
+
+@needs_transpose
+def test_transposed_convolution_backward_sends_delta_back_through_the_stamps(goto_state):
+    page = goto_state("lab=family&family.view=transpose&family.t.kernel=ramp")
+    checks = by(page, "transpose-backward-diff")
+    expect(checks).to_contain_text("conv2d(δ, w) on the server vs ∂L/∂x of conv_transpose2d: max |diff| = 0", timeout=60_000)
+    # x = w = 1…9, stride 2: a single 1 of δ at y[4,4] (click it, 24-px cells) flows back to the four
+    # input pixels whose stamps wrote y[4,4], each times the tap that reached it.
+    by(page, "transpose-grad-delta").click(position={"x": 4.5 * 24, "y": 4.5 * 24})
+    x = np.arange(1, 10, dtype=np.float64).reshape(1, 3, 3)
+    delta = np.zeros((1, 7, 7))
+    delta[0, 4, 4] = 1
+    gx, gw, _ = kernels.conv_transpose2d_backward(x, x.reshape(1, 1, 3, 3), delta, stride=2)
+    by(page, "transpose-grad-input").click(position={"x": 1.5 * 28, "y": 1.5 * 28})
+    total = by(page, "transpose-backward-sum")
+    expect(total).to_contain_text("+ δ[4,4]·w[2,2]")
+    expect(total).to_contain_text("+ 1·9 = 9")
+    expect(total).to_contain_text(f"server ∂L/∂x[1,1] = {gx[0, 1, 1]:g}")
+    expect(page).to_have_url(re.compile(r"family\.tb\.delta=onehot"))
+    # The canvas: the five pixels no stamp of y[4,4] came from are coloured as 0, the four others are not.
+    cells = [(r, q) for r in range(3) for q in range(3)]
+    colours = dict(zip(cells, map(tuple, cell_colours(page, "transpose-grad-input", 3, cells))))
+    zero = {colours[cell] for cell in cells if gx[0][cell] == 0}
+    assert len(zero) == 1 and all(colours[cell] not in zero for cell in cells if gx[0][cell])
+    # Weight (2,2) meets the 1 only through pixel (1,1): ∂L/∂w[2,2] = x[1,1].
+    by(page, "transpose-grad-weight").click(position={"x": 2.5 * 28, "y": 2.5 * 28})
+    expect(total).to_contain_text("+ x[1,1]·δ[4,4] +")
+    expect(total).to_contain_text("+ 5·1 +")
+    expect(total).to_contain_text(f"server ∂L/∂w[2,2] = {gw[0, 0, 2, 2]:g}")
+    # Any δ, dilation and crop: ∂L/∂x is still conv2d(δ, w) with the same knobs.
+    by(page, "transpose-delta-kind").select_option("random")
+    set_number(page, "transpose-dilation", 2)
+    set_number(page, "transpose-padding", 1)
+    expect(by(page, "transpose-backward-formula")).to_contain_text("∂L/∂x = conv2d(δ, w, stride=2, padding=1, dilation=2)")
+    expect(checks).to_contain_text("vs ∂L/∂x of conv_transpose2d: max |diff| = 0")
+    expect(checks).to_contain_text("the page's sums vs the server's ∂L/∂x and ∂L/∂w: max |diff| = 0")
     assert own_errors(page) == []
 
 
@@ -148,13 +197,7 @@ def test_groups_slider_updates_kernel_tensor_and_costs(goto_state):
     expect(by(page, "groups-weight-shape")).to_contain_text("(8, 1, 3, 3)")
     expect(page).to_have_url(re.compile(r"family\.g\.groups=8"))
     # Depthwise: only the diagonal blocks exist. Read the canvas back.
-    pixels = page.evaluate("""() => {
-        const c = document.querySelector('[data-testid=groups-kernel]');
-        const ctx = c.getContext('2d');
-        const cell = c.width / 8;
-        const at = (r, q) => Array.from(ctx.getImageData(Math.floor((q + 0.2) * cell), Math.floor((r + 0.2) * cell), 1, 1).data);
-        return [at(0, 0), at(0, 7), at(7, 7)];
-    }""")
+    pixels = cell_colours(page, "groups-kernel", 8, [(0, 0), (0, 7), (7, 7)])
     assert pixels[1][:3] == [243, 244, 246]           # filter 0 has no weights on channel 7
     assert pixels[0][:3] != [243, 244, 246] and pixels[2][:3] != [243, 244, 246]
     assert own_errors(page) == []

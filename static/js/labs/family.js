@@ -6,10 +6,11 @@ import * as conv1d from "./family/conv1d.js";
 import * as frameworks from "./family/frameworks.js";
 import * as groups from "./family/groups.js";
 import * as transpose from "./family/transpose.js";
+import * as backward from "./family/transpose-backward.js";
 import * as extras from "./family/transpose-extras.js";
 
 const VIEWS = {
-  transpose: [transpose, extras],
+  transpose: [transpose, backward, extras],
   conv1d: [conv1d],
   groups: [groups],
   frameworks: [frameworks],

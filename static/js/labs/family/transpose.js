@@ -47,18 +47,20 @@ export function tensors(s) {
   return { n, k, x, w };
 }
 
+/** The layer's knobs: stride st, padding p, dilation d, output_padding op. */
+export function knobs(s) {
+  return { st: s["family.t.s"], p: s["family.t.p"], d: s["family.t.d"], op: s["family.t.op"] };
+}
+
 /** Output length along one axis: (n − 1)·s − 2p + d(k − 1) + output_padding + 1. */
 export function transposeSize(n, k, s, p, d, op) {
   return (n - 1) * s - 2 * p + d * (k - 1) + op + 1;
 }
 
-/** Validation a person can act on, or null. */
-function problem(s) {
+/** Validation a person can act on ([field, message]), or null. */
+export function problem(s) {
   const { n, k } = tensors(s);
-  const st = s["family.t.s"];
-  const p = s["family.t.p"];
-  const d = s["family.t.d"];
-  const op = s["family.t.op"];
+  const { st, p, d, op } = knobs(s);
   if (op >= Math.max(st, d)) {
     return ["family.t.op", `output_padding ${op} must be smaller than the stride (${st}) or the dilation (${d}); lower it to ${Math.max(st, d) - 1}`];
   }
@@ -206,10 +208,7 @@ export function mount(cols, ctx) {
 
   function drawGeometry(s) {
     const { n, k, x, w } = tensors(s);
-    const st = s["family.t.s"];
-    const p = s["family.t.p"];
-    const d = s["family.t.d"];
-    const op = s["family.t.op"];
+    const { st, p, d, op } = knobs(s);
     const span = d * (k - 1) + 1;
     const Ho = transposeSize(n, k, st, p, d, op);
     const t = stepOf(s);
@@ -350,10 +349,7 @@ export function mount(cols, ctx) {
 
   function renderSize(s) {
     const { n, k } = tensors(s);
-    const st = s["family.t.s"];
-    const p = s["family.t.p"];
-    const d = s["family.t.d"];
-    const op = s["family.t.op"];
+    const { st, p, d, op } = knobs(s);
     const out = transposeSize(n, k, st, p, d, op);
     sizeText.replaceChildren(
       el("div", {}, "H_out = (n − 1)·s − 2p + d·(k − 1) + output_padding + 1"),
