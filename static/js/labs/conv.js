@@ -33,6 +33,10 @@ const DISPLAY_FROM = 65536;
 // How long after drawing index maps the exact values are fetched unasked: longer than the
 // pause between two knob changes of a drag, so a drag costs the server one request a change.
 const EXACT_AFTER_MS = 400;
+// How long a knob change's new maps may take before the old ones are dimmed as stale.
+const DIM_AFTER_MS = 250;
+// How long the padded input and the size and cost panels may wait for the maps, to be drawn with them.
+const GEOMETRY_WAIT_MS = 90;
 
 export function mount(root, ctx) {
   const { state, image } = ctx;
@@ -265,6 +269,27 @@ export function mount(root, ctx) {
     });
   }
 
+  // Maps waiting for a new answer are dimmed only if it is slow to come: dimming
+  // changes every map canvas's opacity, which makes the compositor copy all of them
+  // again (twice: in and out), and an answer normally arrives well within DIM_AFTER_MS.
+  let dimTimer = 0;
+  function dimSoon() {
+    if (!dimTimer) dimTimer = setTimeout(() => maps.setStale(true), DIM_AFTER_MS);
+  }
+  function undim() {
+    clearTimeout(dimTimer);
+    dimTimer = 0;
+    maps.setStale(false);
+  }
+
+  let geometryTimer = 0;
+  /** Drop the maps request on its way (and the pictures waiting for it): a newer state was drawn. */
+  function forgetPending() {
+    clearTimeout(geometryTimer);
+    if (pendingSignature) cancel("conv");
+    pendingSignature = "";
+  }
+
   let runId = 0;
   async function run(s) {
     const id = ++runId;
@@ -280,7 +305,8 @@ export function mount(root, ctx) {
     }
     if (!src || id !== runId) return;
     const [c, h, w] = src.pixels.shape;
-    $(".conv-input-dims").textContent = `${c === 3 ? "RGB" : "gray"} ${h} × ${w}`;
+    const dims = `${c === 3 ? "RGB" : "gray"} ${h} × ${w}`;
+    if ($(".conv-input-dims").textContent !== dims) $(".conv-input-dims").textContent = dims;
     if (src.grid) {
       controls.setPixelSize(src.grid.h, src.grid.w);
       controls.setPixelThumb(src.grid);
@@ -291,9 +317,14 @@ export function mount(root, ctx) {
     const [kh, kw] = kernelSize(s);
     const pads = g.ok ? g.pads : rawPads(s, kh, kw);
     const raw = { h, w, kh, kw, sh: s["conv.stride"][0], sw: s["conv.stride"][1], dh: s["conv.dil"][0], dw: s["conv.dil"][1], pads, cin: c, cout: wts.cout, groups: wts.groups };
-    renderOutputSize($(".conv-size-panel"), g, raw);
-    renderCost($(".conv-cost-panel"), g, raw);
+    const panels = () => {
+      renderOutputSize($(".conv-size-panel"), g, raw);
+      renderCost($(".conv-cost-panel"), g, raw);
+    };
     if (!g.ok) {
+      // The last good maps stay, dimmed; an answer still on its way for them is dropped.
+      forgetPending();
+      panels();
       showError(g.error);
       controls.markInvalid(g.knob);
       maps.setStale(true);
@@ -311,10 +342,12 @@ export function mount(root, ctx) {
     const display = wts.cout * g.hOut * g.wOut > DISPLAY_FROM ? s["conv.cmap"] : null;
     if (result && signature === result.signature && (result.output || result.cmap === display)) {
       // Nothing the server computes changed: just redraw (colours, sizes, selection).
+      forgetPending();
+      panels();
       result.padded = inputView.render(src.pixels, g, { ...box, pixelGrid: src.grid, channel: s["conv.pxch"] });
       result.g = g;
       clearError();
-      maps.setStale(false);
+      undim();
       drawMaps(s);
       showSelection(s);
       return;
@@ -322,28 +355,46 @@ export function mount(root, ctx) {
     const wanted = `${signature}|${display}`;
     if (wanted === pendingSignature) return;
     pendingSignature = wanted;
-    maps.setStale(true);
+    dimSoon();
     dropExact();
     const t0 = performance.now();
-    // Send first, then draw the padded input while the server works.
     const sent = display ? { ...body, display } : body;
     const pending = image.withImage(s.image, (imageId) =>
       postJSON("/api/conv2d", src.grid ? sent : { ...sent, image_id: imageId }, { binary: true, key: "conv" }),
     );
     pending.catch(() => {}); // handled below
-    const padded = inputView.render(src.pixels, g, { ...box, pixelGrid: src.grid, channel: s["conv.pxch"] });
+    // The page's own pictures of this change (padded input, output size, cost) are drawn with
+    // the maps, in one frame, or after GEOMETRY_WAIT_MS if the answer is slower: every frame
+    // that changes anything makes the compositor copy every map canvas again (no GPU), and a
+    // frame in between would hold up the answer.
+    let padded = null;
+    const geometryNow = () => {
+      clearTimeout(geometryTimer);
+      if (!padded) {
+        panels();
+        padded = inputView.render(src.pixels, g, { ...box, pixelGrid: src.grid, channel: s["conv.pxch"] });
+      }
+      return padded;
+    };
+    clearTimeout(geometryTimer);
+    geometryTimer = setTimeout(geometryNow, GEOMETRY_WAIT_MS);
     let answer;
     try {
       answer = await pending;
     } catch (err) {
       if (err && err.superseded) return;
       if (pendingSignature === wanted) pendingSignature = "";
+      geometryNow();
+      undim();
+      maps.setStale(true);
       reportError(err);
       return;
     }
     if (pendingSignature !== wanted) return;
     pendingSignature = "";
     const t1 = performance.now();
+    geometryNow();
+    undim();
     clearError();
     const range = { min: answer.output_min, max: answer.output_max };
     const index = answer.arrays.output_index || null;
@@ -352,7 +403,6 @@ export function mount(root, ctx) {
       cmap: index ? display : null, shown: index ? { ...range, range: answer.output_range, map: answer.output_map } : null,
       wts, g, padded, range, request: { body, grid: Boolean(src.grid), imageName: s.image },
     };
-    maps.setStale(false);
     drawMaps(state.get());
     if (!result.output) {
       const res = result;

@@ -132,26 +132,47 @@ export class GridView {
     this.overlay.height = Math.round(cssH * dpr);
   }
 
-  /** The canvas's ImageData as 32-bit words, sized h×w; kept while the size stays. */
+  /**
+   * The canvas's ImageData as 32-bit words, sized h×w; kept while the size stays.
+   * The last two sizes keep a canvas each (only the shown one is in the page): a knob
+   * toggled back and forth (padding 0 ↔ 1) then swaps canvases instead of resizing one,
+   * which costs a new backing store and a first slow putImageData every time.
+   */
   #pixels(h, w) {
     if (this.canvas.width !== w || this.canvas.height !== h || !this.image) {
-      this.canvas.width = w;
-      this.canvas.height = h;
-      this.ctx2d = this.canvas.getContext("2d");
-      // Keep the last two sizes' buffers: toggling a knob back and forth then allocates nothing.
-      this.images ??= new Map();
       const key = `${h}x${w}`;
-      let entry = this.images.get(key);
+      this.sized ??= new Map();
+      let entry = this.sized.get(key);
       if (!entry) {
-        const image = this.ctx2d.createImageData(w, h);
-        entry = { image, words: new Uint32Array(image.data.buffer) };
-        this.images.set(key, entry);
-        if (this.images.size > 2) this.images.delete(this.images.keys().next().value);
+        // The first drawing takes the canvas made in the constructor.
+        const canvas = !this.image ? this.canvas : this.sized.size >= 2 ? this.#oldest().canvas : this.canvas.cloneNode(false);
+        canvas.width = w;
+        canvas.height = h;
+        const ctx = canvas.getContext("2d");
+        const image = ctx.createImageData(w, h);
+        entry = { canvas, ctx, image, words: new Uint32Array(image.data.buffer) };
       }
+      this.sized.delete(key);
+      this.sized.set(key, entry); // most recent last
+      if (entry.canvas !== this.canvas) {
+        const old = this.canvas;
+        entry.canvas.style.width = old.style.width;
+        entry.canvas.style.height = old.style.height;
+        old.replaceWith(entry.canvas);
+        this.canvas = entry.canvas;
+      }
+      this.ctx2d = entry.ctx;
       this.image = entry.image;
       this.words = entry.words;
     }
     return this.words;
+  }
+
+  /** The least recently used sized canvas, taken out of the cache (to be resized). */
+  #oldest() {
+    const [key, entry] = this.sized.entries().next().value;
+    this.sized.delete(key);
+    return entry;
   }
 
   /** Values through a colour map (one pass over a packed LUT); returns [lo, hi]. */

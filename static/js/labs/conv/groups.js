@@ -69,6 +69,11 @@ export function mountGroups(root, { onGroups, onSelectFilter }) {
     diagram.replaceChildren(pic, shape);
   }
 
+  // Rewriting the same text is still a DOM change, and any change costs a frame (see conv.js).
+  const setText = (node, text) => {
+    if (node.textContent !== text) node.textContent = text;
+  };
+
   return {
     render(s, wts, sel) {
       const options = groupOptions(wts.cin, wts.cout);
@@ -80,10 +85,10 @@ export function mountGroups(root, { onGroups, onSelectFilter }) {
       select.disabled = options.length < 2;
       const asked = s["conv.groups"];
       if (asked !== wts.groups && asked !== 1) {
-        hint.textContent = `groups ${asked} must divide C_in ${wts.cin} and C_out ${wts.cout}: using 1`;
+        setText(hint, `groups ${asked} must divide C_in ${wts.cin} and C_out ${wts.cout}: using 1`);
         hint.classList.add("warn-text");
       } else {
-        hint.textContent = options.length < 2 ? (wts.cin === 1 ? "gray input: 1 channel" : `groups > 1 must divide C_in ${wts.cin} and C_out ${wts.cout}`) : "";
+        setText(hint, options.length < 2 ? (wts.cin === 1 ? "gray input: 1 channel" : `groups > 1 must divide C_in ${wts.cin} and C_out ${wts.cout}`) : "");
         hint.classList.remove("warn-text");
       }
       draw(wts, sel);
