@@ -66,7 +66,9 @@ def warmup():
             y, _ = pool2d(x, kind, 2, padding=1)
             pool2d_backward(x, y, kind, 2, padding=1)
         relu_backward(x, relu(x))
-    # The register-blocked float32 kernel (>= 4 output channels, >= 16 output columns).
-    x = np.linspace(-1, 1, 2 * 9 * 20, dtype=np.float32).reshape(2, 9, 20)
-    conv2d(x, np.ones((4, 2, 3, 3), np.float32), padding=1)
+    # The register-blocked float32 kernels (>= 4 output channels, >= 16 output
+    # columns): from phase planes (stride 1) and splitting band by band (stride 2).
+    x = np.linspace(-1, 1, 2 * 9 * 40, dtype=np.float32).reshape(2, 9, 40)
+    for stride in (1, 2):
+        conv2d(x, np.ones((4, 2, 3, 3), np.float32), stride=stride, padding=1)
     return time.perf_counter() - t0

@@ -104,3 +104,22 @@ def fma8(typingctx, a, b, c):
         return builder.call(fn, list(args))
 
     return f32x8(a, b, c), codegen
+
+
+def _shuffle_intrinsic(lanes, doc):
+    @intrinsic
+    def shuffle(typingctx, a, b):
+        if not (a == f32x8 and b == f32x8):
+            return None
+
+        def codegen(context, builder, sig, args):
+            return builder.shuffle_vector(args[0], args[1], ir.Constant(ir.VectorType(ir.IntType(32), LANES), lanes))
+
+        return f32x8(a, b), codegen
+
+    shuffle.__doc__ = doc
+    return shuffle
+
+
+even8 = _shuffle_intrinsic(list(range(0, 16, 2)), "Lanes 0, 2, ..., 14 of the 16 lanes of ``a`` then ``b`` (deinterleave).")
+odd8 = _shuffle_intrinsic(list(range(1, 16, 2)), "Lanes 1, 3, ..., 15 of the 16 lanes of ``a`` then ``b`` (deinterleave).")

@@ -16,87 +16,197 @@ dilations read contiguous runs): the input of tap ``k`` for output ``(i, j)`` is
 size, stride and dilation are all in ``off``, so one compiled kernel serves
 every shape (no per-size specialisation, little compile time).
 """
+import threading
+
+import numba
 import numpy as np
 from numba import prange
 
 from ._jit import kernel
-from ._simd import fma8, load8, splat8, store8
+from .padding import axis_index
+from ._simd import even8, fma8, load8, odd8, splat8, store8
 
 CH = 4  # output channels per block
 COLS = 16  # output columns per block (two vectors)
+BAND_BYTES = 1 << 18  # scratch per band of the split kernel: stays in L2 (512 KiB per core here)
+CHUNKS_PER_THREAD = 2
+
+
+@kernel()
+def _block_row(pflat, row, plane_sz, off, wb, bb, gb0, cin_g, cout_g, yflat, yrow, ohw, ow):
+    """One output row of one group, block by block; each block along the whole row.
+
+    row: flat index in ``pflat`` of the group's first input channel, plane 0, at
+    this output row's first plane row, column 0; yrow: flat index of
+    ``y[first channel of the group, i, 0]``; gb0: index of the group's first
+    block in ``wb``/``bb``.  Sweeping one block along the row writes four output
+    streams at a time, which the prefetchers follow (all blocks at one column
+    position first, 16 streams, ran W3 at 34 instead of 60 GFLOP/s).  The last
+    column block is shifted left to end at W_out (it recomputes a few columns,
+    same values) so no column is left over; needs W_out >= COLS.
+    """
+    n_taps = off.shape[0]
+    blocks = (cout_g + CH - 1) // CH
+    for blk in range(blocks):
+        gb = gb0 + blk
+        o = blk * CH
+        yo = yrow + o * ohw
+        j = 0
+        while j < ow:
+            jj = min(j, ow - COLS)
+            a0 = splat8(bb, gb * CH)
+            a1 = a0
+            b0 = splat8(bb, gb * CH + 1)
+            b1 = b0
+            c0 = splat8(bb, gb * CH + 2)
+            c1 = c0
+            d0 = splat8(bb, gb * CH + 3)
+            d1 = d0
+            wk = gb * cin_g * n_taps * CH
+            xc = row + jj
+            for c in range(cin_g):
+                for k in range(n_taps):
+                    xk = xc + off[k]
+                    x0 = load8(pflat, xk)
+                    x1 = load8(pflat, xk + 8)
+                    w = splat8(wb, wk)
+                    a0 = fma8(w, x0, a0)
+                    a1 = fma8(w, x1, a1)
+                    w = splat8(wb, wk + 1)
+                    b0 = fma8(w, x0, b0)
+                    b1 = fma8(w, x1, b1)
+                    w = splat8(wb, wk + 2)
+                    c0 = fma8(w, x0, c0)
+                    c1 = fma8(w, x1, c1)
+                    w = splat8(wb, wk + 3)
+                    d0 = fma8(w, x0, d0)
+                    d1 = fma8(w, x1, d1)
+                    wk += CH
+                xc += plane_sz
+            y0 = yo + jj
+            store8(yflat, y0, a0)
+            store8(yflat, y0 + 8, a1)
+            if o + 1 < cout_g:
+                store8(yflat, y0 + ohw, b0)
+                store8(yflat, y0 + ohw + 8, b1)
+            if o + 2 < cout_g:
+                store8(yflat, y0 + 2 * ohw, c0)
+                store8(yflat, y0 + 2 * ohw + 8, c1)
+            if o + 3 < cout_g:
+                store8(yflat, y0 + 3 * ohw, d0)
+                store8(yflat, y0 + 3 * ohw + 8, d1)
+            j += COLS
 
 
 @kernel(parallel=True)
 def _conv_forward_blocked(pflat, plane_sz, wq, off, wb, bb, cin_g, cout_g, groups, yflat, oh, ow):
-    """Eq. 36.3, one block of CH channels × COLS columns in registers at a time.
+    """Eq. 36.3 from ready phase planes; one prange iteration owns output row i of one group.
 
     pflat: phase planes (C_in, S, Hq, Wq) flattened; wb: weights re-laid out as
     (groups, blocks, C_in/groups, T, CH) flattened, zero for the channels that
-    pad the last block; bb: biases (groups, blocks * CH) flattened, likewise.
-    yflat: output (C_out, H_out, W_out) flattened; needs W_out >= COLS.  One
-    prange iteration owns output row i of one group (all its channels) and
-    sweeps it block by block, each block along the whole row: four output
-    streams at a time, which the prefetchers follow (sweeping all blocks at
-    one column position first, 16 streams, ran W3 at 34 instead of 60 GFLOP/s).
-    The last column block of a row is shifted left to end at W_out (it
-    recomputes a few columns, same values, same owner) so no column is left over.
+    pad the last block; bb: biases (groups, blocks * CH) flattened, likewise;
+    yflat: output (C_out, H_out, W_out) flattened.
     """
-    n_taps = off.shape[0]
     blocks = (cout_g + CH - 1) // CH
     ohw = oh * ow
     for t in prange(groups * oh):
         i = t // groups
         grp = t - i * groups
-        row = grp * cin_g * plane_sz + i * wq
-        for blk in range(blocks):
-            gb = grp * blocks + blk
-            o = blk * CH
-            yrow = (grp * cout_g + o) * ohw + i * ow
-            j = 0
-            while j < ow:
-                jj = min(j, ow - COLS)
-                a0 = splat8(bb, gb * CH)
-                a1 = a0
-                b0 = splat8(bb, gb * CH + 1)
-                b1 = b0
-                c0 = splat8(bb, gb * CH + 2)
-                c1 = c0
-                d0 = splat8(bb, gb * CH + 3)
-                d1 = d0
-                wk = gb * cin_g * n_taps * CH
-                xc = row + jj
-                for c in range(cin_g):
-                    for k in range(n_taps):
-                        xk = xc + off[k]
-                        x0 = load8(pflat, xk)
-                        x1 = load8(pflat, xk + 8)
-                        w = splat8(wb, wk)
-                        a0 = fma8(w, x0, a0)
-                        a1 = fma8(w, x1, a1)
-                        w = splat8(wb, wk + 1)
-                        b0 = fma8(w, x0, b0)
-                        b1 = fma8(w, x1, b1)
-                        w = splat8(wb, wk + 2)
-                        c0 = fma8(w, x0, c0)
-                        c1 = fma8(w, x1, c1)
-                        w = splat8(wb, wk + 3)
-                        d0 = fma8(w, x0, d0)
-                        d1 = fma8(w, x1, d1)
-                        wk += CH
-                    xc += plane_sz
-                y0 = yrow + jj
-                store8(yflat, y0, a0)
-                store8(yflat, y0 + 8, a1)
-                if o + 1 < cout_g:
-                    store8(yflat, y0 + ohw, b0)
-                    store8(yflat, y0 + ohw + 8, b1)
-                if o + 2 < cout_g:
-                    store8(yflat, y0 + 2 * ohw, c0)
-                    store8(yflat, y0 + 2 * ohw + 8, c1)
-                if o + 3 < cout_g:
-                    store8(yflat, y0 + 3 * ohw, d0)
-                    store8(yflat, y0 + 3 * ohw + 8, d1)
-                j += COLS
+        _block_row(pflat, grp * cin_g * plane_sz + i * wq, plane_sz, off, wb, bb, grp * blocks, cin_g, cout_g,
+                   yflat, grp * cout_g * ohw + i * ow, ohw, ow)
+
+
+@kernel()
+def _fill_band(xf, h, w, rowmap, colmap, q_lo, q_hi, left, c0, cin_g, r0, nr, nrows, buf):
+    """Pad and phase-split plane rows ``r0 .. r0+nr-1`` of input channels ``c0 ..`` into ``buf``.
+
+    Same cells as ``padding.pad_planes`` (rowmap (s_h, Hq) and colmap (s_w, Wq):
+    source row/column or -1 for zero; columns ``q_lo[p] <= q < q_hi[p]`` of
+    column phase p read the input row directly), written to ``buf`` laid out
+    (C_in/groups, S, nrows, Wq) flattened.  With s_w = 2 one pass over each
+    input row fills both column phases, eight even and eight odd columns per
+    pair of vector loads (``even8``/``odd8``).
+    """
+    sh = rowmap.shape[0]
+    sw, wq = colmap.shape
+    n_planes = sh * sw
+    ev = left % 2  # column phase of the even input columns when s_w = 2
+    for cg in range(cin_g):
+        for ph in range(sh):
+            for rr in range(nr):
+                src_r = rowmap[ph, r0 + rr]
+                xrow = ((c0 + cg) * h + src_r) * w
+                for pw in range(sw):
+                    out = ((cg * n_planes + ph * sw + pw) * nrows + rr) * wq
+                    if src_r < 0:
+                        dst = buf[out:out + wq]
+                        for q in range(wq):
+                            dst[q] = 0
+                        continue
+                    cm = colmap[pw]
+                    for q in range(q_lo[pw]):
+                        k = cm[q]
+                        buf[out + q] = xf[xrow + k] if k >= 0 else 0
+                    for q in range(q_hi[pw], wq):
+                        k = cm[q]
+                        buf[out + q] = xf[xrow + k] if k >= 0 else 0
+                    if sw != 2 and q_hi[pw] > q_lo[pw]:
+                        lo = q_lo[pw]
+                        n = q_hi[pw] - lo
+                        start = xrow + lo * sw + pw - left
+                        dst = buf[out + lo:out + lo + n]
+                        src = xf[start:start + (n - 1) * sw + 1:sw]
+                        for m in range(n):
+                            dst[m] = src[m]
+                if sw == 2 and src_r >= 0:
+                    oe = ((cg * n_planes + ph * 2 + ev) * nrows + rr) * wq + left // 2
+                    oo = ((cg * n_planes + ph * 2 + 1 - ev) * nrows + rr) * wq + (left + 1) // 2
+                    m = 0
+                    while 2 * m + 16 <= w:
+                        lo8 = load8(xf, xrow + 2 * m)
+                        hi8 = load8(xf, xrow + 2 * m + 8)
+                        store8(buf, oe + m, even8(lo8, hi8))
+                        store8(buf, oo + m, odd8(lo8, hi8))
+                        m += 8
+                    for u in range(2 * m, w):
+                        if u % 2 == 0:
+                            buf[oe + u // 2] = xf[xrow + u]
+                        else:
+                            buf[oo + u // 2] = xf[xrow + u]
+
+
+@kernel(parallel=True)
+def _conv_forward_blocked_split(xf, h, w, rowmap, colmap, q_lo, q_hi, left, band, nrows, off, wb, bb, cin_g,
+                                cout_g, groups, yflat, oh, ow, scratch):
+    """Eq. 36.3 straight from the unpadded input: pad and phase-split band by band.
+
+    A band is ``band`` output rows of one group; its plane rows (``nrows`` =
+    band + the largest tap row offset) are built in a scratch buffer that stays
+    in cache, then swept by ``_block_row``.  Saves the full-size phase-plane
+    copy (W3: 12.6 MB written and read back, ~4 ms of a 15 ms call).  One prange
+    iteration owns row ``scratch[t]`` and a contiguous run of bands (their
+    output rows); ``off`` indexes the scratch layout (C_in/groups, S, nrows, Wq).
+    """
+    n_chunks = scratch.shape[0]
+    n_planes = rowmap.shape[0] * colmap.shape[0]
+    wq = colmap.shape[1]
+    plane_sz = nrows * wq
+    extra = nrows - band
+    blocks = (cout_g + CH - 1) // CH
+    ohw = oh * ow
+    bands = (oh + band - 1) // band
+    n_tasks = groups * bands
+    for t in prange(n_chunks):
+        buf = scratch[t]
+        for task in range(t * n_tasks // n_chunks, (t + 1) * n_tasks // n_chunks):
+            bi = task // groups
+            grp = task - bi * groups
+            i0 = bi * band
+            nr = min(band, oh - i0)
+            _fill_band(xf, h, w, rowmap, colmap, q_lo, q_hi, left, grp * cin_g, cin_g, i0, nr + extra, nrows, buf)
+            for i in range(i0, i0 + nr):
+                _block_row(buf, (i - i0) * wq, n_planes * plane_sz, off, wb, bb, grp * blocks, cin_g, cout_g,
+                           yflat, (grp * cout_g) * ohw + i * ow, ohw, ow)
 
 
 def fits(c_out, groups, ow, dtype):
@@ -126,4 +236,49 @@ def conv_forward_blocked(planes, w3, b, tap_plane, tap_row, tap_col, groups, y):
     _conv_forward_blocked(
         planes.reshape(-1), n_planes * hq * wq, wq, off, wb, bb, c_in // groups, c_out // groups, groups,
         y.reshape(-1), oh, ow,
+    )
+
+
+_scratch = threading.local()
+
+
+def _scratch_rows(n, size):
+    """An (n, size) float32 scratch array reused across calls of one Python thread.
+
+    Reuse spares the page faults of a fresh allocation on every call; one buffer
+    per calling thread keeps concurrent requests apart.
+    """
+    buf = getattr(_scratch, "buf", None)
+    if buf is None or buf.size < n * size:
+        buf = _scratch.buf = np.empty(n * size, np.float32)
+    return buf[: n * size].reshape(n, size)
+
+
+def conv_forward_blocked_split(x, w3, b, g, y):
+    """Fill ``y`` from the unpadded C-contiguous input ``x`` (C_in, H, W), padding and
+    phase-splitting band by band (``g`` is conv.py's ConvGeometry); see ``fits``."""
+    c_in, h, w = x.shape
+    c_out, oh, ow = y.shape
+    (sh, sw), (top, bottom, left, right) = g.stride, g.pads
+    hq, wq = -(-(h + top + bottom) // sh), -(-(w + left + right) // sw)
+    rows = np.full(hq * sh, -1, np.int64)
+    rows[: h + top + bottom] = axis_index(h, top, bottom, g.padding_mode)
+    cols = np.full(wq * sw, -1, np.int64)
+    cols[: w + left + right] = axis_index(w, left, right, g.padding_mode)
+    phases = np.arange(sw)
+    # q*sw + pw in [left, left + w)  <=>  q in [ceil((left - pw)/sw), ceil((left + w - pw)/sw))
+    q_lo = np.clip(-((phases - left) // sw), 0, wq).astype(np.int64)
+    q_hi = np.maximum(np.clip(-((phases - left - w) // sw), 0, wq), q_lo).astype(np.int64)
+    cin_g = c_in // g.groups
+    extra = int(g.tap_row.max())
+    row_bytes = 4 * cin_g * sh * sw * wq
+    band = max(1, min(oh, BAND_BYTES // row_bytes - extra))
+    nrows = band + extra
+    off = (g.tap_plane * nrows + g.tap_row) * wq + g.tap_col
+    n_chunks = max(1, min(CHUNKS_PER_THREAD * numba.get_num_threads(), g.groups * -(-oh // band)))
+    scratch = _scratch_rows(n_chunks, cin_g * sh * sw * nrows * wq)
+    wb, bb = block_weights(w3, b, g.groups)
+    _conv_forward_blocked_split(
+        x.reshape(-1), h, w, np.ascontiguousarray(rows.reshape(hq, sh).T), np.ascontiguousarray(cols.reshape(wq, sw).T),
+        q_lo, q_hi, left, band, nrows, off, wb, bb, cin_g, c_out // g.groups, g.groups, y.reshape(-1), oh, ow, scratch,
     )

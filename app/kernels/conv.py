@@ -30,7 +30,7 @@ from numba import prange
 from ._checks import as_float_array, dims, pair
 from . import _fused
 from ._jit import kernel
-from .blocked import conv_forward_blocked, fits as blocked_fits
+from .blocked import conv_forward_blocked, conv_forward_blocked_split, fits as blocked_fits
 from .padding import check_pad_limits, fold_contiguous, pad_contiguous, pad_planes
 
 
@@ -283,9 +283,14 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="
 
 
 def _forward(x, w, b, g):
-    planes = pad_planes(x, g.pads, g.padding_mode, g.stride)
     y = np.empty((g.c_out, g.oh, g.ow), dtype=x.dtype)
-    run_forward(planes, w.reshape(g.c_out, -1, g.kh * g.kw), b, g, y)
+    w3 = w.reshape(g.c_out, -1, g.kh * g.kw)
+    if g.stride != (1, 1) and blocked_fits(g.c_out, g.groups, g.ow, y.dtype):
+        # Strided: pad and phase-split band by band inside the kernel (no full-size plane copy).
+        conv_forward_blocked_split(x, w3, b, g, y)
+        return y
+    planes = pad_planes(x, g.pads, g.padding_mode, g.stride)
+    run_forward(planes, w3, b, g, y)
     return y
 
 
