@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException
 
 from app import kernels, learn, reference
 from app.arithmetic import pair, padding_sides
+from app.api.cores import ComputeRoute
 from app.api.deps import SettingsDep, StoreDep
 from app.api.inputs import nested_array, resolve_input
 from app.api.limits import check_work
@@ -18,7 +19,7 @@ from app.schemas.classroom import (
 )
 from app.schemas.common import error_responses
 
-router = APIRouter(prefix="/api", tags=["classroom"])
+router = APIRouter(prefix="/api", tags=["classroom"], route_class=ComputeRoute)
 
 
 def _torch_conv(x, w, b, req: ParityRequest):

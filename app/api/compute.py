@@ -9,6 +9,7 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 
 from app import arithmetic, display, kernels
+from app.api.cores import ComputeRoute
 from app.api.deps import SettingsDep, StoreDep
 from app.api.inputs import float_dtype, nested_array, resolve_input
 from app.api.limits import check_bounds
@@ -17,7 +18,7 @@ from app.config import Settings
 from app.lab_compute import make_delta
 from app.schemas.compute import Conv2dRequest, Conv2dResponse, GradSpec, Pool2dRequest, Pool2dResponse
 
-router = APIRouter(prefix="/api", tags=["compute"])
+router = APIRouter(prefix="/api", tags=["compute"], route_class=ComputeRoute)
 
 
 # --- δ ----------------------------------------------------------------------------

@@ -11,13 +11,14 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 
 from app import equivariance
+from app.api.cores import ComputeRoute
 from app.api.deps import SettingsDep, StoreDep
 from app.api.images import fetch_image
 from app.api.limits import check_bounds
 from app.api.transport import ARRAY_RESPONSES, array_response, wants_binary
 from app.schemas.train import EquivarianceRequest, EquivarianceResponse
 
-router = APIRouter(prefix="/api", tags=["equivariance"])
+router = APIRouter(prefix="/api", tags=["equivariance"], route_class=ComputeRoute)
 
 MAX_KERNEL = 15
 

@@ -7,6 +7,7 @@ import numpy as np
 from fastapi import APIRouter
 
 from app import arithmetic, frameworks, kernels, transposed
+from app.api.cores import ComputeRoute
 from app.api.deps import SettingsDep
 from app.api.inputs import float_dtype, nested_array
 from app.api.limits import check_work
@@ -24,7 +25,7 @@ from app.schemas.family import (
     InputGradientResponse,
 )
 
-router = APIRouter(prefix="/api", tags=["family"])
+router = APIRouter(prefix="/api", tags=["family"], route_class=ComputeRoute)
 ERRORS = error_responses(413, 422)
 
 

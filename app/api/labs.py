@@ -10,6 +10,7 @@ import math
 import numpy as np
 from fastapi import APIRouter, Request
 
+from app.api.cores import ComputeRoute
 from app.api.deps import SettingsDep, StoreDep
 from app.api.inputs import nested_array, resolve_input
 from app.api.limits import check_elements, check_work
@@ -29,7 +30,7 @@ from app.schemas.labs import (
     PoolLabResponse,
 )
 
-router = APIRouter(prefix="/api", tags=["labs"])
+router = APIRouter(prefix="/api", tags=["labs"], route_class=ComputeRoute)
 
 # The live check re-runs the forward pass twice per checked number; above this many
 # multiply-adds (about a second on two cores) it is skipped with a message instead.

@@ -5,6 +5,7 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 
 from app import network
+from app.api.cores import ComputeRoute
 from app.api.deps import SettingsDep, StoreDep
 from app.api.images import fetch_image
 from app.api.limits import check_work
@@ -12,7 +13,7 @@ from app.api.transport import array_response
 from app.schemas.common import error_responses
 from app.schemas.network import ErfRequest, RunRequest, SummaryRequest, SummaryResponse
 
-router = APIRouter(prefix="/api", tags=["network"])
+router = APIRouter(prefix="/api", tags=["network"], route_class=ComputeRoute)
 
 # The effective receptive field costs a forward and a backward pass, about six
 # forward passes of work with ConvLab's kernels; both endpoints cap the widths for
