@@ -495,3 +495,23 @@ def test_blocked_split_bands_match_naive(monkeypatch, band_rows, mode):
     ref = naive.conv2d(x, w, b, stride=(2, 2), pads=(2, 2, 1, 1), dilation=(1, 2), mode=mode, groups=2)
     assert y.shape == (10, 12, 20)
     npt.assert_allclose(y, ref, atol=atol(2 * 4 * 3 + 1, np.float32))
+
+
+@pytest.mark.parametrize("stride, groups", [((1, 1), 2), ((2, 3), 1)])
+def test_blocked_kernel_from_planes_matches_naive(stride, groups):
+    """The planes entry of the blocked kernel (used by the input gradient and the
+    transposed convolution): groups, a partial channel block, strides."""
+    from app.kernels.blocked import conv_forward_blocked
+    from app.kernels.conv import conv_geometry
+    from app.kernels.padding import pad_planes
+
+    rng = np.random.default_rng(11)
+    x = rng.uniform(-1, 1, (2 * groups, 14, 61)).astype(np.float32)
+    w = rng.uniform(-1, 1, (6 * groups, 2, 3, 4)).astype(np.float32)
+    b = rng.uniform(-1, 1, 6 * groups).astype(np.float32)
+    g = conv_geometry(x.shape, w.shape, stride, 1, 1, "reflect", groups)
+    y = np.empty((g.c_out, g.oh, g.ow), np.float32)
+    planes = pad_planes(x, g.pads, "reflect", g.stride)
+    conv_forward_blocked(planes, w.reshape(g.c_out, 2, 12), b, g.tap_plane, g.tap_row, g.tap_col, groups, y)
+    ref = naive.conv2d(x, w, b, stride=stride, pads=(1, 1, 1, 1), dilation=(1, 1), mode="reflect", groups=groups)
+    npt.assert_allclose(y, ref, atol=atol(2 * 12 + 1, np.float32))

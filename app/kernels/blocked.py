@@ -15,6 +15,12 @@ dilations read contiguous runs): the input of tap ``k`` for output ``(i, j)`` is
 ``off[k] = (tap_plane[k] * Hq + tap_row[k]) * Wq + tap_col[k]``.  The kernel
 size, stride and dilation are all in ``off``, so one compiled kernel serves
 every shape (no per-size specialisation, little compile time).
+
+Two entry points: ``conv_forward_blocked`` sweeps ready phase planes (the
+input-gradient and transposed-convolution paths build them anyway), and
+``conv_forward_blocked_split`` (the forward pass) pads and phase-splits the
+input band by band in a cache-sized scratch instead of writing full-size
+planes first.
 """
 import threading
 
@@ -33,55 +39,66 @@ CHUNKS_PER_THREAD = 2
 
 
 @kernel()
-def _block_row(pflat, row, plane_sz, off, wb, bb, gb0, cin_g, cout_g, yflat, yrow, ohw, ow):
+def _block_row(pflat, row, plane_sz, off, wf, b, o_first, cout_g, cin_g, yflat, yrow, ohw, ow):
     """One output row of one group, block by block; each block along the whole row.
 
     row: flat index in ``pflat`` of the group's first input channel, plane 0, at
-    this output row's first plane row, column 0; yrow: flat index of
-    ``y[first channel of the group, i, 0]``; gb0: index of the group's first
-    block in ``wb``/``bb``.  Sweeping one block along the row writes four output
-    streams at a time, which the prefetchers follow (all blocks at one column
-    position first, 16 streams, ran W3 at 34 instead of 60 GFLOP/s).  The last
-    column block is shifted left to end at W_out (it recomputes a few columns,
-    same values) so no column is left over; needs W_out >= COLS.
+    this output row's first plane row, column 0; wf: weights (C_out, C_in/groups,
+    T) flattened; o_first: the group's first output channel; yrow: flat index of
+    ``y[o_first, i, 0]``.  A last block with fewer than CH channels repeats the
+    group's last channel in the missing lanes and does not store them.
+    Sweeping one block along the row writes four output streams at a time,
+    which the prefetchers follow (all blocks at one column position first, 16
+    streams, ran W3 at 34 instead of 60 GFLOP/s).  The last column block is
+    shifted left to end at W_out (it recomputes a few columns, same values) so
+    no column is left over; needs W_out >= COLS.
     """
     n_taps = off.shape[0]
-    blocks = (cout_g + CH - 1) // CH
-    for blk in range(blocks):
-        gb = gb0 + blk
-        o = blk * CH
+    o_last = o_first + cout_g - 1
+    for o in range(0, cout_g, CH):
+        oa = o_first + o
+        ob = min(oa + 1, o_last)
+        oc = min(oa + 2, o_last)
+        od = min(oa + 3, o_last)
         yo = yrow + o * ohw
         j = 0
         while j < ow:
             jj = min(j, ow - COLS)
-            a0 = splat8(bb, gb * CH)
+            a0 = splat8(b, oa)
             a1 = a0
-            b0 = splat8(bb, gb * CH + 1)
+            b0 = splat8(b, ob)
             b1 = b0
-            c0 = splat8(bb, gb * CH + 2)
+            c0 = splat8(b, oc)
             c1 = c0
-            d0 = splat8(bb, gb * CH + 3)
+            d0 = splat8(b, od)
             d1 = d0
-            wk = gb * cin_g * n_taps * CH
+            step = cin_g * n_taps
+            wa = oa * step
+            wb = ob * step
+            wc = oc * step
+            wd = od * step
             xc = row + jj
             for c in range(cin_g):
                 for k in range(n_taps):
                     xk = xc + off[k]
                     x0 = load8(pflat, xk)
                     x1 = load8(pflat, xk + 8)
-                    w = splat8(wb, wk)
+                    w = splat8(wf, wa + k)
                     a0 = fma8(w, x0, a0)
                     a1 = fma8(w, x1, a1)
-                    w = splat8(wb, wk + 1)
+                    w = splat8(wf, wb + k)
                     b0 = fma8(w, x0, b0)
                     b1 = fma8(w, x1, b1)
-                    w = splat8(wb, wk + 2)
+                    w = splat8(wf, wc + k)
                     c0 = fma8(w, x0, c0)
                     c1 = fma8(w, x1, c1)
-                    w = splat8(wb, wk + 3)
+                    w = splat8(wf, wd + k)
                     d0 = fma8(w, x0, d0)
                     d1 = fma8(w, x1, d1)
-                    wk += CH
+                wa += n_taps
+                wb += n_taps
+                wc += n_taps
+                wd += n_taps
                 xc += plane_sz
             y0 = yo + jj
             store8(yflat, y0, a0)
@@ -99,20 +116,18 @@ def _block_row(pflat, row, plane_sz, off, wb, bb, gb0, cin_g, cout_g, yflat, yro
 
 
 @kernel(parallel=True)
-def _conv_forward_blocked(pflat, plane_sz, wq, off, wb, bb, cin_g, cout_g, groups, yflat, oh, ow):
+def _conv_forward_blocked(pflat, plane_sz, wq, off, wf, b, cin_g, cout_g, groups, yflat, oh, ow):
     """Eq. 36.3 from ready phase planes; one prange iteration owns output row i of one group.
 
-    pflat: phase planes (C_in, S, Hq, Wq) flattened; wb: weights re-laid out as
-    (groups, blocks, C_in/groups, T, CH) flattened, zero for the channels that
-    pad the last block; bb: biases (groups, blocks * CH) flattened, likewise;
-    yflat: output (C_out, H_out, W_out) flattened.
+    pflat: phase planes (C_in, S, Hq, Wq) flattened; wf: weights (C_out,
+    C_in/groups, T) flattened; b: biases (C_out,); yflat: output (C_out, H_out,
+    W_out) flattened.
     """
-    blocks = (cout_g + CH - 1) // CH
     ohw = oh * ow
     for t in prange(groups * oh):
         i = t // groups
         grp = t - i * groups
-        _block_row(pflat, grp * cin_g * plane_sz + i * wq, plane_sz, off, wb, bb, grp * blocks, cin_g, cout_g,
+        _block_row(pflat, grp * cin_g * plane_sz + i * wq, plane_sz, off, wf, b, grp * cout_g, cout_g, cin_g,
                    yflat, grp * cout_g * ohw + i * ow, ohw, ow)
 
 
@@ -155,9 +170,15 @@ def _fill_band(xf, h, w, rowmap, colmap, q_lo, q_hi, left, c0, cin_g, r0, nr, nr
                         n = q_hi[pw] - lo
                         start = xrow + lo * sw + pw - left
                         dst = buf[out + lo:out + lo + n]
-                        src = xf[start:start + (n - 1) * sw + 1:sw]
-                        for m in range(n):
-                            dst[m] = src[m]
+                        if sw == 1:
+                            # Contiguous views indexed by the bare loop variable vectorise (PERF_NOTES.md item 1).
+                            row1 = xf[start:start + n]
+                            for m in range(n):
+                                dst[m] = row1[m]
+                        else:
+                            src = xf[start:start + (n - 1) * sw + 1:sw]
+                            for m in range(n):
+                                dst[m] = src[m]
                 if sw == 2 and src_r >= 0:
                     oe = ((cg * n_planes + ph * 2 + ev) * nrows + rr) * wq + left // 2
                     oo = ((cg * n_planes + ph * 2 + 1 - ev) * nrows + rr) * wq + (left + 1) // 2
@@ -176,14 +197,15 @@ def _fill_band(xf, h, w, rowmap, colmap, q_lo, q_hi, left, c0, cin_g, r0, nr, nr
 
 
 @kernel(parallel=True)
-def _conv_forward_blocked_split(xf, h, w, rowmap, colmap, q_lo, q_hi, left, band, nrows, off, wb, bb, cin_g,
+def _conv_forward_blocked_split(xf, h, w, rowmap, colmap, q_lo, q_hi, left, band, nrows, off, wf, b, cin_g,
                                 cout_g, groups, yflat, oh, ow, scratch):
     """Eq. 36.3 straight from the unpadded input: pad and phase-split band by band.
 
     A band is ``band`` output rows of one group; its plane rows (``nrows`` =
     band + the largest tap row offset) are built in a scratch buffer that stays
-    in cache, then swept by ``_block_row``.  Saves the full-size phase-plane
-    copy (W3: 12.6 MB written and read back, ~4 ms of a 15 ms call).  One prange
+    in cache, then swept by ``_block_row``.  Saves the full-size padded copy
+    (W3: 12.6 MB of phase planes written and read back, ~4 ms of a 15 ms call;
+    W2: ~0.2 ms of 1.8).  One prange
     iteration owns row ``scratch[t]`` and a contiguous run of bands (their
     output rows); ``off`` indexes the scratch layout (C_in/groups, S, nrows, Wq).
     """
@@ -192,7 +214,6 @@ def _conv_forward_blocked_split(xf, h, w, rowmap, colmap, q_lo, q_hi, left, band
     wq = colmap.shape[1]
     plane_sz = nrows * wq
     extra = nrows - band
-    blocks = (cout_g + CH - 1) // CH
     ohw = oh * ow
     bands = (oh + band - 1) // band
     n_tasks = groups * bands
@@ -205,7 +226,7 @@ def _conv_forward_blocked_split(xf, h, w, rowmap, colmap, q_lo, q_hi, left, band
             nr = min(band, oh - i0)
             _fill_band(xf, h, w, rowmap, colmap, q_lo, q_hi, left, grp * cin_g, cin_g, i0, nr + extra, nrows, buf)
             for i in range(i0, i0 + nr):
-                _block_row(buf, (i - i0) * wq, n_planes * plane_sz, off, wb, bb, grp * blocks, cin_g, cout_g,
+                _block_row(buf, (i - i0) * wq, n_planes * plane_sz, off, wf, b, grp * cout_g, cout_g, cin_g,
                            yflat, (grp * cout_g) * ohw + i * ow, ohw, ow)
 
 
@@ -214,27 +235,13 @@ def fits(c_out, groups, ow, dtype):
     return dtype == np.float32 and c_out // groups >= CH and ow >= COLS
 
 
-def block_weights(w3, b, groups):
-    """(C_out, C_in/g, T) weights and (C_out,) bias in the kernel's layout, zero-padded to whole blocks."""
-    c_out, cin_g, n_taps = w3.shape
-    cout_g = c_out // groups
-    blocks = -(-cout_g // CH)
-    wp = np.zeros((groups, blocks * CH, cin_g, n_taps), np.float32)
-    wp[:, :cout_g] = w3.reshape(groups, cout_g, cin_g, n_taps)
-    wb = wp.reshape(groups, blocks, CH, cin_g, n_taps).transpose(0, 1, 3, 4, 2)
-    bb = np.zeros((groups, blocks * CH), np.float32)
-    bb[:, :cout_g] = b.reshape(groups, cout_g)
-    return np.ascontiguousarray(wb).reshape(-1), bb.reshape(-1)
-
-
 def conv_forward_blocked(planes, w3, b, tap_plane, tap_row, tap_col, groups, y):
     """Fill ``y`` (C_out, H_out, W_out) from C-contiguous phase planes (C_in, S, Hq, Wq); see ``fits``."""
     c_in, n_planes, hq, wq = planes.shape
     c_out, oh, ow = y.shape
     off = (tap_plane * hq + tap_row) * wq + tap_col
-    wb, bb = block_weights(w3, b, groups)
     _conv_forward_blocked(
-        planes.reshape(-1), n_planes * hq * wq, wq, off, wb, bb, c_in // groups, c_out // groups, groups,
+        planes.reshape(-1), n_planes * hq * wq, wq, off, w3.reshape(-1), b, c_in // groups, c_out // groups, groups,
         y.reshape(-1), oh, ow,
     )
 
@@ -277,8 +284,7 @@ def conv_forward_blocked_split(x, w3, b, g, y):
     off = (g.tap_plane * nrows + g.tap_row) * wq + g.tap_col
     n_chunks = max(1, min(CHUNKS_PER_THREAD * numba.get_num_threads(), g.groups * -(-oh // band)))
     scratch = _scratch_rows(n_chunks, cin_g * sh * sw * nrows * wq)
-    wb, bb = block_weights(w3, b, g.groups)
     _conv_forward_blocked_split(
         x.reshape(-1), h, w, np.ascontiguousarray(rows.reshape(hq, sh).T), np.ascontiguousarray(cols.reshape(wq, sw).T),
-        q_lo, q_hi, left, band, nrows, off, wb, bb, cin_g, c_out // g.groups, g.groups, y.reshape(-1), oh, ow, scratch,
+        q_lo, q_hi, left, band, nrows, off, w3.reshape(-1), b, cin_g, c_out // g.groups, g.groups, y.reshape(-1), oh, ow, scratch,
     )

@@ -285,8 +285,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="
 def _forward(x, w, b, g):
     y = np.empty((g.c_out, g.oh, g.ow), dtype=x.dtype)
     w3 = w.reshape(g.c_out, -1, g.kh * g.kw)
-    if g.stride != (1, 1) and blocked_fits(g.c_out, g.groups, g.ow, y.dtype):
-        # Strided: pad and phase-split band by band inside the kernel (no full-size plane copy).
+    if blocked_fits(g.c_out, g.groups, g.ow, y.dtype):
+        # Pads (and phase-splits) band by band inside the kernel: no full-size padded copy.
         conv_forward_blocked_split(x, w3, b, g, y)
         return y
     planes = pad_planes(x, g.pads, g.padding_mode, g.stride)
