@@ -32,7 +32,7 @@ from ._checks import as_float_array, dims, pair
 from . import _fused
 from ._jit import kernel
 from .blocked import conv_forward_blocked, conv_forward_blocked_split, fits as blocked_fits
-from .padding import check_pad_limits, fold_contiguous, pad_contiguous, pad_planes
+from .padding import check_pad_limits, fold_contiguous, pad_planes
 
 
 # --------------------------------------------------------------------------- kernels
@@ -289,14 +289,17 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="
 
 def _forward(x, w, b, g):
     y = np.empty((g.c_out, g.oh, g.ow), dtype=x.dtype)
-    w3 = w.reshape(g.c_out, -1, g.kh * g.kw)
+    forward_into(x, w.reshape(g.c_out, -1, g.kh * g.kw), b, g, y)
+    return y
+
+
+def forward_into(x, w3, b, g, y):
+    """Eq. 36.3 of the unpadded x into ``y``; w3 (C_out, C_in/groups, kh·kw)."""
     if blocked_fits(g.c_out, g.groups, g.ow, y.dtype):
         # Pads (and phase-splits) band by band inside the kernel: no full-size padded copy.
         conv_forward_blocked_split(x, w3, b, g, y)
-        return y
-    planes = pad_planes(x, g.pads, g.padding_mode, g.stride)
-    run_forward(planes, w3, b, g, y)
-    return y
+        return
+    run_forward(pad_planes(x, g.pads, g.padding_mode, g.stride), w3, b, g, y)
 
 
 # Output positions per task of the flat kernels (rows · Wq ≈ FLAT_TILE): two
@@ -420,11 +423,10 @@ def _grad_padded_stride1(w, gy, g, hp, wp):
     which yields the gradient of the whole padded input (C_in, Hp, Wp).
     """
     eh, ew = g.dilation[0] * (g.kh - 1), g.dilation[1] * (g.kw - 1)
-    gyp = pad_contiguous(gy, (eh, eh, ew, ew), "zeros")
     wt = transpose_flip(w, g.groups)
-    gt = conv_geometry(gyp.shape, wt.shape, 1, 0, g.dilation, "zeros", g.groups)
+    gt = conv_geometry(gy.shape, wt.shape, 1, (eh, ew), g.dilation, "zeros", g.groups)
     gxp = np.empty((g.c_in, hp, wp), dtype=gy.dtype)
-    run_forward(to_planes(gyp, (1, 1)), wt.reshape(g.c_in, -1, g.kh * g.kw), np.zeros(g.c_in, gy.dtype), gt, gxp)
+    forward_into(gy, wt.reshape(g.c_in, -1, g.kh * g.kw), np.zeros(g.c_in, gy.dtype), gt, gxp)
     return gxp
 
 
