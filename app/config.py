@@ -26,6 +26,7 @@ class Settings:
     max_output_elements: int = 16 * 1024 * 1024   # numbers in one computed array (413 above)
     max_json_response_elements: int = 4_000_000   # numbers in a JSON (not binary) answer (413 above)
     max_request_bytes: int = 25 * 1024 * 1024     # request body cap for every endpoint
+    concurrent_requests: int = 4                  # sync handlers running at once per worker; the rest queue in order
     # Training
     max_train_sessions: int = 4                   # concurrent training runs on one server
     max_train_seconds: int = 300                  # wall-clock bound of one training run
