@@ -499,10 +499,10 @@ def test_blocked_split_bands_match_naive(monkeypatch, band_rows, mode):
 
 @pytest.mark.parametrize("stride, groups", [((1, 1), 2), ((2, 3), 1)])
 def test_blocked_kernel_from_planes_matches_naive(stride, groups):
-    """The planes entry of the blocked kernel (used by the input gradient and the
-    transposed convolution): groups, a partial channel block, strides."""
-    from app.kernels.blocked import conv_forward_blocked
-    from app.kernels.conv import conv_geometry
+    """run_forward on ready phase planes (the transposed convolution's backward
+    path; stride 1 goes through the blocked kernel) and the blocked weight
+    gradient: groups, a partial channel block, 12 taps, strides."""
+    from app.kernels.conv import conv_geometry, run_forward
     from app.kernels.padding import pad_planes
 
     rng = np.random.default_rng(11)
@@ -511,7 +511,10 @@ def test_blocked_kernel_from_planes_matches_naive(stride, groups):
     b = rng.uniform(-1, 1, 6 * groups).astype(np.float32)
     g = conv_geometry(x.shape, w.shape, stride, 1, 1, "reflect", groups)
     y = np.empty((g.c_out, g.oh, g.ow), np.float32)
-    planes = pad_planes(x, g.pads, "reflect", g.stride)
-    conv_forward_blocked(planes, w.reshape(g.c_out, 2, 12), b, g.tap_plane, g.tap_row, g.tap_col, groups, y)
-    ref = naive.conv2d(x, w, b, stride=stride, pads=(1, 1, 1, 1), dilation=(1, 1), mode="reflect", groups=groups)
-    npt.assert_allclose(y, ref, atol=atol(2 * 12 + 1, np.float32))
+    run_forward(pad_planes(x, g.pads, "reflect", g.stride), w.reshape(g.c_out, 2, 12), b, g, y)
+    ref_args = dict(stride=stride, pads=(1, 1, 1, 1), dilation=(1, 1), mode="reflect", groups=groups)
+    npt.assert_allclose(y, naive.conv2d(x, w, b, **ref_args), atol=atol(2 * 12 + 1, np.float32))
+    # The blocked weight gradient (4 channels x 3 taps per block) on the same shapes.
+    gy = rng.uniform(-1, 1, y.shape).astype(np.float32)
+    _, gw, _ = conv2d_backward(x, w, gy, stride=stride, padding=1, padding_mode="reflect", groups=groups)
+    npt.assert_allclose(gw, naive.conv2d_backward(x, w, gy, **ref_args)[1], atol=atol(y.shape[1] * y.shape[2], np.float32))

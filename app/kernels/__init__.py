@@ -67,8 +67,11 @@ def warmup():
             pool2d_backward(x, y, kind, 2, padding=1)
         relu_backward(x, relu(x))
     # The register-blocked float32 kernels (>= 4 output channels, >= 16 output
-    # columns): from phase planes (stride 1) and splitting band by band (stride 2).
+    # columns): forward band by band, weight gradient.
     x = np.linspace(-1, 1, 2 * 9 * 40, dtype=np.float32).reshape(2, 9, 40)
+    w = np.ones((4, 2, 3, 3), np.float32)
     for stride in (1, 2):
-        conv2d(x, np.ones((4, 2, 3, 3), np.float32), stride=stride, padding=1)
+        conv2d_backward(x, w, conv2d(x, w, stride=stride, padding=1), stride=stride, padding=1)
+    x = np.linspace(-1, 1, 4 * 9 * 40, dtype=np.float32).reshape(4, 9, 40)
+    conv_transpose2d_backward(x, w, conv_transpose2d(x, w, padding=1), padding=1)
     return time.perf_counter() - t0

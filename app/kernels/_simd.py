@@ -123,3 +123,29 @@ def _shuffle_intrinsic(lanes, doc):
 
 even8 = _shuffle_intrinsic(list(range(0, 16, 2)), "Lanes 0, 2, ..., 14 of the 16 lanes of ``a`` then ``b`` (deinterleave).")
 odd8 = _shuffle_intrinsic(list(range(1, 16, 2)), "Lanes 1, 3, ..., 15 of the 16 lanes of ``a`` then ``b`` (deinterleave).")
+
+
+@intrinsic
+def sum8(typingctx, v):
+    """The sum of the eight lanes as a float32 (pairwise: lanes 0+4, 1+5, ..., then halves)."""
+    if v != f32x8:
+        return None
+
+    def codegen(context, builder, sig, args):
+        lanes = [builder.extract_element(args[0], ir.Constant(ir.IntType(32), i)) for i in range(LANES)]
+        while len(lanes) > 1:
+            half = len(lanes) // 2
+            lanes = [builder.fadd(lanes[i], lanes[i + half]) for i in range(half)]
+        return lanes[0]
+
+    return types.float32(v), codegen
+
+
+@intrinsic
+def zero8(typingctx):
+    """Eight zero lanes."""
+
+    def codegen(context, builder, sig, args):
+        return ir.Constant(_VEC, [0.0] * LANES)
+
+    return f32x8(), codegen

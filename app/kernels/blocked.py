@@ -1,4 +1,4 @@
-"""Register-blocked float32 forward convolution: 4 output channels × 16 columns per block.
+"""Register-blocked float32 convolution: the forward pass and the weight gradient.
 
 The row kernels in ``_fused.py`` keep their accumulators in the output row and
 load and store them once per input channel and kernel row, so on many-channel
@@ -12,15 +12,15 @@ oneDNN's blocked layouts achieve (PERF_NOTES.md item 7).
 Index maps are the ones ``conv.py`` builds (phase planes, so strides and
 dilations read contiguous runs): the input of tap ``k`` for output ``(i, j)`` is
 ``pflat[c * plane_sz + off[k] + i * wq + j]`` with
-``off[k] = (tap_plane[k] * Hq + tap_row[k]) * Wq + tap_col[k]``.  The kernel
+``off[k] = (tap_plane[k] * Hq + tap_row[k]) * Wq + tap_col[k]`` (Hq: the rows
+held, full planes or one band).  The kernel
 size, stride and dilation are all in ``off``, so one compiled kernel serves
 every shape (no per-size specialisation, little compile time).
 
-Two entry points: ``conv_forward_blocked`` sweeps ready phase planes (the
-input-gradient and transposed-convolution paths build them anyway), and
-``conv_forward_blocked_split`` (the forward pass) pads and phase-splits the
+The forward pass (``conv_forward_blocked_split``) pads and phase-splits the
 input band by band in a cache-sized scratch instead of writing full-size
-planes first.
+planes first; the weight gradient (``conv_grad_weight_blocked``) blocks 4
+output channels × 3 taps over flat sweeps of ready phase planes.
 """
 import functools
 import threading
@@ -31,7 +31,7 @@ from numba import prange
 
 from ._jit import kernel
 from .padding import axis_index
-from ._simd import even8, fma8, load8, odd8, splat8, store8
+from ._simd import even8, fma8, load8, odd8, splat8, store8, sum8, zero8
 
 CH = 4  # output channels per block
 COLS = 16  # output columns per block (two vectors)
@@ -114,22 +114,6 @@ def _block_row(pflat, row, plane_sz, off, wf, b, o_first, cout_g, cin_g, yflat, 
                 store8(yflat, y0 + 3 * ohw, d0)
                 store8(yflat, y0 + 3 * ohw + 8, d1)
             j += COLS
-
-
-@kernel(parallel=True)
-def _conv_forward_blocked(pflat, plane_sz, wq, off, wf, b, cin_g, cout_g, groups, yflat, oh, ow):
-    """Eq. 36.3 from ready phase planes; one prange iteration owns output row i of one group.
-
-    pflat: phase planes (C_in, S, Hq, Wq) flattened; wf: weights (C_out,
-    C_in/groups, T) flattened; b: biases (C_out,); yflat: output (C_out, H_out,
-    W_out) flattened.
-    """
-    ohw = oh * ow
-    for t in prange(groups * oh):
-        i = t // groups
-        grp = t - i * groups
-        _block_row(pflat, grp * cin_g * plane_sz + i * wq, plane_sz, off, wf, b, grp * cout_g, cout_g, cin_g,
-                   yflat, grp * cout_g * ohw + i * ow, ohw, ow)
 
 
 @kernel()
@@ -231,20 +215,117 @@ def _conv_forward_blocked_split(xf, h, w, rowmap, colmap, q_lo, q_hi, left, band
                            yflat, (grp * cout_g) * ohw + i * ow, ohw, ow)
 
 
+TAPS = 3  # taps per block of the weight-gradient kernel
+
+
+@kernel(parallel=True, reduce=True)
+def _conv_grad_weight_blocked(pflat, plane_sz, off, gyq, n, cin_g, cout_g, groups, gw):
+    """Eq. 36.9 with 4 output channels × 3 taps of one input channel in 12 registers.
+
+    ``gw[o, c, k] = sum_r gyq[o, r] * pflat[c * plane_sz + off[k] + r]`` over the
+    flat sweep r < n = (H_out-1)*Wq + W_out, where gyq is δ (C_out, H_out, Wq)
+    flattened with each row zero-padded to the plane width Wq (the padding
+    columns add zeros).  Per 8 positions: 4 δ loads and 3 input loads feed 12
+    FMAs (the flat kernel in ``_fused.py`` needs 10 loads for 9).  Lanes are
+    summed at the end; the last n % 8 positions are added one by one.  One
+    prange iteration owns ``gw[o, c, :]`` for the 4 channels of its block and
+    its input channel c; gw (C_out, C_in/groups, T) flattened is overwritten.
+    A last block with fewer than 4 channels (or 3 taps) repeats the last one
+    and does not store it.
+    """
+    n_taps = off.shape[0]
+    blocks = (cout_g + CH - 1) // CH
+    gsz = gyq.size // (groups * cout_g)
+    n8 = n - n % 8
+    for t in prange(groups * blocks * cin_g):
+        gbk = t // cin_g
+        cg = t - gbk * cin_g
+        grp = gbk // blocks
+        o = (gbk - grp * blocks) * CH
+        o_first = grp * cout_g
+        o_last = o_first + cout_g - 1
+        oa = o_first + o
+        ob = min(oa + 1, o_last)
+        oc = min(oa + 2, o_last)
+        od = min(oa + 3, o_last)
+        xc = (grp * cin_g + cg) * plane_sz
+        for k0 in range(0, n_taps, TAPS):
+            k1 = min(k0 + 1, n_taps - 1)
+            k2 = min(k0 + 2, n_taps - 1)
+            p0 = xc + off[k0]
+            p1 = xc + off[k1]
+            p2 = xc + off[k2]
+            a0 = zero8()
+            a1 = a0
+            a2 = a0
+            b0 = a0
+            b1 = a0
+            b2 = a0
+            c0 = a0
+            c1 = a0
+            c2 = a0
+            d0 = a0
+            d1 = a0
+            d2 = a0
+            for r in range(0, n8, 8):
+                x0 = load8(pflat, p0 + r)
+                x1 = load8(pflat, p1 + r)
+                x2 = load8(pflat, p2 + r)
+                g = load8(gyq, oa * gsz + r)
+                a0 = fma8(g, x0, a0)
+                a1 = fma8(g, x1, a1)
+                a2 = fma8(g, x2, a2)
+                g = load8(gyq, ob * gsz + r)
+                b0 = fma8(g, x0, b0)
+                b1 = fma8(g, x1, b1)
+                b2 = fma8(g, x2, b2)
+                g = load8(gyq, oc * gsz + r)
+                c0 = fma8(g, x0, c0)
+                c1 = fma8(g, x1, c1)
+                c2 = fma8(g, x2, c2)
+                g = load8(gyq, od * gsz + r)
+                d0 = fma8(g, x0, d0)
+                d1 = fma8(g, x1, d1)
+                d2 = fma8(g, x2, d2)
+            sums = np.empty((CH, TAPS), np.float32)
+            sums[0, 0], sums[0, 1], sums[0, 2] = sum8(a0), sum8(a1), sum8(a2)
+            sums[1, 0], sums[1, 1], sums[1, 2] = sum8(b0), sum8(b1), sum8(b2)
+            sums[2, 0], sums[2, 1], sums[2, 2] = sum8(c0), sum8(c1), sum8(c2)
+            sums[3, 0], sums[3, 1], sums[3, 2] = sum8(d0), sum8(d1), sum8(d2)
+            for m in range(CH):
+                om = min(oa + m, o_last)
+                for q in range(TAPS):
+                    pq = xc + off[min(k0 + q, n_taps - 1)]
+                    s = sums[m, q]
+                    for r in range(n8, n):
+                        s += gyq[om * gsz + r] * pflat[pq + r]
+                    if o + m < cout_g and k0 + q < n_taps:
+                        gw[(om * cin_g + cg) * n_taps + k0 + q] = s
+
+
+def fits_grad_weight(c_out, groups, dtype):
+    """Whether the blocked weight-gradient kernel serves this convolution (float32, ≥ CH channels per group)."""
+    return dtype == np.float32 and c_out // groups >= CH
+
+
+def conv_grad_weight_blocked(planes, gy, tap_plane, tap_row, tap_col, groups):
+    """Eq. 36.9 on C-contiguous phase planes (C_in, S, Hq, Wq) and δ (C_out, H_out, W_out): (C_out, C_in/groups, T)."""
+    c_in, n_planes, hq, wq = planes.shape
+    c_out, oh, ow = gy.shape
+    gyq = np.zeros((c_out, oh, wq), np.float32)
+    gyq[:, :, :ow] = gy
+    off = (tap_plane * hq + tap_row) * wq + tap_col
+    gw = np.empty((c_out, c_in // groups, tap_plane.shape[0]), np.float32)
+    _conv_grad_weight_blocked(
+        planes.reshape(-1), n_planes * hq * wq, off, gyq.reshape(-1), (oh - 1) * wq + ow, c_in // groups,
+        c_out // groups, groups, gw.reshape(-1),
+    )
+    return gw
+
+
 def fits(c_out, groups, ow, dtype):
     """Whether the blocked kernel serves this convolution (float32, ≥ CH channels per group, ≥ COLS columns)."""
     return dtype == np.float32 and c_out // groups >= CH and ow >= COLS
-
-
-def conv_forward_blocked(planes, w3, b, tap_plane, tap_row, tap_col, groups, y):
-    """Fill ``y`` (C_out, H_out, W_out) from C-contiguous phase planes (C_in, S, Hq, Wq); see ``fits``."""
-    c_in, n_planes, hq, wq = planes.shape
-    c_out, oh, ow = y.shape
-    off = (tap_plane * hq + tap_row) * wq + tap_col
-    _conv_forward_blocked(
-        planes.reshape(-1), n_planes * hq * wq, wq, off, w3.reshape(-1), b, c_in // groups, c_out // groups, groups,
-        y.reshape(-1), oh, ow,
-    )
 
 
 _scratch = threading.local()
