@@ -331,15 +331,23 @@ def fits(c_out, groups, ow, dtype):
 _scratch = threading.local()
 
 
+SCRATCH_KEEP = 1 << 20  # floats (4 MiB): largest scratch a thread keeps between calls
+
+
 def _scratch_rows(n, size):
     """An (n, size) float32 scratch array reused across calls of one Python thread.
 
     Reuse spares the page faults of a fresh allocation on every call; one buffer
-    per calling thread keeps concurrent requests apart.
+    per calling thread keeps concurrent requests apart.  Typical requests need
+    about CHUNKS_PER_THREAD × threads × BAND_BYTES (1 MiB); a buffer beyond
+    SCRATCH_KEEP (many channels on wide rows) is allocated per call and not
+    kept, so a server's worker threads do not each hold a large one.
     """
     buf = getattr(_scratch, "buf", None)
     if buf is None or buf.size < n * size:
-        buf = _scratch.buf = np.empty(n * size, np.float32)
+        buf = np.empty(n * size, np.float32)
+        if n * size <= SCRATCH_KEEP:
+            _scratch.buf = buf
     return buf[: n * size].reshape(n, size)
 
 
