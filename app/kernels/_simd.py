@@ -10,6 +10,10 @@ which LLVM keeps in ymm registers for the whole reduction.
 
 The intrinsics index a C-contiguous float32 array *flat* and check nothing:
 callers guarantee ``0 <= idx`` and ``idx + 8 <= arr.size``.
+
+Caching caveat: Numba's on-disk cache of a kernel is invalidated by changes to
+the kernel's own source file only, so after changing an intrinsic here, touch
+the modules that use it (``blocked.py``) or clear their ``__pycache__``.
 """
 from llvmlite import ir
 from numba import types
