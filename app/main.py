@@ -27,7 +27,8 @@ or in ConvLab's compact binary form when the request says
 """
 
 
-def _warm_kernels() -> None:
+def warm_kernels() -> None:
+    """Load or compile every Numba kernel a request can reach (tests/test_warm.py checks it)."""
     import numpy as np
 
     from app import display, kernels
@@ -53,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, settings.concurrent_requests)
         # Load (or, on a cold cache, compile) every kernel in the background: requests are
         # served meanwhile, and one that needs a kernel still compiling waits for it.
-        threading.Thread(target=_warm_kernels, name="convlab-warmup", daemon=True).start()
+        threading.Thread(target=warm_kernels, name="convlab-warmup", daemon=True).start()
         yield
 
     app = FastAPI(

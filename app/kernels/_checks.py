@@ -13,6 +13,10 @@ def as_float_array(a, name, ndim, dtype=None):
 
     Float32 and float64 are kept; other real dtypes become float64 (float16
     becomes float32).  ``dtype`` forces a dtype (weights follow the input's).
+    A read-only array (the server's stored images are) is copied: Numba compiles a
+    read-only array as a type of its own, so every kernel would need a second
+    machine-code version, compiled at start-up for tens of seconds, to avoid a copy
+    that takes a fraction of a millisecond.
     """
     a = np.asarray(a)
     if a.dtype.kind not in "biuf":
@@ -28,7 +32,8 @@ def as_float_array(a, name, ndim, dtype=None):
             dtype = np.dtype(np.float32)
         else:
             dtype = np.dtype(np.float64)
-    return np.ascontiguousarray(a, dtype=dtype)
+    a = np.ascontiguousarray(a, dtype=dtype)
+    return a if a.flags.writeable else a.copy()
 
 
 def _int(v, name):
