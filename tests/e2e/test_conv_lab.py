@@ -43,7 +43,9 @@ def lab(browser, live_server, browser_context_args):
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.console_errors = errors
-    page.goto(f"{live_server}/#image=sample-square")
+    # A state no story opens (bias 0.25), so every story's first state is a new computation
+    # and a story run on its own (pytest -k) still sees its maps drawn.
+    page.goto(f"{live_server}/#image=sample-square&conv.bias=0.25")
     page.wait_for_selector("body[data-ready='1']", timeout=30_000)
     page.wait_for_selector("#lab-conv[data-rendered]", timeout=30_000)
     yield page
@@ -310,6 +312,19 @@ def test_an_impossible_combination_shows_error_and_the_page_keeps_working(lab: P
     page.get_by_test_id("stride").fill("2")
     expect(error).to_contain_text('"same" needs stride 1')
     expect(page.locator('[data-knob="padding"]')).to_have_class(re.compile("knob-invalid"))
+
+
+def test_a_shared_link_to_an_impossible_setting_still_shows_the_input(goto_state):
+    page = goto_state("image=sample-square&conv.k=15&conv.dil=3,3&conv.pad=0")
+    expect(page.get_by_test_id("error")).to_contain_text("larger than the padded input")
+    expect(page.get_by_test_id("output-size")).to_contain_text("empty")
+    # Nothing was drawn before, so the input itself is shown: the bright square's centre
+    # is light, the border around it dark.
+    page.wait_for_function("() => document.querySelector('[data-testid=input-view]').width > 0")
+    h, w = canvas_size(page, "input-view")
+    centre, corner = pixel(page, "input-view", h // 2, w // 2), pixel(page, "input-view", h // 16, w // 16)
+    assert centre[3] == 255 and corner[3] == 255
+    assert sum(centre[:3]) > sum(corner[:3]) + 300
 
 
 def test_pixel_grid_input_animation_and_numbers(lab: Page):

@@ -328,6 +328,12 @@ export function mount(root, ctx) {
       showError(g.error);
       controls.markInvalid(g.knob);
       maps.setStale(true);
+      if (!result) {
+        // Opened straight into an impossible setting (a shared link): nothing to keep, so
+        // show the input as it is, unpadded, for the student to see what the knobs act on.
+        const plain = { ...s, "conv.k": [1, 1], "conv.pad": "0", "conv.stride": [1, 1], "conv.dil": [1, 1], "conv.mode": "zeros" };
+        inputView.render(src.pixels, geometry(plain, h, w), { ...sizes(), pixelGrid: src.grid, channel: s["conv.pxch"] });
+      }
       $(".conv-input-panel").classList.add("stale");
       $(".conv-explain-panel").classList.add("stale");
       anim.release();
