@@ -219,24 +219,23 @@ TAPS = 3  # taps per block of the weight-gradient kernel
 
 
 @kernel(parallel=True, reduce=True)
-def _conv_grad_weight_blocked(pflat, plane_sz, off, gyq, n, cin_g, cout_g, groups, gw):
+def _conv_grad_weight_blocked(pflat, plane_sz, wq, off, gyf, oh, ow, cin_g, cout_g, groups, gw):
     """Eq. 36.9 with 4 output channels × 3 taps of one input channel in 12 registers.
 
-    ``gw[o, c, k] = sum_r gyq[o, r] * pflat[c * plane_sz + off[k] + r]`` over the
-    flat sweep r < n = (H_out-1)*Wq + W_out, where gyq is δ (C_out, H_out, Wq)
-    flattened with each row zero-padded to the plane width Wq (the padding
-    columns add zeros).  Per 8 positions: 4 δ loads and 3 input loads feed 12
-    FMAs (the flat kernel in ``_fused.py`` needs 10 loads for 9).  Lanes are
-    summed at the end; the last n % 8 positions are added one by one.  One
-    prange iteration owns ``gw[o, c, :]`` for the 4 channels of its block and
-    its input channel c; gw (C_out, C_in/groups, T) flattened is overwritten.
-    A last block with fewer than 4 channels (or 3 taps) repeats the last one
-    and does not store it.
+    ``gw[o, c, k] = sum_{i, j} gyf[o, i, j] * pflat[c * plane_sz + off[k] + i * wq + j]``
+    with δ read in place, (C_out, H_out, W_out) flattened, and the planes' rows
+    Wq apart (a δ copy widened to Wq cost ~0.3 ms of a 1.3 ms W4 call).  Per 8
+    positions: 4 δ loads and 3 input loads feed 12 FMAs (the flat kernel in
+    ``_fused.py`` needs 10 loads for 9).  Lanes are summed at the end; the last
+    W_out % 8 columns of each row are added one by one.  One prange iteration
+    owns ``gw[o, c, :]`` for the 4 channels of its block and its input channel
+    c; gw (C_out, C_in/groups, T) flattened is overwritten.  A last block with
+    fewer than 4 channels (or 3 taps) repeats the last one and does not store it.
     """
     n_taps = off.shape[0]
     blocks = (cout_g + CH - 1) // CH
-    gsz = gyq.size // (groups * cout_g)
-    n8 = n - n % 8
+    ohw = oh * ow
+    ow8 = ow - ow % 8
     for t in prange(groups * blocks * cin_g):
         gbk = t // cin_g
         cg = t - gbk * cin_g
@@ -245,9 +244,10 @@ def _conv_grad_weight_blocked(pflat, plane_sz, off, gyq, n, cin_g, cout_g, group
         o_first = grp * cout_g
         o_last = o_first + cout_g - 1
         oa = o_first + o
-        ob = min(oa + 1, o_last)
-        oc = min(oa + 2, o_last)
-        od = min(oa + 3, o_last)
+        ga = oa * ohw
+        gb = min(oa + 1, o_last) * ohw
+        gc = min(oa + 2, o_last) * ohw
+        gd = min(oa + 3, o_last) * ohw
         xc = (grp * cin_g + cg) * plane_sz
         for k0 in range(0, n_taps, TAPS):
             k1 = min(k0 + 1, n_taps - 1)
@@ -267,40 +267,51 @@ def _conv_grad_weight_blocked(pflat, plane_sz, off, gyq, n, cin_g, cout_g, group
             d0 = a0
             d1 = a0
             d2 = a0
-            for r in range(0, n8, 8):
-                x0 = load8(pflat, p0 + r)
-                x1 = load8(pflat, p1 + r)
-                x2 = load8(pflat, p2 + r)
-                g = load8(gyq, oa * gsz + r)
-                a0 = fma8(g, x0, a0)
-                a1 = fma8(g, x1, a1)
-                a2 = fma8(g, x2, a2)
-                g = load8(gyq, ob * gsz + r)
-                b0 = fma8(g, x0, b0)
-                b1 = fma8(g, x1, b1)
-                b2 = fma8(g, x2, b2)
-                g = load8(gyq, oc * gsz + r)
-                c0 = fma8(g, x0, c0)
-                c1 = fma8(g, x1, c1)
-                c2 = fma8(g, x2, c2)
-                g = load8(gyq, od * gsz + r)
-                d0 = fma8(g, x0, d0)
-                d1 = fma8(g, x1, d1)
-                d2 = fma8(g, x2, d2)
-            sums = np.empty((CH, TAPS), np.float32)
-            sums[0, 0], sums[0, 1], sums[0, 2] = sum8(a0), sum8(a1), sum8(a2)
-            sums[1, 0], sums[1, 1], sums[1, 2] = sum8(b0), sum8(b1), sum8(b2)
-            sums[2, 0], sums[2, 1], sums[2, 2] = sum8(c0), sum8(c1), sum8(c2)
-            sums[3, 0], sums[3, 1], sums[3, 2] = sum8(d0), sum8(d1), sum8(d2)
+            sums = np.zeros((CH, TAPS), np.float32)
+            for i in range(oh):
+                xr = i * wq
+                gr = i * ow
+                for j in range(0, ow8, 8):
+                    x0 = load8(pflat, p0 + xr + j)
+                    x1 = load8(pflat, p1 + xr + j)
+                    x2 = load8(pflat, p2 + xr + j)
+                    g = load8(gyf, ga + gr + j)
+                    a0 = fma8(g, x0, a0)
+                    a1 = fma8(g, x1, a1)
+                    a2 = fma8(g, x2, a2)
+                    g = load8(gyf, gb + gr + j)
+                    b0 = fma8(g, x0, b0)
+                    b1 = fma8(g, x1, b1)
+                    b2 = fma8(g, x2, b2)
+                    g = load8(gyf, gc + gr + j)
+                    c0 = fma8(g, x0, c0)
+                    c1 = fma8(g, x1, c1)
+                    c2 = fma8(g, x2, c2)
+                    g = load8(gyf, gd + gr + j)
+                    d0 = fma8(g, x0, d0)
+                    d1 = fma8(g, x1, d1)
+                    d2 = fma8(g, x2, d2)
+                for j in range(ow8, ow):
+                    for m in range(CH):
+                        gm = min(oa + m, o_last) * ohw + gr + j
+                        for q in range(TAPS):
+                            sums[m, q] += gyf[gm] * pflat[xc + off[min(k0 + q, n_taps - 1)] + xr + j]
+            sums[0, 0] += sum8(a0)
+            sums[0, 1] += sum8(a1)
+            sums[0, 2] += sum8(a2)
+            sums[1, 0] += sum8(b0)
+            sums[1, 1] += sum8(b1)
+            sums[1, 2] += sum8(b2)
+            sums[2, 0] += sum8(c0)
+            sums[2, 1] += sum8(c1)
+            sums[2, 2] += sum8(c2)
+            sums[3, 0] += sum8(d0)
+            sums[3, 1] += sum8(d1)
+            sums[3, 2] += sum8(d2)
             for m in range(CH):
-                om = min(oa + m, o_last)
                 for q in range(TAPS):
-                    pq = xc + off[min(k0 + q, n_taps - 1)]
-                    s = sums[m, q]
-                    for r in range(n8, n):
-                        s += gyq[om * gsz + r] * pflat[pq + r]
                     if o + m < cout_g and k0 + q < n_taps:
-                        gw[(om * cin_g + cg) * n_taps + k0 + q] = s
+                        gw[((oa + m) * cin_g + cg) * n_taps + k0 + q] = sums[m, q]
 
 
 def fits_grad_weight(c_out, groups, dtype):
@@ -312,13 +323,13 @@ def conv_grad_weight_blocked(planes, gy, tap_plane, tap_row, tap_col, groups):
     """Eq. 36.9 on C-contiguous phase planes (C_in, S, Hq, Wq) and δ (C_out, H_out, W_out): (C_out, C_in/groups, T)."""
     c_in, n_planes, hq, wq = planes.shape
     c_out, oh, ow = gy.shape
-    gyq = np.zeros((c_out, oh, wq), np.float32)
-    gyq[:, :, :ow] = gy
+    if not (gy.flags.c_contiguous and gy.flags.writeable):
+        gy = np.array(gy, order="C")  # read-only arrays would need a second compiled version
     off = (tap_plane * hq + tap_row) * wq + tap_col
     gw = np.empty((c_out, c_in // groups, tap_plane.shape[0]), np.float32)
     _conv_grad_weight_blocked(
-        planes.reshape(-1), n_planes * hq * wq, off, gyq.reshape(-1), (oh - 1) * wq + ow, c_in // groups,
-        c_out // groups, groups, gw.reshape(-1),
+        planes.reshape(-1), n_planes * hq * wq, wq, off, gy.reshape(-1), oh, ow,
+        c_in // groups, c_out // groups, groups, gw.reshape(-1),
     )
     return gw
 
