@@ -514,7 +514,11 @@ def test_blocked_kernel_from_planes_matches_naive(stride, groups):
     run_forward(pad_planes(x, g.pads, "reflect", g.stride), w.reshape(g.c_out, 2, 12), b, g, y)
     ref_args = dict(stride=stride, pads=(1, 1, 1, 1), dilation=(1, 1), mode="reflect", groups=groups)
     npt.assert_allclose(y, naive.conv2d(x, w, b, **ref_args), atol=atol(2 * 12 + 1, np.float32))
-    # The blocked weight gradient (4 channels x 3 taps per block) on the same shapes.
+    # The blocked weight gradient (4 channels x 3 taps per block) on the same shapes,
+    # and the bias gradient it sums on the way (a partial last block in each group).
     gy = rng.uniform(-1, 1, y.shape).astype(np.float32)
-    _, gw, _ = conv2d_backward(x, w, gy, stride=stride, padding=1, padding_mode="reflect", groups=groups)
-    npt.assert_allclose(gw, naive.conv2d_backward(x, w, gy, **ref_args)[1], atol=atol(y.shape[1] * y.shape[2], np.float32))
+    _, gw, gb = conv2d_backward(x, w, gy, stride=stride, padding=1, padding_mode="reflect", groups=groups)
+    _, ref_gw, ref_gb = naive.conv2d_backward(x, w, gy, **ref_args)
+    npt.assert_allclose(gw, ref_gw, atol=atol(y.shape[1] * y.shape[2], np.float32))
+    npt.assert_allclose(gb, ref_gb, atol=atol(y.shape[1] * y.shape[2], np.float32))
+    assert gb.dtype == np.float32

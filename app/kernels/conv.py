@@ -367,13 +367,10 @@ def conv2d_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, pad
     gy = as_float_array(grad_output, "grad_output", 3, x.dtype)
     if gy.shape != (g.c_out, g.oh, g.ow):
         raise ValueError(f"grad_output has shape {tuple(gy.shape)}; the output of this conv2d is {(g.c_out, g.oh, g.ow)}")
-    gx, gw = _backward(x, w, gy, g)
-    return gx, gw, gy.sum(axis=(1, 2), dtype=x.dtype)
-
-
-def _backward(x, w, gy, g):
     planes = pad_planes(x, g.pads, g.padding_mode, g.stride)
-    return grad_input(w, gy, g), grad_weight(planes, gy, g).reshape(w.shape)
+    gx = grad_input(w, gy, g)
+    gw, gb = grad_weight_bias(planes, gy, g)
+    return gx, gw.reshape(w.shape), gb
 
 
 # The flat weight-gradient sweeps (blocked and _fused) stream a whole plane and
@@ -383,12 +380,26 @@ def _backward(x, w, gy, g):
 FLAT_GW_MAX = 1 << 16
 
 
+def grad_weight_bias(planes, gy, g):
+    """Eq. 36.9 and the bias gradient (the sum of each δ map): (C_out, C_in/groups, kh·kw), (C_out,)."""
+    if _blocked_grad_weight(planes, gy, g):
+        # The blocked kernel sums δ while its maps are in cache.
+        return conv_grad_weight_blocked(np.ascontiguousarray(planes), gy, g.tap_plane, g.tap_row, g.tap_col, g.groups)
+    return grad_weight(planes, gy, g), gy.sum(axis=(1, 2), dtype=gy.dtype)
+
+
+def _blocked_grad_weight(planes, gy, g):
+    """Whether ``conv_grad_weight_blocked`` serves these planes and δ (float32, planes small enough for L2)."""
+    return planes.shape[2] * planes.shape[3] <= FLAT_GW_MAX and blocked_fits_grad_weight(g.c_out, g.groups, gy.dtype)
+
+
 def grad_weight(planes, gy, g):
     """Eq. 36.9 on the phase planes of the padded input: (C_out, C_in/groups, kh·kw)."""
     c, n_planes, hq, wq = planes.shape
-    if hq * wq <= FLAT_GW_MAX and blocked_fits_grad_weight(g.c_out, g.groups, gy.dtype):
+    if _blocked_grad_weight(planes, gy, g):
         # 4 output channels x 3 taps in registers (W4: 1.06 vs 1.48 ms for the flat kernel).
-        return conv_grad_weight_blocked(np.ascontiguousarray(planes), gy, g.tap_plane, g.tap_row, g.tap_col, g.groups)
+        gw, _ = conv_grad_weight_blocked(np.ascontiguousarray(planes), gy, g.tap_plane, g.tap_row, g.tap_col, g.groups)
+        return gw
     if gy.dtype == np.float32 and g.kh == g.kw and g.kw in _fused.FLAT_GRAD_WEIGHT and hq * wq <= FLAT_GW_MAX:
         gyq = np.zeros((g.c_out, g.oh, wq), dtype=gy.dtype)
         gyq[:, :, : g.ow] = gy
