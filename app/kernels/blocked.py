@@ -20,7 +20,8 @@ every shape (no per-size specialisation, little compile time).
 The forward pass (``conv_forward_blocked_split``) pads and phase-splits the
 input band by band in a cache-sized scratch instead of writing full-size
 planes first; the weight gradient (``conv_grad_weight_blocked``) blocks 4
-output channels × 3 taps over flat sweeps of ready phase planes.
+output channels × 3 taps over row sweeps of ready phase planes and reads δ in
+place, summing it into the bias gradient on the way.
 """
 import functools
 import threading
