@@ -33,6 +33,11 @@ class Settings:
     # Server
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 1                              # worker processes (the convlab command sets it from --workers)
+    # Class mode
+    redis_url: str = ""                           # redis://host:6379/0: classes shared by every worker and host
+    public_url: str = ""                          # base of the join URL students open, e.g. http://10.0.0.5:8000
+    class_idle_hours: float = 6.0                 # a class nobody changed for this long is forgotten
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":

@@ -11,12 +11,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import backward, classroom, compute, equivariance, family, images, network, pages, pool, system, train
+from app.api import (backward, classmode, classroom, compute, equivariance, family, images, network, pages, pool,
+                     system, train)
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimit, SecurityHeaders
 from app.config import Settings, get_settings
 from app.paths import STATIC_DIR
 from app.imaging.store import ImageStore
+from app.labs.classmode import open_store
 
 DESCRIPTION = """
 ConvLab's HTTP API. Every error body is `{"detail": "<message>"}`.
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # served meanwhile, and one that needs a kernel still compiling waits for it.
         threading.Thread(target=warm_kernels, name="convlab-warmup", daemon=True).start()
         yield
+        await app.state.classes.close()
 
     app = FastAPI(
         title="ConvLab",
@@ -67,11 +70,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = ImageStore(settings.cache_bytes)
+    app.state.classes = open_store(settings.redis_url, idle_seconds=settings.class_idle_hours * 3600)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (system, pages, images, compute, pool, backward, network, equivariance, train, family, classroom):
+    for module in (system, pages, images, compute, pool, backward, network, equivariance, train, family, classroom,
+                   classmode):
         app.include_router(module.router)
     return app
 
