@@ -180,7 +180,7 @@ export function mountClassPanel(ctx) {
       const change = session.applies?.[tally.question];
       answerBox.replaceChildren(
         el("p", { class: "cm-answer-line" }, "Answer: ", el("strong", {}, tally.answer)),
-        el("ol", { class: "cm-working formula" }, ...(tally.working || []).map((line) => el("li", {}, line))),
+        el("ol", { class: "cm-working" }, ...(tally.working || []).map((line) => el("li", {}, line))),
         change ? el("p", { class: "cm-applied" }, "The lab behind this panel now shows the real result.") : null);
       explanationList.replaceChildren(...(tally.explanations.length
         ? tally.explanations.map((x) => el("li", {}, el("span", { class: "cm-said" }, `said ${x.answer}: `), x.text))
