@@ -252,6 +252,7 @@ def test_rank_r_approximation_matches_numpy_svd_reconstruction(kh, kw, seed, dat
     u, s, vt = np.linalg.svd(k)
     ref = sum(s[i] * np.outer(u[:, i], vt[i]) for i in range(r))
     np.testing.assert_allclose(d["approx"], ref, atol=1e-12)
+    np.testing.assert_allclose(d["residual"], k - ref, atol=1e-12)
     np.testing.assert_allclose(d["singular_values"], s)
     # Eckart–Young: the error is the energy of the dropped singular values.
     assert d["error_fro"] == pytest.approx(math.sqrt(float(np.sum(s[r:] ** 2))), abs=1e-10)

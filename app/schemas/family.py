@@ -321,6 +321,7 @@ class SeparableResponse(BaseModel):
     terms: list[Term]
     factors: Factors | None = Field(..., description="the kernel's own column and row when it is rank 1")
     approx: list[list[float]] = Field(..., description="the rank-r kernel")
+    residual: list[list[float]] = Field(..., description="K − K_r")
     error_fro: float
     error_rel: float
     error_max: float

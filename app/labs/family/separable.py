@@ -91,7 +91,7 @@ def decompose(kernel, r: int, rtol: float = DEFAULT_RTOL) -> dict:
     (their outer product is the i-th term), ``factors``: the kernel's own column and row when it
     is rank 1 (else None), ``approx`` (kh, kw) the rank-r kernel, ``error_fro``
     ‖K − K_r‖_F (= √Σ_{i≥r} σᵢ²), ``error_rel`` (÷ ‖K‖_F), ``error_max`` max |K − K_r|,
-    ``energy_kept`` Σ_{i<r} σᵢ² / Σ σᵢ².
+    ``energy_kept`` Σ_{i<r} σᵢ² / Σ σᵢ², ``residual`` K − K_r.
     """
     k = _kernel(kernel)
     kh, kw = k.shape
@@ -124,6 +124,7 @@ def decompose(kernel, r: int, rtol: float = DEFAULT_RTOL) -> dict:
         "terms": terms,
         "factors": factors,
         "approx": approx,
+        "residual": k - approx,
         "error_fro": err,
         "error_rel": err / norm if norm else 0.0,
         "error_max": float(np.max(np.abs(k - approx))),

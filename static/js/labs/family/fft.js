@@ -24,7 +24,8 @@ export const FIELDS = [
 ];
 
 const KEYS = ["image", "family.view", ...KERNEL_KEYS, "family.fft.period", "family.fft.stride", "family.fft.blur"];
-const ALIAS_KEYS = ["family.view", "family.fft.period", "family.fft.stride", "family.fft.blur"];
+const ALIAS_ONLY = ["family.fft.period", "family.fft.stride", "family.fft.blur"];
+const ALIAS_KEYS = ["family.view", "present", ...ALIAS_ONLY];
 
 /** The kernels compared side by side in frequency: a blur, an edge detector, a second-derivative one. */
 const COMPARED = [
@@ -91,18 +92,18 @@ export function mount(cols, ctx) {
   const theorem = panel(cols.pictures, "The convolution theorem on your image", { "data-testid": "fft-theorem" });
   const top = el("div", { class: "fam-row fam-equation" });
   theorem.append(top);
-  const fSpectrum = mapFigure(top, "Image spectrum log(1 + |X|), centred", { testid: "fft-spectrum", box: 170, name: "log(1+|X|)" });
+  const fSpectrum = mapFigure(top, "Image spectrum log(1 + |X|), centred", { testid: "fft-spectrum", box: 136, name: "log(1+|X|)" });
   top.append(el("span", { class: "fam-op", "aria-hidden": "true" }, "×"));
-  const fResponse = mapFigure(top, "Kernel response |K|, zero-padded to the image", { testid: "fft-response", box: 170, name: "|K|" });
+  const fResponse = mapFigure(top, "Kernel response |K|, zero-padded to the image", { testid: "fft-response", box: 136, name: "|K|" });
   top.append(el("span", { class: "fam-op", "aria-hidden": "true" }, "="));
-  const fProduct = mapFigure(top, "Product log(1 + |X·K̄|)", { testid: "fft-product", box: 170, name: "log(1+|X·K̄|)" });
+  const fProduct = mapFigure(top, "Product log(1 + |X·K̄|)", { testid: "fft-product", box: 136, name: "log(1+|X·K̄|)" });
   const bottom = el("div", { class: "fam-row fam-equation" });
   theorem.append(bottom);
-  const fInverse = mapFigure(bottom, "Inverse FFT of the product", { testid: "fft-inverse", box: 220, name: "ifft2(X·K̄)" });
+  const fInverse = mapFigure(bottom, "Inverse FFT of the product", { testid: "fft-inverse", box: 200, name: "ifft2(X·K̄)" });
   bottom.append(el("span", { class: "fam-op", "aria-hidden": "true" }, "≟"));
-  const fDirect = mapFigure(bottom, "Direct conv2d, padding_mode circular, same size", { testid: "fft-direct", box: 220, name: "conv2d" });
+  const fDirect = mapFigure(bottom, "Direct conv2d, padding_mode circular, same size", { testid: "fft-direct", box: 200, name: "conv2d" });
   const check = el("p", { class: "big", "data-testid": "fft-check", "aria-live": "polite" });
-  const flip = el("p", { class: "formula", "data-testid": "fft-flip" });
+  const flip = el("p", { "data-testid": "fft-flip" });
   const circular = el("p", { "data-testid": "fft-circular" });
   theorem.append(check, flip, circular);
 
@@ -113,7 +114,7 @@ export function mount(cols, ctx) {
   const cards = COMPARED.map((c, i) => {
     const card = el("div", { class: "fam-card", "data-testid": `fft-compare-${i}` });
     compareRow.append(card);
-    const fig = mapFigure(card, `${c.name}: |K|`, { testid: `fft-compare-map-${i}`, box: 140, name: "|K|" });
+    const fig = mapFigure(card, `${c.name}: |K|`, { testid: `fft-compare-map-${i}`, box: 128, name: "|K|" });
     const text = el("div", { class: "fam-bands" });
     card.append(text);
     return { fig, text };
@@ -261,7 +262,7 @@ export function mount(cols, ctx) {
       stride.render(s);
       blur.render(s);
       const jobs = [];
-      if (changed.some((k) => KEYS.includes(k) && !ALIAS_KEYS.slice(1).includes(k))) jobs.push(refreshTheorem(s));
+      if (changed.some((k) => KEYS.includes(k) && !ALIAS_ONLY.includes(k))) jobs.push(refreshTheorem(s));
       if (changed.some((k) => ALIAS_KEYS.includes(k))) jobs.push(refreshAliasing(s));
       const ok = await Promise.all(jobs);
       if (ok.every(Boolean) && state.get() === s) clearError();

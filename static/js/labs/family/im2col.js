@@ -16,7 +16,7 @@ import { convGeometry } from "../../shape.js";
 import { clearError, el, reportError, showError } from "../../ui.js";
 import { numberControl, panel, selectControl } from "./controls.js";
 import { KIND, NumberGrid, figure, seededInts } from "./grid.js";
-import { KEYS as KERNEL_KEYS, SEED, bytes, kernelControls, num } from "./kernel-choice.js";
+import { KEYS as KERNEL_KEYS, SEED, bytes, kernelControls, num, presentScale } from "./kernel-choice.js";
 
 export const FIELDS = [
   { name: "family.i2c.source", def: "image" },
@@ -167,18 +167,20 @@ export function mount(cols, ctx) {
       const fig = figure(parent, `channel ${c}`);
       return { fig, grid: new NumberGrid(fig.body, { testid: `i2c-input-${c}`, label: `padded input channel ${c}`, maxCell: 28, maxW: 420, maxH: 420, name: "x̃" }) };
     });
+    const zoom = presentScale();
+    inputGrids.forEach((g) => { g.grid.maxCell = Math.round(28 * zoom); g.grid.maxW = g.grid.maxH = 420 * zoom; });
     const plane = hp * wp;
     inputGrids.forEach((g, c) => g.grid.set(Array.from(arrays.padded.subarray(c * plane, (c + 1) * plane)), hp, wp, { kinds, digits: 2 }));
 
     const [rows, L] = arrays.patches.shape;
-    const cell = rows * L <= 6000 ? 26 : 8;
+    const cell = rows * L <= 6000 ? Math.round(26 * zoom) : 8;
     patches.maxCell = cell;
     patches.minCell = Math.min(cell, 20);
     patches.set(arrays.patches, rows, L, { digits: 2 });
     patchCaption.textContent = `(C_in·kh·kw) × (H_out·W_out) = (${cIn}·${k}·${k}) × (${answer.output_shape[1]}·${answer.output_shape[2]}) = ${rows} × ${L}` +
       (cell < 20 ? " — too many cells to print; hover for values" : "");
     const cOut = arrays.weights.shape[0];
-    weightGrid.maxCell = rows <= 60 ? 26 : 8;
+    weightGrid.maxCell = rows <= 60 ? Math.round(26 * zoom) : 8;
     weightGrid.minCell = Math.min(weightGrid.maxCell, 20);
     weightGrid.set(arrays.weights, cOut, rows, { digits: 2 });
     weightCaption.textContent = `weights C_out × (C_in·kh·kw) = ${cOut} × ${rows}, · patches ${rows} × ${L} = product ${cOut} × ${L}, reshaped to ${cOut} × ${answer.output_shape[1]} × ${answer.output_shape[2]}:`;
@@ -191,6 +193,7 @@ export function mount(cols, ctx) {
       grid.onClick((c) => state.set({ "family.i2c.col": c.row * last.answer.output_shape[2] + c.col }));
       return { fig, grid };
     });
+    outputGrids.forEach((g) => { g.grid.maxCell = Math.round(30 * zoom); g.grid.maxW = g.grid.maxH = 300 * zoom; });
     outputGrids.forEach((g, o) => g.grid.set(Array.from(arrays.output.subarray(o * oh * ow, (o + 1) * oh * ow)), oh, ow, { digits: 2 }));
     check.textContent = `GEMM reshaped vs conv2d (direct): max |diff| = ${answer.max_abs_diff === 0 ? "0" : answer.max_abs_diff.toExponential(1)}`;
 

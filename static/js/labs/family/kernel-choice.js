@@ -13,8 +13,11 @@ export const FIELDS = [
   { name: "family.v.kernel", def: "sobel-x" },
   { name: "family.v.k", def: 3 },
 ];
-export const KEYS = FIELDS.map((f) => f.name);
+export const KEYS = [...FIELDS.map((f) => f.name), "present"];
 export const SEED = 7;
+
+/** Pictures grow by half in presentation mode (large type for a projector). */
+export const presentScale = () => (document.documentElement.classList.contains("present") ? 1.5 : 1);
 
 /** The shared kernel preset as k rows of k numbers (k: the size the view uses). */
 export function kernelRows(s, k = s["family.v.k"]) {
@@ -50,9 +53,10 @@ export function kernelControls(state, prefix, sizes = [1, 2, 3, 4, 5, 6, 7, 9, 1
  * most `box` pixels on its longer side (integer zoom for small maps, so cells stay
  * crisp squares). Hover reports the value under the pointer.
  */
-export function mapFigure(parent, title, { testid = null, box = 200, name = "value", note = "" } = {}) {
+export function mapFigure(parent, title, { testid = null, box: baseBox = 200, name = "value", note = "" } = {}) {
   const canvas = el("canvas", { class: "map-canvas fam-map", role: "img", "aria-label": title, "data-testid": testid });
   const caption = el("figcaption", {}, title);
+
   const range = el("div", { class: "fam-range hint" });
   const fig = el("figure", { class: "fam-figure" }, caption, canvas, range, note ? el("p", { class: "hint" }, note) : null);
   parent.append(fig);
@@ -79,6 +83,8 @@ export function mapFigure(parent, title, { testid = null, box = 200, name = "val
       w = ww;
       const cmap = map || autoMap(values);
       const used = drawMap(canvas, values, hh, ww, { map: cmap, range: fixed });
+      const box = baseBox * presentScale();
+      caption.style.maxWidth = range.style.maxWidth = `${Math.max(box, 120)}px`; // CSSOM: allowed by the style-src CSP
       const zoom = Math.max(1, Math.floor(box / Math.max(hh, ww)));
       const scale = Math.min(zoom, box / Math.max(hh, ww));
       canvas.style.width = `${Math.round(ww * scale)}px`;

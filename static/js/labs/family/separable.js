@@ -11,7 +11,7 @@ import { fmt } from "../../heatmap.js";
 import { clearError, el, reportError } from "../../ui.js";
 import { panel } from "./controls.js";
 import { NumberGrid, figure } from "./grid.js";
-import { KEYS as KERNEL_KEYS, kernelControls, kernelRows, mapFigure, num, presetName } from "./kernel-choice.js";
+import { KEYS as KERNEL_KEYS, kernelControls, kernelRows, mapFigure, num, presentScale, presetName } from "./kernel-choice.js";
 
 export const FIELDS = [{ name: "family.sep.rank", def: 1 }];
 
@@ -58,7 +58,7 @@ export function mount(cols, ctx) {
   approxPanel.append(approxRow);
   const fApprox = figure(approxRow, "K_r = Σ_{i ≤ r} σᵢ uᵢ vᵢᵀ");
   const gApprox = new NumberGrid(fApprox.body, { testid: "sep-approx", label: "rank-r kernel", maxCell: 34, maxW: 260, maxH: 260, name: "K_r" });
-  const fErr = figure(approxRow, "K − K_r");
+  const fErr = figure(approxRow, "K − K_r (below 10⁻¹²·max|K| printed as 0)");
   const gErr = new NumberGrid(fErr.body, { testid: "sep-error-grid", label: "approximation error", maxCell: 34, maxW: 260, maxH: 260, name: "K − K_r" });
   const errText = el("div", { class: "formula", "data-testid": "sep-error" });
   approxPanel.append(errText);
@@ -92,6 +92,11 @@ export function mount(cols, ctx) {
   }
 
   function draw(d, s) {
+    const cell = Math.round(34 * presentScale());
+    for (const g of [gCol, gRow, gKernel, gApprox, gErr]) {
+      g.maxCell = cell;
+      g.maxW = g.maxH = 260 * presentScale();
+    }
     const [kh, kw] = [d.approx.length, d.approx[0].length];
     const K = kernelRows(s, kernel.size(s));
     const name = presetName(s["family.v.kernel"]);
@@ -102,22 +107,24 @@ export function mount(cols, ctx) {
       ? ` (σ below ${fmt(d.rtol, 1)}·σ₁ = ${fmt(d.tolerance, 2)} counts as 0: the preset's weights are rounded to 4 digits; at float precision the rank is ${d.exact_rank})`
       : d.rank === 1 ? " — separable" : ` — not separable: it needs ${d.rank} column ⊗ row terms`);
     gKernel.set(K.flat(), kh, kw, { digits: 3 });
+    const factorTitle = factorPanel.querySelector(".panel-title");
     if (d.factors) {
-      factorPanel.hidden = false;
+      factorTitle.textContent = "Rank 1: a column times a row";
       gCol.set(d.factors.column, kh, 1, { digits: 3 });
       gRow.set(d.factors.row, 1, kw, { digits: 3 });
       factorNote.textContent = `${name} = [${d.factors.column.map((v) => fmt(v, 4)).join(", ")}]ᵀ ⊗ [${d.factors.row.map((v) => fmt(v, 4)).join(", ")}]` +
         ` — max |column ⊗ row − K| = ${fmt(d.factors.max_abs_diff, 2)}. Sliding the column, then the row, is the same convolution.`;
     } else {
-      factorPanel.hidden = false;
+      factorTitle.textContent = `Rank ${d.rank}: its best rank-1 part, a column times a row`;
       const t = d.terms[0];
       gCol.set(t.column, kh, 1, { digits: 3 });
       gRow.set(t.row, 1, kw, { digits: 3 });
       factorNote.textContent = `${name} has rank ${d.rank} (σ₂/σ₁ = ${fmt(second, 3)}): no single column ⊗ row gives it. Shown: √σ₁·u₁ and √σ₁·v₁, the best rank-1 part.`;
     }
     gApprox.set(d.approx.flat(), kh, kw, { digits: 3 });
-    const err = d.approx.flat().map((v, i) => K.flat()[i] - v);
-    gErr.set(err, kh, kw, { digits: 2 });
+    // Entries at float round-off (below 1e-12 of the largest weight) print as 0; the text gives the exact max.
+    const tiny = 1e-12 * Math.max(...K.flat().map(Math.abs), 1e-300);
+    gErr.set(d.residual.flat().map((v) => (Math.abs(v) < tiny ? 0 : v)), kh, kw, { digits: 2 });
     errText.replaceChildren(
       el("div", {}, `‖K − K_r‖_F = √(Σ_{i > ${r}} σᵢ²) = ${fmt(d.error_fro, 3)} (${fmt(100 * d.error_rel, 3)} % of ‖K‖_F)`),
       el("div", {}, `max |K − K_r| = ${fmt(d.error_max, 3)}; energy kept Σ_{i ≤ ${r}} σᵢ² / Σ σᵢ² = ${fmt(100 * d.energy_kept, 4)} %`),
