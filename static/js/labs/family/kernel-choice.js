@@ -7,7 +7,6 @@ import { MAPS, autoMap } from "../../colormap.js";
 import { PRESETS, PRESET_IDS, presetKernel } from "../../presets.js";
 import { drawMap, fmt } from "../../heatmap.js";
 import { el, hideTooltip, showTooltip } from "../../ui.js";
-import { selectControl } from "./controls.js";
 
 export const FIELDS = [
   { name: "family.v.kernel", def: "sobel-x" },
@@ -30,19 +29,23 @@ export const presetName = (id) => PRESETS.find((p) => p.id === id)?.name ?? id;
 
 /** Preset and size selects bound to the shared fields; `sizes` limits the size menu. */
 export function kernelControls(state, prefix, sizes = [1, 2, 3, 4, 5, 6, 7, 9, 11, 13, 15]) {
-  const preset = selectControl(state, "family.v.kernel", "Kernel", PRESETS.map((p) => [p.id, p.name]), { testid: `${prefix}-kernel` });
+  // Own ids per view: the three views each have these controls, bound to the same fields.
+  const pid = `fam-${prefix}-kernel`;
+  const preset = el("select", { id: pid, "data-testid": `${prefix}-kernel` }, ...PRESETS.map((p) => el("option", { value: p.id }, p.name)));
+  preset.addEventListener("change", () => state.set({ "family.v.kernel": preset.value }));
   const id = `fam-${prefix}-kernel-size`;
   const select = el("select", { id, "data-testid": `${prefix}-kernel-size` }, ...sizes.map((k) => el("option", { value: k }, `${k}×${k}`)));
   select.addEventListener("change", () => state.set({ "family.v.k": Number(select.value) }));
   return {
-    rows: [preset.row, el("div", { class: "row" }, el("label", { for: id }, "Size"), select)],
+    rows: [el("div", { class: "row" }, el("label", { for: pid }, "Kernel"), preset),
+      el("div", { class: "row" }, el("label", { for: id }, "Size"), select)],
     /** The size this view uses (the shared one, or the largest it allows below it). */
     size(s) {
       const k = s["family.v.k"];
       return sizes.includes(k) ? k : sizes.filter((v) => v <= k).pop() ?? sizes[0];
     },
     render(s) {
-      preset.render(s);
+      preset.value = PRESET_IDS.has(s["family.v.kernel"]) ? s["family.v.kernel"] : FIELDS[0].def;
       select.value = String(this.size(s));
     },
   };

@@ -51,7 +51,7 @@ export function mount(cols, ctx) {
   const gRow = new NumberGrid(fRow.body, { testid: "sep-row", label: "row factor", maxCell: 34, maxW: 260, maxH: 60, name: "r" });
   factorRow.append(el("span", { class: "fam-op", "aria-hidden": "true" }, "="));
   const fKernel = figure(factorRow, "the kernel K");
-  const gKernel = new NumberGrid(fKernel.body, { testid: "sep-kernel", label: "kernel", maxCell: 34, maxW: 260, maxH: 260, name: "K" });
+  const gKernel = new NumberGrid(fKernel.body, { testid: "sep-kernel-grid", label: "kernel", maxCell: 34, maxW: 260, maxH: 260, name: "K" });
 
   const approxPanel = panel(cols.pictures, "Rank-r approximation", { "data-testid": "sep-approx-panel" });
   const approxRow = el("div", { class: "fam-row" });
