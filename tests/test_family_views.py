@@ -131,6 +131,10 @@ def test_fft_product_inverts_to_the_loop_circular_correlation(h, w, kh, kw, seed
     np.testing.assert_allclose(fft.zero_padded_by_fft(x, k), naive_correlate(x, k, "zeros"), atol=1e-10)
     assert r["max_abs_diff_zeros"] < 1e-10 * max(1.0, np.abs(ref).max())
     assert r["border_effect"] == pytest.approx(np.abs(ref - naive_correlate(x, k, "zeros")).max(), abs=1e-9)
+    # Circular and zero padding agree wherever the window stays inside the image.
+    b = r["border_width"]
+    inner = (slice(b, h - b), slice(b, w - b))
+    np.testing.assert_allclose(ref[inner], naive_correlate(x, k, "zeros")[inner], atol=1e-10)
     # Without the conjugate the product computes the true convolution: the kernel flipped.
     flipped = naive_correlate(x, k[::-1, ::-1].copy(), "circular")
     # (the flip also moves the centre tap for even sizes: compare against a roll-free definition)
@@ -330,7 +334,7 @@ def test_memory_of_the_patch_matrix_is_k_squared_times_the_input_at_stride_one()
     m = im2col.memory(3, 224, 224, 3, 3, 1, 1)
     assert m["patch_shape"] == [27, 224 * 224]
     assert (m["input_bytes"], m["patch_bytes"]) == (3 * 224 * 224 * 4, 27 * 224 * 224 * 4)
-    assert m["ratio"] == pytest.approx(9.0)
+    assert m["ratio"] == pytest.approx(9.0) and m["copies_per_pixel"] == 9
     assert im2col.memory(1, 16, 16, 3, 3, 2, 1)["ratio"] == pytest.approx(9 * 64 / 256)
 
 

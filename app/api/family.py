@@ -232,7 +232,7 @@ def convolution_theorem(req: FftRequest, request: Request, settings: SettingsDep
     r = fft.convolution_theorem(x, k)
     compared = fft.compare_kernels(x, compare)
     meta = {key: r[key] for key in ("max_abs_diff", "max_abs_diff_unflipped", "max_abs_diff_zeros", "border_effect",
-                                     "scale", "bands", "cost")}
+                                     "scale", "zero_pad", "border_width", "bands", "cost")}
     meta.update(shape=[h, w], kernel_shape=[kh, kw], origin=list(fft.kernel_origin(kh, kw)),
                 compare=[{"name": name, "bands": c["bands"]} for name, c in compared.items()])
     arrays = _maps(r, ("spectrum", "response", "product", "via_fft", "direct"))

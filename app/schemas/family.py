@@ -236,6 +236,8 @@ class FftResponse(BaseModel):
     max_abs_diff_zeros: float = Field(..., description="FFT of the zero-padded image vs conv2d with zero padding")
     border_effect: float = Field(..., description="max |circular − zero-padded| (only near the border)")
     scale: float = Field(..., description="max |direct|, to judge the differences against")
+    zero_pad: list[int] = Field(..., description="[kh − 1, kw − 1]: zero rows and columns the FFT needs for zero padding")
+    border_width: int = Field(..., description="pixels from the border within which circular and zero padding differ")
     bands: Bands
     cost: FftCost
     compare: list[ComparedKernel] = []
@@ -304,6 +306,7 @@ class Factors(BaseModel):
 class SeparableCost(BaseModel):
     per_pixel_full: int = Field(..., description="kh·kw")
     per_pixel_separable: int = Field(..., description="rank·(kh + kw)")
+    per_pass_pair: int = Field(..., description="kh + kw: one column pass and one row pass")
     full: int = Field(..., description="eq. 36.11 on the image, one channel")
     separable: int
     ratio: float
@@ -373,6 +376,7 @@ class Memory(BaseModel):
     input_bytes: int
     patch_bytes: int
     ratio: float
+    copies_per_pixel: int = Field(..., description="kh·kw: the most columns one input pixel is copied into")
     bytes_per_value: int
 
 

@@ -63,6 +63,7 @@ def test_frequency_view_checks_the_theorem_and_shows_aliasing(goto_state):
     assert number_after(check.inner_text(), "conv2d| =") < 1e-9          # float round-off, on the 16×16 square
     expect(by(page, "fft-flip")).to_contain_text("ifft2(X·K) is off by up to")  # Sobel is antisymmetric
     expect(by(page, "fft-circular")).to_contain_text("pad the image with 2 rows and 2 columns of zeros")
+    expect(by(page, "fft-circular")).to_contain_text("and only within 1 pixel of the border")
     # The inverse transform and the direct convolution are drawn with one range: the same pixels.
     w1, h1, inv = canvas_bytes(page, "fft-inverse")
     w2, h2, direct = canvas_bytes(page, "fft-direct")
@@ -128,7 +129,7 @@ def test_separable_view_factors_ranks_and_saves(goto_state):
     expect(by(page, "sep-maps")).to_contain_text("max |K * x − K_3 * x| =")
     diff = number_after(by(page, "sep-maps-diff").inner_text(), "K_3 * x| =")
     assert diff < 1e-9
-    expect(by(page, "sep-cost")).to_contain_text("saves while r ≤ 1 (r·(3 + 3) < 3·3)")
+    expect(by(page, "sep-cost")).to_contain_text("saves while r ≤ 1 (r·6 < 9)")
     _, _, full = canvas_bytes(page, "sep-map-full")
     _, _, low = canvas_bytes(page, "sep-map-rank")
     # Equal to round-off: a value on a colour-step boundary may land one step over (a few units).

@@ -147,7 +147,9 @@ def convolution_theorem(image, kernel) -> dict:
     ``max_abs_diff`` (via_fft vs direct), ``max_abs_diff_unflipped`` (ifft2(X · K) vs direct:
     the theorem's convolution, i.e. the flipped kernel), ``max_abs_diff_zeros`` (the FFT of the
     zero-padded image vs conv2d with zeros), ``border_effect`` (max |circular − zeros|),
-    ``scale`` (max |direct|), the band summary and the cost counts.
+    ``scale`` (max |direct|), ``zero_pad`` (rows, columns of zeros the FFT needs for zero
+    padding), ``border_width`` (how far from the border the two paddings can differ), the band
+    summary and the cost counts.
     """
     x = _image(image)
     k = _kernel(kernel)
@@ -173,6 +175,8 @@ def convolution_theorem(image, kernel) -> dict:
         "max_abs_diff_zeros": float(np.max(np.abs(zeros_fft - zeros_direct))),
         "border_effect": float(np.max(np.abs(direct - zeros_direct))),
         "scale": float(np.max(np.abs(direct))),
+        "zero_pad": [kh - 1, kw - 1],
+        "border_width": max(*arithmetic.same_padding(kh), *arithmetic.same_padding(kw)),
         "bands": band_summary(X, K),
         "cost": fft_cost(h, w, kh, kw),
     }

@@ -165,5 +165,6 @@ def memory(c: int, h: int, w: int, kh: int, kw: int, stride=1, padding=0, dilati
         "input_bytes": inp,
         "patch_bytes": patch,
         "ratio": patch / inp,
+        "copies_per_pixel": kh * kw,
         "bytes_per_value": bytes_per_value,
     }

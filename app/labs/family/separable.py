@@ -163,6 +163,7 @@ def cost(h: int, w: int, kh: int, kw: int, r: int) -> dict:
     return {
         "per_pixel_full": kh * kw,
         "per_pixel_separable": r * (kh + kw),
+        "per_pass_pair": kh + kw,
         "full": full,
         "separable": passes,
         "ratio": full / passes,

@@ -155,8 +155,8 @@ export function mount(cols, ctx) {
     flip.textContent = answer.max_abs_diff_unflipped > 1e-9 * Math.max(1, answer.scale)
       ? `Mind the flip: the theorem multiplies by K for a true convolution; a CNN's layer (eq. 36.2) is a cross-correlation — the kernel flipped — so its spectrum is X·K̄ (a real kernel flipped = its transform conjugated). ifft2(X·K) is off by up to ${fmt(answer.max_abs_diff_unflipped, 3)} for ${name}.`
       : `Mind the flip: a CNN's layer is a cross-correlation, the kernel flipped, so its spectrum is X·K̄, not X·K. For ${name} (${kh}×${kw}) the flip changes nothing: ifft2(X·K) is off by only ${fmt(answer.max_abs_diff_unflipped, 2)}.`;
-    const [bh, bw] = [kh - 1, kw - 1];
-    circular.textContent = `Why circular: the DFT treats the image as one tile of an endlessly repeating plane, so a window hanging over one edge reads the opposite edge. Zero padding instead: pad the image with ${bh} row${bh === 1 ? "" : "s"} and ${bw} column${bw === 1 ? "" : "s"} of zeros (kh − 1, kw − 1) before the FFT — that matches conv2d with zeros to ${fmt(answer.max_abs_diff_zeros, 2)}. The two differ by up to ${fmt(answer.border_effect, 3)}, and only within ${Math.max(answer.origin[0], bh - answer.origin[0], answer.origin[1], bw - answer.origin[1])} pixel(s) of the border.`;
+    const [bh, bw] = answer.zero_pad;
+    circular.textContent = `Why circular: the DFT treats the image as one tile of an endlessly repeating plane, so a window hanging over one edge reads the opposite edge. Zero padding instead: pad the image with ${bh} row${bh === 1 ? "" : "s"} and ${bw} column${bw === 1 ? "" : "s"} of zeros (kh − 1, kw − 1) before the FFT — that matches conv2d with zeros to ${fmt(answer.max_abs_diff_zeros, 2)}. The two differ by up to ${fmt(answer.border_effect, 3)}, and only within ${answer.border_width} pixel${answer.border_width === 1 ? "" : "s"} of the border.`;
 
     answer.compare.forEach((c, i) => {
       const card = cards[i];

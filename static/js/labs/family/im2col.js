@@ -73,15 +73,27 @@ export function mount(cols, ctx) {
   inputPanel.append(inputRow);
   const patchPanel = panel(cols.pictures, "Patch matrix: one column per output pixel, C_in·kh·kw rows", { "data-testid": "i2c-patch-panel" });
   const patchCaption = el("p", { class: "formula", "data-testid": "i2c-patch-shape" });
-  const patchScroll = el("div", { class: "fam-scroll fam-scroll-x" });
-  patchPanel.append(patchCaption, patchScroll, el("p", { class: "hint" }, "Hover or click a column: its window lights up on the padded input and its pixel on every output map."));
+  const patchScroll = el("div", { class: "fam-scroll fam-scroll-x", tabindex: 0, role: "region",
+    "aria-label": "patch matrix; the left and right arrow keys choose a column" });
+  // Keyboard: the arrows move the chosen column (what hovering shows with a mouse).
+  patchScroll.addEventListener("keydown", (e) => {
+    if (!last) return;
+    const L = last.answer.arrays.patches.shape[1];
+    const step = { ArrowLeft: -1, ArrowRight: 1, Home: -L, End: L }[e.key];
+    if (step === undefined) return;
+    e.preventDefault();
+    const col = Math.max(0, Math.min(L - 1, state.get()["family.i2c.col"] + step));
+    state.set({ "family.i2c.col": col });
+    patchScroll.scrollLeft = Math.max(0, col * patches.cellSize() - patchScroll.clientWidth / 2);
+  });
+  patchPanel.append(patchCaption, patchScroll, el("p", { class: "hint" }, "Hover or click a column (or focus the matrix and use ← →): its window lights up on the padded input and its pixel on every output map."));
   const patches = new NumberGrid(patchScroll, { testid: "i2c-patches", label: "patch matrix", maxCell: 26, minCell: 6, maxW: 1e6, maxH: 1e6, name: "patch" });
   const hoverText = el("p", { class: "formula", "data-testid": "i2c-hover", "aria-live": "polite" });
   patchPanel.append(hoverText);
 
   const gemmPanel = panel(cols.pictures, "Weights (a row per filter) × patches = feature maps", { "data-testid": "i2c-gemm-panel" });
   const weightCaption = el("p", { class: "formula", "data-testid": "i2c-weight-shape" });
-  const weightScroll = el("div", { class: "fam-scroll fam-scroll-x" });
+  const weightScroll = el("div", { class: "fam-scroll fam-scroll-x", tabindex: 0, role: "region", "aria-label": "weight matrix" });
   gemmPanel.append(weightCaption, weightScroll);
   const weightGrid = new NumberGrid(weightScroll, { testid: "i2c-weights", label: "weight matrix", maxCell: 26, minCell: 6, maxW: 1e6, maxH: 1e6, name: "w" });
   const outRow = el("div", { class: "fam-row" });
@@ -211,7 +223,7 @@ export function mount(cols, ctx) {
     const lines = [
       el("div", {}, `patch matrix ${m.patch_shape[0]} × ${m.patch_shape[1]} floats = `, el("span", { class: "big" }, bytes(m.patch_bytes))),
       el("div", {}, `input ${m.input_shape.join(" × ")} floats = ${bytes(m.input_bytes)}`),
-      el("div", {}, `ratio ${fmt2(m.ratio)}× (at most kh·kw = ${k * k}×: each pixel is copied into up to ${k * k} columns)`),
+      el("div", {}, `ratio ${fmt2(m.ratio)}× (at most kh·kw = ${m.copies_per_pixel}×: each pixel is copied into up to ${m.copies_per_pixel} columns)`),
     ];
     const big = answer.memory_image;
     if (big) {

@@ -82,7 +82,7 @@ export function mount(cols, ctx) {
     const top = d.singular_values[0] || 1;
     const r = state.get()["family.sep.rank"];
     bars.replaceChildren(el("table", { class: "numbers fam-bars" },
-      el("thead", {}, el("tr", {}, el("th", {}, "i"), el("th", {}, "σᵢ"), el("th", {}, ""), el("th", {}, "σᵢ/σ₁"), el("th", {}, "in K_r"))),
+      el("thead", {}, el("tr", {}, el("th", {}, "i"), el("th", {}, "σᵢ"), el("th", {}, el("span", { class: "visually-hidden" }, "bar")), el("th", {}, "σᵢ/σ₁"), el("th", {}, "in K_r"))),
       el("tbody", {}, ...d.singular_values.map((sv, i) => el("tr", { class: i < r ? "fam-current" : null },
         el("td", {}, String(i + 1)),
         el("td", {}, fmt(sv, 4)),
@@ -143,8 +143,8 @@ export function mount(cols, ctx) {
       el("div", {}, `r passes: r·(kh + kw) = ${r}·(${kh} + ${kw}) = `, el("span", { class: "big" }, String(c.per_pixel_separable))),
       el("div", {}, `on your ${h}×${w} image (eq. 36.11, one channel): ${num(c.full)} vs ${num(c.separable)} multiply-adds — ${fmt(c.ratio, 3)}× ${c.ratio >= 1 ? "fewer" : "more"}`),
       el("div", {}, c.break_even_rank >= 1
-        ? `saves while r ≤ ${c.break_even_rank} (r·(${kh} + ${kw}) < ${kh}·${kw})`
-        : `no rank saves at this size: even r = 1 costs ${kh + kw} ≥ ${kh * kw}`),
+        ? `saves while r ≤ ${c.break_even_rank} (r·${c.per_pass_pair} < ${c.per_pixel_full})`
+        : `no rank saves at this size: even r = 1 costs kh + kw = ${c.per_pass_pair} ≥ ${c.per_pixel_full}`),
     );
   }
 
