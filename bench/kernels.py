@@ -11,7 +11,7 @@ test dependency): install with ``pip install torch==2.13.0`` (never unpinned).
 
 The script re-executes itself with glibc's malloc thresholds raised
 (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_) so that no implementation pays
-page faults on every call for its large temporaries (PERF_NOTES.md), and says so.
+page faults on every call for its large temporaries (docs/PERFORMANCE.md §8), and says so.
 """
 import argparse
 import os
