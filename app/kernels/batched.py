@@ -8,10 +8,11 @@ n).  Semantics are exactly those of ``conv2d``/``pool2d`` applied to each image
 import numpy as np
 from numba import prange
 
+from . import batch_blocked
 from ._checks import as_float_array
 from ._jit import kernel
-from .conv import _weight_bias, conv_geometry, forward_into, grad_input, grad_weight_bias
-from .padding import pad_planes
+from .conv import _weight_bias, conv_geometry, forward_into, grad_input, grad_weight_bias, transpose_flip
+from .padding import fold_contiguous, pad_planes
 from .pool import _avg_pool, _avg_pool_backward, _max_pool, pool_geometry
 
 
@@ -43,6 +44,9 @@ def conv2d_batch(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_
     w, b = _weight_bias(w, bias, x.dtype)
     y = np.empty((x.shape[0], g.c_out, g.oh, g.ow), dtype=x.dtype)
     w3 = w.reshape(g.c_out, -1, g.kh * g.kw)
+    if batch_blocked.fits(x.dtype, g.stride):
+        batch_blocked.conv_forward_batch(x, w3, b, g.pads, g.padding_mode, g.dilation, g.kh, g.kw, y)
+        return y
     for n in range(x.shape[0]):
         forward_into(x[n], w3, b, g, y[n])
     return y
@@ -66,6 +70,10 @@ def conv2d_batch_backward(x, weight, grad_output, stride=1, padding=0, dilation=
     if gy.shape != (n_img, g.c_out, g.oh, g.ow):
         raise ValueError(f"grad_output has shape {tuple(gy.shape)}; the output of this conv2d_batch is "
                          f"{(n_img, g.c_out, g.oh, g.ow)}")
+    if batch_blocked.fits(x.dtype, g.stride):
+        gw, gb = batch_blocked.conv_grad_weight_batch(x, gy, g.pads, g.padding_mode, g.dilation, g.kh, g.kw)
+        gx = _grad_input_batch(w, gy, g, x.shape) if input_grad else None
+        return gx, gw.reshape(w.shape), gb
     gw = np.zeros((g.c_out, g.c_in * g.kh * g.kw), dtype=x.dtype)
     gb = np.zeros(g.c_out, dtype=x.dtype)
     gx = np.empty(x.shape, dtype=x.dtype) if input_grad else None
@@ -76,6 +84,30 @@ def conv2d_batch_backward(x, weight, grad_output, stride=1, padding=0, dilation=
         if input_grad:
             gx[n] = grad_input(w, gy[n], g)
     return gx, gw.reshape(w.shape), gb
+
+
+def _grad_input_batch(w, gy, g, x_shape):
+    """Eq. 36.10 at stride 1 for every image: δ fully correlated with the transposed, flipped kernel.
+
+    With zero padding no wider than the kernel's reach only the unpadded cells are
+    computed (δ is padded by the reach minus the padding); otherwise the gradient
+    of the whole padded input is computed and folded back onto the pixels the
+    padded cells copy.
+    """
+    n_img, c_in, h, wd = x_shape
+    eh, ew = g.dilation[0] * (g.kh - 1), g.dilation[1] * (g.kw - 1)
+    top, bottom, left, right = g.pads
+    wt3 = transpose_flip(w, 1).reshape(c_in, g.c_out, g.kh * g.kw)
+    zero_bias = np.zeros(c_in, np.float32)
+    if g.padding_mode == "zeros" and top <= eh and bottom <= eh and left <= ew and right <= ew:
+        gx = np.empty(x_shape, np.float32)
+        batch_blocked.conv_forward_batch(gy, wt3, zero_bias, (eh - top, eh - bottom, ew - left, ew - right), "zeros",
+                                         g.dilation, g.kh, g.kw, gx)
+        return gx
+    hp, wp = h + top + bottom, wd + left + right
+    gxp = np.empty((n_img, c_in, hp, wp), np.float32)
+    batch_blocked.conv_forward_batch(gy, wt3, zero_bias, (eh, eh, ew, ew), "zeros", g.dilation, g.kh, g.kw, gxp)
+    return fold_contiguous(gxp.reshape(n_img * c_in, hp, wp), g.pads, g.padding_mode).reshape(x_shape)
 
 
 # --------------------------------------------------------------------------- pooling
