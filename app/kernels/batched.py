@@ -13,7 +13,7 @@ from ._checks import as_float_array
 from ._jit import kernel
 from .conv import _weight_bias, conv_geometry, forward_into, grad_input, grad_weight_bias, transpose_flip
 from .padding import fold_contiguous, pad_planes
-from .pool import _avg_pool, _avg_pool_backward, _max_pool, pool_geometry
+from .pool import _avg_pool, _avg_pool_backward, pool_geometry
 
 
 # --------------------------------------------------------------------------- convolution
@@ -114,18 +114,84 @@ def _grad_input_batch(w, gy, g, x_shape):
 
 
 @kernel(parallel=True)
-def _max_pool_backward_checked(arg, gy, gx):
-    """``gx[m].flat[arg[m, i, j]] += gy[m, i, j]`` over maps m = (n, c) flattened.
+def _max_pool_batch(x, kh, kw, sh, sw, ph, pw, y, arg):
+    """Eq. 36.7 (max) of maps x (M, H, W) into y and arg (M, H_out, W_out); one prange iteration owns a map.
 
-    gx (M, H*W) must arrive zeroed; one prange iteration owns a map.  Indices
-    outside 0..H*W-1 are skipped and counted per map in the returned array, so
-    a caller's bad ``argmax`` becomes a ValueError instead of a stray write.
+    Same rules as ``pool._max_pool`` (−∞ padding, ties to the first maximum in
+    row-major order, NaN never wins, an all −∞ window reports its first
+    in-image cell).  A map per task instead of a row: the chapter's maps are
+    small (28×28 → 14×14), and the 2×2 stride-2 unpadded window, the one the
+    chapter uses, is unrolled into three selects per output.
+    """
+    m_n, h, w = x.shape
+    oh, ow = y.shape[1], y.shape[2]
+    plain2 = kh == 2 and kw == 2 and sh == 2 and sw == 2 and ph == 0 and pw == 0
+    for m in prange(m_n):
+        xm = x[m]
+        for i in range(oh):
+            best_row = y[m, i]
+            arg_row = arg[m, i]
+            r0 = i * sh - ph
+            if plain2:
+                top = xm[r0]
+                bot = xm[r0 + 1]
+                base = r0 * w
+                for j in range(ow):
+                    q = 2 * j
+                    best = top[q]
+                    k = base + q
+                    v = top[q + 1]
+                    take = v > best
+                    best = v if take else best
+                    k = base + q + 1 if take else k
+                    v = bot[q]
+                    take = v > best
+                    best = v if take else best
+                    k = base + w + q if take else k
+                    v = bot[q + 1]
+                    take = v > best
+                    best = v if take else best
+                    k = base + w + q + 1 if take else k
+                    best_row[j] = best
+                    arg_row[j] = k
+                continue
+            a_lo = max(0, -r0)
+            a_hi = min(kh, h - r0)
+            for j in range(ow):
+                q0 = j * sw - pw
+                b_lo = max(0, -q0)
+                b_hi = min(kw, w - q0)
+                best = -np.inf
+                k = -1
+                for a in range(a_lo, a_hi):
+                    row = xm[r0 + a]
+                    for b in range(b_lo, b_hi):
+                        v = row[q0 + b]
+                        if v > best:
+                            best = v
+                            k = (r0 + a) * w + q0 + b
+                if k < 0:  # every cell is −∞: report the first in-image cell, as PyTorch does
+                    k = max(r0, 0) * w + max(q0, 0)
+                best_row[j] = best
+                arg_row[j] = k
+
+
+@kernel(parallel=True)
+def _max_pool_backward_checked(arg, gy, gx):
+    """``gx[m].flat[arg[m, i, j]] += gy[m, i, j]`` over maps m = (n, c) flattened; gx (M, H*W) is overwritten.
+
+    One prange iteration owns a map: it zeroes it (while it is in cache, instead
+    of a separate full-size np.zeros pass) and adds each δ onto its winner.
+    Indices outside 0..H*W-1 are skipped and counted per map in the returned
+    array, so a caller's bad ``argmax`` becomes a ValueError, not a stray write.
     """
     m_n, oh, ow = gy.shape
     hw = gx.shape[1]
     bad = np.zeros(m_n, np.int64)
     for m in prange(m_n):
         dst = gx[m]
+        for k in range(hw):
+            dst[k] = 0
         for i in range(oh):
             src = gy[m, i]
             idx = arg[m, i]
@@ -171,7 +237,7 @@ def pool2d_batch(x, kind="max", kernel_size=2, stride=None, padding=0):
         _avg_pool(xm, *_geom_args(g), y)
         return y.reshape(n, c, g.oh, g.ow), None
     arg = np.empty(y.shape, dtype=np.int64)
-    _max_pool(xm, *_geom_args(g), y, arg)
+    _max_pool_batch(xm, *_geom_args(g), y, arg)
     return y.reshape(n, c, g.oh, g.ow), arg.reshape(n, c, g.oh, g.ow)
 
 
@@ -192,13 +258,14 @@ def pool2d_batch_backward(x, grad_output, kind="max", kernel_size=2, stride=None
         raise ValueError(f"grad_output has shape {tuple(gy.shape)}; the output of this pool2d_batch is "
                          f"{(n, c, g.oh, g.ow)}")
     gym = gy.reshape(n * c, g.oh, g.ow)
-    gx = np.zeros((n * c, h, w), dtype=x.dtype)
     if kind == "avg":
+        gx = np.zeros((n * c, h, w), dtype=x.dtype)
         _avg_pool_backward(gym, *_geom_args(g), gx)
         return gx.reshape(x.shape)
+    gx = np.empty((n * c, h, w), dtype=x.dtype)
     if argmax is None:
         arg = np.empty(gym.shape, dtype=np.int64)
-        _max_pool(x.reshape(n * c, h, w), *_geom_args(g), np.empty(gym.shape, x.dtype), arg)
+        _max_pool_batch(x.reshape(n * c, h, w), *_geom_args(g), np.empty(gym.shape, x.dtype), arg)
     else:
         arg = np.asarray(argmax)
         if arg.dtype.kind not in "iu":
