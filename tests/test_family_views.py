@@ -167,7 +167,7 @@ def test_blur_keeps_low_and_removes_high_frequencies_edges_remove_the_mean():
     x = np.random.default_rng(0).random((32, 32))
     g = np.exp(-((np.arange(5) - 2) ** 2) / (2 * 1.25**2))
     blur = np.outer(g, g) / np.outer(g, g).sum()
-    out = fft.compare_kernels(x, {"blur": blur, "sobel": SOBEL_X, "laplacian": LAPLACIAN})
+    out = fft.compare_kernels(x, {"blur": blur, "sobel": SOBEL_X, "laplacian": LAPLACIAN}, filtered=True)
     gains = {name: {b["name"]: b["gain"] for b in c["bands"]["bands"]} for name, c in out.items()}
     assert out["blur"]["bands"]["dc_gain"] == pytest.approx(1.0)
     assert gains["blur"]["low"] > 0.5 > 0.05 > gains["blur"]["high"]
@@ -175,6 +175,23 @@ def test_blur_keeps_low_and_removes_high_frequencies_edges_remove_the_mean():
     assert out["laplacian"]["bands"]["dc_gain"] == pytest.approx(0.0, abs=1e-12)
     assert gains["laplacian"]["high"] > gains["laplacian"]["middle"] > gains["laplacian"]["low"]
     np.testing.assert_allclose(out["sobel"]["filtered"], naive_correlate(x, SOBEL_X, "circular"), atol=1e-10)
+
+
+def test_bands_match_masks_over_the_frequency_radius():
+    rng = np.random.default_rng(2)
+    X, K = np.fft.fft2(rng.random((12, 20))), np.fft.fft2(fft.embed_kernel(rng.standard_normal((3, 3)), (12, 20)))
+    fy, fx = np.fft.fftfreq(12)[:, None], np.fft.fftfreq(20)[None, :]
+    r = np.sqrt(fy**2 + fx**2)
+    masks = {"low": (r > 0) & (r <= 0.125), "middle": (r > 0.125) & (r < 0.375), "high": r >= 0.375}
+    got = {b["name"]: b for b in fft.band_summary(X, K)["bands"]}
+    for name, m in masks.items():
+        assert got[name]["gain"] == pytest.approx(np.abs(K)[m].mean())
+        assert got[name]["energy_ratio"] == pytest.approx((np.abs(X * K)[m] ** 2).sum() / (np.abs(X)[m] ** 2).sum())
+
+
+@pytest.mark.parametrize("n, fast", [(1, 1), (7, 8), (257, 270), (514, 540), (1024, 1024), (1025, 1080)])
+def test_fast_length_is_the_next_5_smooth_size(n, fast):
+    assert fft.fast_length(n) == fast
 
 
 def test_fft_cost_counts_and_crossover():

@@ -18,6 +18,7 @@ layer is ``app/api/family.py``.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -95,18 +96,49 @@ def band_summary(image_spectrum: np.ndarray, response: np.ndarray) -> dict:
     over the band (Parseval: the same as summing squared pixels).
     """
     h, w = response.shape
-    r = frequency_radius(h, w)
-    gain = np.abs(response)
-    power = np.abs(image_spectrum) ** 2
+    band = _band_index(h, w)
+    gain = np.abs(response).ravel()
+    power = (image_spectrum.real**2 + image_spectrum.imag**2).ravel()
+    n = len(BANDS) + 1  # index 0 is frequency 0 itself
+    count = np.bincount(band, minlength=n)
+    gain_sum = np.bincount(band, weights=gain, minlength=n)
+    before = np.bincount(band, weights=power, minlength=n)
+    after = np.bincount(band, weights=power * gain * gain, minlength=n)
     bands = []
-    for name, lo, hi in BANDS:
-        mask = (r > lo) & (r <= hi) if name != "high" else (r >= lo)
-        if not mask.any():
+    for i, (name, lo, hi) in enumerate(BANDS, start=1):
+        if not count[i]:
             continue
-        total = float(power[mask].sum())
-        ratio = float((power[mask] * gain[mask] ** 2).sum() / total) if total > 1e-20 else None
-        bands.append({"name": name, "low": lo, "high": hi, "gain": float(gain[mask].mean()), "energy_ratio": ratio})
-    return {"dc_gain": float(gain[0, 0]), "bands": bands}
+        ratio = float(after[i] / before[i]) if before[i] > 1e-20 else None
+        bands.append({"name": name, "low": lo, "high": hi, "gain": float(gain_sum[i] / count[i]), "energy_ratio": ratio})
+    return {"dc_gain": float(gain[0]), "bands": bands}
+
+
+@lru_cache(maxsize=8)
+def _band_index(h: int, w: int) -> np.ndarray:
+    """Per bin of an unshifted H×W spectrum (flattened): 0 at frequency 0, else 1 + its band."""
+    r = frequency_radius(h, w).ravel()
+    edges = [lo for _, lo, _ in BANDS[1:]]  # low | middle at 1/8, middle | high at 3/8
+    index = 1 + np.searchsorted(edges, r, side="left")  # r = 1/8 stays low; r = 3/8 is high (see below)
+    index[np.isclose(r, BANDS[2][1])] = 3  # the high band starts at 3/8 inclusive
+    index[0] = 0
+    index.flags.writeable = False
+    return index
+
+
+def fast_length(n: int) -> int:
+    """The smallest 2^a·3^b·5^c ≥ n: transform sizes numpy.fft handles quickly (514 = 2·257 is slow)."""
+    best = 1 << max(0, (n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p = p35
+            while p < n:
+                p *= 2
+            best = min(best, p)
+            p35 *= 3
+        p5 *= 5
+    return best
 
 
 def fft_cost(h: int, w: int, kh: int, kw: int) -> dict:
@@ -158,10 +190,11 @@ def convolution_theorem(image, kernel) -> dict:
     X = np.fft.fft2(x)
     K = np.fft.fft2(embed_kernel(k, (h, w)))
     Y = X * np.conj(K)  # cross-correlation: the kernel flipped, i.e. its transform conjugated
-    via_fft = np.real(np.fft.ifft2(Y))
+    half = w // 2 + 1  # the product of two real signals' spectra is conjugate-symmetric: irfft2 needs half
+    via_fft = np.fft.irfft2(Y[:, :half], s=(h, w))
     weight = k[None, None]
     direct = conv2d(x[None], weight, padding="same", padding_mode="circular")[0]
-    unflipped = np.real(np.fft.ifft2(X * K))
+    unflipped = np.fft.irfft2((X * K)[:, :half], s=(h, w))
     zeros_direct = conv2d(x[None], weight, padding="same", padding_mode="zeros")[0]
     zeros_fft = zero_padded_by_fft(x, k)
     return {
@@ -185,35 +218,35 @@ def convolution_theorem(image, kernel) -> dict:
 def zero_padded_by_fft(x, kernel) -> np.ndarray:
     """The "same"-size cross-correlation with *zero* padding, by FFT.
 
-    Pad the image with the same zeros conv2d adds (top/bottom, left/right of "same"),
-    so it is (H + kh − 1)×(W + kw − 1); a circular correlation of that with the kernel
+    Put the image after the zeros conv2d adds on top and left ("same"), in an array of at
+    least (H + kh − 1)×(W + kw − 1) zeros; a circular correlation of that with the kernel
     anchored at (0, 0) never wraps inside the first H×W outputs.
     """
     x = _image(x)
     k = _kernel(kernel)
     kh, kw = k.shape
     (top, bottom), (left, right) = arithmetic.same_padding(kh), arithmetic.same_padding(kw)
-    xp = np.pad(x, ((top, bottom), (left, right)))
-    hp, wp = xp.shape
+    # Any size of at least (H + kh − 1)×(W + kw − 1) keeps the wrap on zeros; round up to a fast one.
+    hp, wp = fast_length(x.shape[0] + kh - 1), fast_length(x.shape[1] + kw - 1)
+    xp = np.zeros((hp, wp))
+    xp[top : top + x.shape[0], left : left + x.shape[1]] = x
     big = np.zeros((hp, wp))
     big[:kh, :kw] = k
-    y = np.real(np.fft.ifft2(np.fft.fft2(xp) * np.conj(np.fft.fft2(big))))
+    y = np.fft.irfft2(np.fft.rfft2(xp) * np.conj(np.fft.rfft2(big)), s=(hp, wp))  # real in, real out
     return y[: x.shape[0], : x.shape[1]]
 
 
-def compare_kernels(image, kernels: dict[str, np.ndarray]) -> dict[str, dict]:
-    """For each named kernel: its centred response |K|, the image filtered through it (circular,
-    by FFT) and its band summary — blur and edge kernels side by side."""
+def compare_kernels(image, kernels: dict[str, np.ndarray], filtered: bool = False) -> dict[str, dict]:
+    """For each named kernel: its centred response |K| and its band summary — blur and edge
+    kernels side by side; with ``filtered``, also the image through it (circular, by FFT)."""
     x = _image(image)
     X = np.fft.fft2(x)
     out = {}
     for name, kernel in kernels.items():
         K = np.fft.fft2(embed_kernel(kernel, x.shape))
-        out[name] = {
-            "response": centred(np.abs(K)),
-            "filtered": np.real(np.fft.ifft2(X * np.conj(K))),
-            "bands": band_summary(X, K),
-        }
+        out[name] = {"response": centred(np.abs(K)), "bands": band_summary(X, K)}
+        if filtered:
+            out[name]["filtered"] = np.real(np.fft.ifft2(X * np.conj(K)))
     return out
 
 
