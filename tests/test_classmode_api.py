@@ -389,3 +389,16 @@ def test_tally_counts_each_students_last_answer_once(steps):
             assert entry["answered"] == len(last)
 
     asyncio.run(story())
+
+
+def test_figures_reach_the_projector_and_the_phones(client):
+    code, auth = start(client)
+    grid = [[0, 5, 3, 7], [7, 8, 8, 6], [3, 8, 8, 1], [6, 0, 0, 1.5]]
+    ask(client, code, auth, {"prompt": "2×2 max pooling, stride 2: output[0, 1]?", "answer": 8,
+                             "figures": [{"label": "Input x", "grid": grid}]})
+    expected = [{"label": "Input x", "grid": grid}]
+    assert tally(client, code, auth)["figures"] == expected
+    assert client.get(f"/api/class/{code}/current").json()["figures"] == expected
+    r = client.post(f"/api/class/{code}/questions", headers=auth,
+                    json={"prompt": "p", "answer": 1, "figures": [{"label": "x", "grid": [[1] * 13]}]})
+    assert r.status_code == 422 and "grid" in r.json()["detail"]

@@ -91,6 +91,11 @@ class Explanation(BaseModel):
     text: str
 
 
+class Figure(BaseModel):
+    label: str
+    grid: list[list[float]]
+
+
 class Tally(BaseModel):
     """The teacher's live view; the stream sends this object whenever it changes."""
 
@@ -104,15 +109,11 @@ class Tally(BaseModel):
     prompt: str | None = None
     kind: Literal["choice", "number"] | None = None
     choices: list[str] | None = None
+    figures: list[Figure] = []
     rounds: list[RoundTally] = []
     answer: str | None = None
     working: list[str] | None = None
     explanations: list[Explanation] = []
-
-
-class Figure(BaseModel):
-    label: str
-    grid: list[list[float]]
 
 
 class MyAnswer(BaseModel):

@@ -294,7 +294,8 @@ def tally(state: QuestionState | None, joined: int) -> dict:
     out = {
         "question": state.number, "joined": joined, "answered": rounds[-1]["answered"], "counts": rounds[-1]["counts"],
         "round": state.round, "revealed": state.revealed, "status": state.status, "prompt": q.prompt, "kind": q.kind,
-        "choices": list(q.choices) or None, "rounds": rounds, "explanations": [],
+        "choices": list(q.choices) or None, "figures": [f.public() for f in q.figures], "rounds": rounds,
+        "explanations": [],
     }
     if state.revealed:
         out["answer"] = q.answer

@@ -11,8 +11,11 @@ const MAX_BARS = 12;
 export function barValues(tally) {
   const seen = new Map();
   for (const round of tally.rounds) for (const [v, n] of Object.entries(round.counts)) seen.set(v, (seen.get(v) || 0) + n);
-  const all = [...seen.keys()];
-  if (tally.kind === "choice" || all.length <= MAX_BARS) return { values: all, grouped: false };
+  // A JSON object's integer-like keys come out of Object.entries first, whatever the server's order:
+  // the order comes from the choices, or from the numbers themselves.
+  if (tally.choices) return { values: [...tally.choices], grouped: false };
+  const all = [...seen.keys()].sort((a, b) => Number(a) - Number(b));
+  if (all.length <= MAX_BARS) return { values: all, grouped: false };
   const keep = new Set([...seen.entries()].sort((a, b) => b[1] - a[1]).slice(0, MAX_BARS - 1).map(([v]) => v));
   if (tally.answer !== undefined && tally.answer !== null) keep.add(tally.answer);
   return { values: all.filter((v) => keep.has(v)), grouped: true };

@@ -168,6 +168,9 @@ export function mountClassPanel(ctx) {
     if (prompt.dataset.question !== String(tally.question)) {
       prompt.dataset.question = String(tally.question);
       prompt.textContent = tally.prompt;
+      figures.replaceChildren(...(tally.figures || []).map((fig) => el("figure", { class: "cm-figure" },
+        el("figcaption", {}, fig.label),
+        el("table", { class: "numbers cm-grid" }, el("tbody", {}, ...fig.grid.map((row) => el("tr", {}, ...row.map((v) => el("td", {}, String(v))))))))));
     }
     renderHistogram(histogram, tally);
     revoteButton.disabled = tally.revealed || tally.round >= 2;
