@@ -171,3 +171,40 @@ def test_predict_discuss_vote_again_reveal_explain(pages, live_server):
     expect(tid(teacher, "class-answer")).to_contain_text(f"Answer: {truth}")
     expect(tid(phones[1], "student-verdict")).to_have_attribute("data-verdict", "wrong")
     assert errors == []
+
+
+def test_questions_from_exercises_and_from_the_lab(app_page):
+    """questions.js in the page: every generated question is sendable, its choices hold the answer
+    once among distinct wrong ones, and "this lab, now" agrees with app.arithmetic."""
+    out = app_page.evaluate("""async () => {
+      const q = await import("/static/js/labs/classmode/questions.js");
+      const exercises = [];
+      for (const [lab, kinds] of Object.entries(q.KINDS)) for (const kind of kinds) for (let seed = 1; seed <= 25; seed++) {
+        exercises.push(q.requestBody(q.exerciseQuestion(lab, kind, seed, { choices: seed % 2 === 0 })));
+      }
+      const base = { lab: "conv", "conv.src": "image", "conv.k": [3, 3], "conv.stride": [1, 1], "conv.pad": "0",
+                     "conv.dil": [1, 1], "conv.mode": "zeros", "conv.px": [] };
+      const labs = [];
+      for (const [n, k, s, p, d] of [[16, 3, 1, 0, 1], [28, 5, 2, 1, 1], [64, 3, 1, 2, 2], [9, 7, 3, 0, 1], [33, 1, 1, 0, 1]]) {
+        const state = { ...base, "conv.k": [k, k], "conv.stride": [s, s], "conv.pad": String(p), "conv.dil": [d, d] };
+        labs.push({ n, k, s, p, d, q: q.labQuestion(state, { width: n, height: n }) });
+      }
+      return { exercises, labs };
+    }""")
+    assert len(out["exercises"]) == 25 * 9
+    for body in out["exercises"]:
+        assert body["prompt"] and body["working"]
+        if "choices" in body:
+            assert len(body["choices"]) == 4 and len(set(body["choices"])) == 4
+            assert body["choices"].count(body["answer"]) == 1
+            assert [float(c) for c in body["choices"]] == sorted(float(c) for c in body["choices"])
+        else:
+            assert isinstance(body["answer"], (int, float))
+    for case in out["labs"]:
+        q = case["q"]
+        assert q is not None, case
+        changed, value = re.search(r"when I set (\w+) to (\d+)", q["prompt"]).groups()
+        knobs = {"stride": case["s"], "padding": case["p"], "dilation": case["d"]}
+        knobs[changed] = int(value)
+        assert q["answer"] == conv_output_size(case["n"], case["k"], knobs["stride"], knobs["padding"], knobs["dilation"])
+        assert q["answer"] != conv_output_size(case["n"], case["k"], case["s"], case["p"], case["d"])
