@@ -3,7 +3,7 @@
 // Answers come from shape.js (the page's mirror of app/arithmetic.py) or are
 // computed here on tiny inputs, with the worked arithmetic as lines of text.
 
-import { convOutputSize, convParams, denseParams, poolOutputSize, receptiveField } from "../shape.js";
+import { convOutputSize, convParams, denseParams, droppedByFloor, effectiveKernel, poolOutputSize, receptiveField } from "../shape.js";
 
 export const KINDS = {
   conv: ["size", "params", "cell", "rf"],
@@ -55,11 +55,11 @@ function outputSize(r, { pool = false } = {}) {
     const s = pool ? pick(r, [k, k, 1, 2]) : pick(r, [1, 1, 2, 2, 3]);
     const p = pool ? (r() < 0.7 ? 0 : Math.floor(k / 2)) : pick(r, [0, 0, 1, 2]);
     const d = pool ? 1 : pick(r, [1, 1, 1, 2]);
-    const span = d * (k - 1) + 1;
+    const span = effectiveKernel(k, d);
     if (n + 2 * p < span) continue;
     const answer = pool ? poolOutputSize(n, k, s, p) : convOutputSize(n, k, s, p, d);
     const top = n + 2 * p - span;
-    const dropped = top % s;
+    const dropped = droppedByFloor(n, k, s, p, d);
     const what = pool
       ? `A ${n}×${n} feature map goes through ${k}×${k} max pooling with stride ${s} and padding ${p}.`
       : `A ${n}×${n} image goes through a ${k}×${k} convolution with stride ${s}, padding ${p} on each side` +
@@ -106,7 +106,7 @@ function convCell(r) {
   const s = pick(r, [1, 1, 2]);
   const x = grid(r, n, n, 0, 4);
   const w = grid(r, k, k, -1, 2);
-  const o = Math.floor((n - k) / s) + 1;
+  const o = convOutputSize(n, k, s);
   const i = int(r, 0, o - 1);
   const j = int(r, 0, o - 1);
   const terms = [];

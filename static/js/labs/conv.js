@@ -13,6 +13,7 @@ import { cancel, postJSON } from "../api.js";
 import { exportCanvases, fmt } from "../heatmap.js";
 import { MAPS } from "../colormap.js";
 import { PRESETS } from "../presets.js";
+import { paddingSides } from "../shape.js";
 import { clearError, coalesce, hideTooltip, reportError, showError, showTooltip } from "../ui.js";
 import { mountAnimation } from "./conv/animate.js";
 import { mountControls } from "./conv/controls.js";
@@ -20,8 +21,8 @@ import { multiplyAdd, renderExplain } from "./conv/explain.js";
 import { mountInputView } from "./conv/input-view.js";
 import { mountMaps } from "./conv/maps.js";
 import {
-  FIELDS as MODEL_FIELDS, currentPixels, defaultPixels, encodePixels, geometry, kernelSize, requestBody, resizePixels,
-  weights,
+  FIELDS as MODEL_FIELDS, currentPixels, defaultPixels, encodePixels, geometry, kernelSize, padding, requestBody,
+  resizePixels, weights,
 } from "./conv/model.js";
 import { renderCost, renderOutputSize } from "./conv/panels.js";
 
@@ -315,7 +316,7 @@ export function mount(root, ctx) {
     geom = g;
     const wts = weights(s, c);
     const [kh, kw] = kernelSize(s);
-    const pads = g.ok ? g.pads : rawPads(s, kh, kw);
+    const pads = g.ok ? g.pads : paddingSides(padding(s), kh, kw, ...s["conv.dil"]).flat();
     const raw = { h, w, kh, kw, sh: s["conv.stride"][0], sw: s["conv.stride"][1], dh: s["conv.dil"][0], dw: s["conv.dil"][1], pads, cin: c, cout: wts.cout, groups: wts.groups };
     const panels = () => {
       renderOutputSize($(".conv-size-panel"), g, raw);
@@ -422,20 +423,6 @@ export function mount(root, ctx) {
 
   /** What moves the maps panel besides the window: the input view's size. */
   const mapsKey = () => `${inputView.view.cssW}x${inputView.view.cssH}`;
-
-  function rawPads(s, kh, kw) {
-    const p = s["conv.pad"];
-    if (p === "valid") return [0, 0, 0, 0];
-    if (p === "same") {
-      const [dh, dw] = s["conv.dil"];
-      const th = dh * (kh - 1);
-      const tw = dw * (kw - 1);
-      return [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
-    }
-    const parts = String(p).split(",").map(Number);
-    const [ph, pw] = parts.length === 2 ? parts : [parts[0], parts[0]];
-    return [ph, ph, pw, pw];
-  }
 
   function names(wts) {
     return wts.filters.map((p) => (p === "custom" ? "edited" : PRESET_NAME[p] || p));

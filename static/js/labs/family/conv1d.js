@@ -5,6 +5,7 @@
 
 import { postJSON } from "../../api.js";
 import { fmt } from "../../heatmap.js";
+import { convOutputSize, effectiveKernel } from "../../shape.js";
 import { clearError, el, reportError, showError } from "../../ui.js";
 import { numberControl, numbersControl, panel, selectControl } from "./controls.js";
 import { KIND, NumberGrid, figure, seededInts, term } from "./grid.js";
@@ -165,10 +166,11 @@ export function mount(cols, ctx) {
       const st = s["family.c1.s"];
       const p = s["family.c1.p"];
       const d = s["family.c1.d"];
-      const span = d * (k - 1) + 1;
-      const Lout = Math.floor((L + 2 * p - span) / st) + 1;
+      const span = effectiveKernel(k, d);
+      const fits = L + 2 * p >= span;
+      const Lout = fits ? convOutputSize(L, k, st, p, d) : "empty";
       sizeText.textContent = `L_out = ⌊(L + 2p − d·(k − 1) − 1)/s⌋ + 1 = ⌊(${L} + 2·${p} − ${d}·(${k} − 1) − 1)/${st}⌋ + 1 = ${Lout}`;
-      if (L + 2 * p < span || Lout < 1) {
+      if (!fits) {
         showError(`The dilated kernel (${span} taps wide) is longer than the padded signal (${L + 2 * p}): add padding ≥ ${Math.ceil((span - L) / 2)} or use a shorter kernel.`);
         cols.pictures.classList.add("stale");
         return;

@@ -8,6 +8,7 @@
 
 import { postJSON } from "../../api.js";
 import { fmt } from "../../heatmap.js";
+import { convTransposeOutputSize, effectiveKernel } from "../../shape.js";
 import { clearError, el, reportError, showError } from "../../ui.js";
 import { numberControl, panel, selectControl } from "./controls.js";
 import { KIND, NumberGrid, figure, flat, maxAbsDiff, seededInts, term } from "./grid.js";
@@ -52,11 +53,6 @@ export function knobs(s) {
   return { st: s["family.t.s"], p: s["family.t.p"], d: s["family.t.d"], op: s["family.t.op"] };
 }
 
-/** Output length along one axis: (n − 1)·s − 2p + d(k − 1) + output_padding + 1. */
-export function transposeSize(n, k, s, p, d, op) {
-  return (n - 1) * s - 2 * p + d * (k - 1) + op + 1;
-}
-
 /** Validation a person can act on ([field, message]), or null. */
 export function problem(s) {
   const { n, k } = tensors(s);
@@ -64,15 +60,16 @@ export function problem(s) {
   if (op >= Math.max(st, d)) {
     return ["family.t.op", `output_padding ${op} must be smaller than the stride (${st}) or the dilation (${d}); lower it to ${Math.max(st, d) - 1}`];
   }
-  if (transposeSize(n, k, st, p, d, op) < 1) {
-    return ["family.t.p", `padding ${p} crops the whole output; lower padding to ≤ ${Math.floor(((n - 1) * st + d * (k - 1) + op) / 2)}`];
+  const full = convTransposeOutputSize(n, k, st, 0, d, op); // before padding crops it
+  if (full - 2 * p < 1) {
+    return ["family.t.p", `padding ${p} crops the whole output; lower padding to ≤ ${Math.floor((full - 1) / 2)}`];
   }
   return null;
 }
 
 /** The stamps of the first `t` input pixels, summed on the full (uncropped) canvas of side F. */
 export function scatterSum(x, w, n, k, st, d, t) {
-  const F = (n - 1) * st + d * (k - 1) + 1;
+  const F = convTransposeOutputSize(n, k, st, 0, d, 0); // the full, uncropped canvas
   const out = new Float64Array(F * F);
   for (let idx = 0; idx < t; idx++) {
     const i = Math.floor(idx / n);
@@ -209,8 +206,8 @@ export function mount(cols, ctx) {
   function drawGeometry(s) {
     const { n, k, x, w } = tensors(s);
     const { st, p, d, op } = knobs(s);
-    const span = d * (k - 1) + 1;
-    const Ho = transposeSize(n, k, st, p, d, op);
+    const span = effectiveKernel(k, d);
+    const Ho = convTransposeOutputSize(n, k, st, p, d, op);
     const t = stepOf(s);
     stepText.textContent = `${t} / ${n * n} input pixels stamped`;
     gx.set(x, n, n, { digits: 3 });
@@ -350,7 +347,7 @@ export function mount(cols, ctx) {
   function renderSize(s) {
     const { n, k } = tensors(s);
     const { st, p, d, op } = knobs(s);
-    const out = transposeSize(n, k, st, p, d, op);
+    const out = convTransposeOutputSize(n, k, st, p, d, op);
     sizeText.replaceChildren(
       el("div", {}, "H_out = (n − 1)·s − 2p + d·(k − 1) + output_padding + 1"),
       el("div", {}, `= (${n} − 1)·${st} − 2·${p} + ${d}·(${k} − 1) + ${op} + 1 = ${out}`),

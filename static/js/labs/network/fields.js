@@ -13,21 +13,6 @@ import { hideTooltip, showTooltip } from "../../ui.js";
 
 const MIN_SIDE = 110; // CSS pixels of the longer side of each view, at least
 const SMALL = 0.25; // a field below this share of the input's side is zoomed onto
-const asPair = (v) => (Array.isArray(v) ? v : [v, v]);
-
-/** The unit's theoretical field in input pixels: {top, left, height, width} (may leave the image). */
-export function unitField(row, r, c) {
-  const [sh, sw] = asPair(row.rf_size);
-  const [jh, jw] = asPair(row.rf_jump);
-  const [th, tw] = asPair(row.rf_start);
-  return {
-    top: Math.round(th + r * jh - (sh - 1) / 2),
-    left: Math.round(tw + c * jw - (sw - 1) / 2),
-    height: sh,
-    width: sw,
-  };
-}
-
 class FieldView {
   constructor(container, testid) {
     this.wrap = container;
