@@ -13,8 +13,7 @@ from app.schemas.common import (
     STRICT,
     Array1D,
     Array4D,
-    PaddingArg,
-    SizeArg,
+    ConvLayerGeometry,
 )
 from app.schemas.compute import _InputMixin
 
@@ -53,16 +52,12 @@ class GradcheckSpec(BaseModel):
     seed: Seed = 0
 
 
-class BackwardRequest(_InputMixin):
+class BackwardRequest(_InputMixin, ConvLayerGeometry):
     """One conv layer's forward pass and its three gradients for a chosen δ (float64 inside)."""
 
     model_config = STRICT
     weight: Array4D = Field(..., description="(C_out, C_in, kh, kw)")
     bias: Array1D | None = Field(None, description="(C_out,)")
-    stride: SizeArg = 1
-    padding: PaddingArg = Field(0, description='int, [h, w], "valid" or "same" (stride 1 only)')
-    dilation: SizeArg = 1
-    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
     delta: DeltaSpec = Field(default_factory=DeltaSpec)
     gradcheck: GradcheckSpec | None = Field(None, description="also run the finite-difference check")
 

@@ -27,11 +27,23 @@ NonNegPair = Annotated[list[NonNeg], Field(min_length=2, max_length=2)]
 SizeArg = Size | SizePair
 PaddingArg = NonNeg | NonNegPair | Literal["valid", "same"]
 PoolPaddingArg = NonNeg | NonNegPair
+# The border rule of a convolution; app.kernels.PADDING_MODES holds the same names
+# for the compute side (tests/test_api.py checks that the two agree).
+PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
 
 Color = Literal["gray", "rgb"]
 ColorOrAuto = Literal["gray", "rgb", "auto"]
 DType = Literal["float32", "float64"]
 ImageId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^([0-9a-f]{16,64}|sample-[a-z0-9-]{1,40})$")]
+
+
+class ConvLayerGeometry(BaseModel):
+    """How one 2-D convolution slides: the fields every conv request spells the same way."""
+
+    stride: SizeArg = 1
+    padding: PaddingArg = Field(0, description='int, [h, w], "valid" or "same" (stride 1 only)')
+    dilation: SizeArg = 1
+    padding_mode: PaddingMode = "zeros"
 
 
 class ErrorBody(BaseModel):

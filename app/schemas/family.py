@@ -2,11 +2,11 @@
 framework padding semantics, and the cost of grouped convolutions."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from app.schemas.common import STRICT, Array1D, Array2D, Array3D, Array4D, DType, NonNeg, NonNegPair, SizeArg
+from app.schemas.common import STRICT, Array1D, Array2D, Array3D, Array4D, DType, NonNeg, NonNegPair, PaddingMode, SizeArg
 
 Small = Annotated[int, Field(ge=1, le=64)]
 Channels = Annotated[int, Field(ge=1, le=1024)]
@@ -96,7 +96,7 @@ class Conv1dRequest(BaseModel):
     stride: Small = 1
     padding: NonNeg = 0
     dilation: Small = 1
-    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
+    padding_mode: PaddingMode = "zeros"
     dtype: DType = "float64"
     grad_output: Array2D | Array1D | None = Field(None, description="δ shaped like the output: asks for the backward pass")
 
