@@ -47,6 +47,23 @@ export function drawImage(canvas, pixels, c, h, w) {
 }
 
 /** Integer display scale so a w×h map fits in maxW×maxH CSS pixels (at least 1). */
+/**
+ * Show `canvas` at cssW×cssH CSS pixels. With `sharp` (the default) its backing store
+ * also gets the screen's pixel ratio, so lines and text drawn on it stay crisp; without,
+ * the backing store is left alone (a map drawn one cell per pixel and scaled by CSS).
+ * Returns the pixel ratio.
+ */
+export function sizeCanvas(canvas, cssW, cssH, { sharp = true } = {}) {
+  canvas.style.width = `${cssW}px`;
+  canvas.style.height = `${cssH}px`;
+  const dpr = window.devicePixelRatio || 1;
+  if (sharp) {
+    canvas.width = Math.round(cssW * dpr);
+    canvas.height = Math.round(cssH * dpr);
+  }
+  return dpr;
+}
+
 export function fitScale(h, w, maxW, maxH) {
   return Math.max(1, Math.floor(Math.min(maxW / w, maxH / h)));
 }
@@ -129,13 +146,8 @@ export class MapView {
     this.scale = fitScale(h, w, this.maxW, this.maxH);
     const cssW = w * this.scale;
     const cssH = h * this.scale;
-    for (const c of [this.canvas, this.overlay]) {
-      c.style.width = `${cssW}px`;
-      c.style.height = `${cssH}px`;
-    }
-    const dpr = window.devicePixelRatio || 1;
-    this.overlay.width = Math.round(cssW * dpr);
-    this.overlay.height = Math.round(cssH * dpr);
+    sizeCanvas(this.canvas, cssW, cssH, { sharp: false });
+    sizeCanvas(this.overlay, cssW, cssH);
     this.clearOverlay();
   }
 

@@ -5,7 +5,7 @@
 // in the cells when they are big enough, a keyboard cursor (arrow keys, Enter),
 // and a `decorate(ctx)` hook that draws boxes in cell units on the overlay.
 
-import { exportCanvases, fmt, strokeCellGrid } from "../heatmap.js";
+import { exportCanvases, fmt, sizeCanvas, strokeCellGrid } from "../heatmap.js";
 import { cssColor } from "../colormap.js";
 
 // Drawing is the page's hot path (a 512×512 RGB image with 8 filters repaints 2 M
@@ -123,13 +123,8 @@ export class GridView {
     const cssH = Math.max(1, Math.round(h * this.scale));
     this.cssW = cssW;
     this.cssH = cssH;
-    for (const c of [this.canvas, this.overlay]) {
-      c.style.width = `${cssW}px`;
-      c.style.height = `${cssH}px`;
-    }
-    const dpr = window.devicePixelRatio || 1;
-    this.overlay.width = Math.round(cssW * dpr);
-    this.overlay.height = Math.round(cssH * dpr);
+    sizeCanvas(this.canvas, cssW, cssH, { sharp: false });
+    sizeCanvas(this.overlay, cssW, cssH);
   }
 
   /**

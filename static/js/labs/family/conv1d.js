@@ -3,11 +3,10 @@
 // from the server's padded input and weights, and each page-side sum is checked
 // against the server's conv1d / conv1d_backward answer.
 
-import { postJSON } from "../../api.js";
 import { fmt } from "../../heatmap.js";
 import { convOutputSize, effectiveKernel } from "../../shape.js";
-import { clearError, el, reportError, showError } from "../../ui.js";
-import { numberControl, numbersControl, panel, selectControl } from "./controls.js";
+import { el, reportError, showError } from "../../ui.js";
+import { numberControl, numbersControl, panel, postForView, selectControl } from "./controls.js";
 import { KIND, NumberGrid, figure, seededInts, term } from "./grid.js";
 
 export const FIELDS = [
@@ -180,19 +179,11 @@ export function mount(cols, ctx) {
       const dvals = deltaKind === "ones" ? new Array(Lout).fill(1)
         : deltaKind === "random" ? seededInts(s["family.c1.seed"], Lout, -2, 2)
         : Array.from({ length: Lout }, (_, j) => (j === i ? 1 : 0));
-      let answer;
-      try {
-        answer = await postJSON("/api/conv1d", {
-          input: [x], weight: [[w]], stride: st, padding: p, dilation: d, padding_mode: s["family.c1.mode"],
-          dtype: "float64", grad_output: [dvals],
-        }, { key: "family-conv1d" });
-      } catch (err) {
-        if (reportError(err)) cols.pictures.classList.add("stale");
-        return;
-      }
-      if (state.get() !== s) return;
-      clearError();
-      cols.pictures.classList.remove("stale");
+      const answer = await postForView({ state, pictures: cols.pictures }, s, "/api/conv1d", {
+        input: [x], weight: [[w]], stride: st, padding: p, dilation: d, padding_mode: s["family.c1.mode"],
+        dtype: "float64", grad_output: [dvals],
+      }, "family-conv1d");
+      if (!answer) return;
 
       draw(s, { x, w, L, k, st, p, d, span, Lout, i, dvals, answer });
     },

@@ -347,13 +347,13 @@ export function mount(cols, ctx) {
   function renderSize(s) {
     const { n, k } = tensors(s);
     const { st, p, d, op } = knobs(s);
-    const out = convTransposeOutputSize(n, k, st, p, d, op);
+    const bad = problem(s);
+    const out = bad ? null : convTransposeOutputSize(n, k, st, p, d, op);
     sizeText.replaceChildren(
       el("div", {}, "H_out = (n − 1)·s − 2p + d·(k − 1) + output_padding + 1"),
-      el("div", {}, `= (${n} − 1)·${st} − 2·${p} + ${d}·(${k} − 1) + ${op} + 1 = ${out}`),
-      el("div", { class: "big" }, `Output: ${out} × ${out}  (input ${n} × ${n})`),
+      el("div", {}, `= (${n} − 1)·${st} − 2·${p} + ${d}·(${k} − 1) + ${op} + 1 = ${bad ? "not possible" : out}`),
+      el("div", { class: "big" }, bad ? `No output  (input ${n} × ${n})` : `Output: ${out} × ${out}  (input ${n} × ${n})`),
     );
-    const bad = problem(s);
     sizeWarn.hidden = !bad;
     sizeWarn.textContent = bad ? bad[1] : "";
     for (const c of ctl) c.input?.classList.remove("invalid");

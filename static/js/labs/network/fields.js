@@ -8,7 +8,7 @@
 // 3×3 field on a 224×224 image is not a speck.
 
 import { MAPS } from "../../colormap.js";
-import { drawColorbar, fmt } from "../../heatmap.js";
+import { drawColorbar, fmt, sizeCanvas } from "../../heatmap.js";
 import { hideTooltip, showTooltip } from "../../ui.js";
 
 const MIN_SIDE = 110; // CSS pixels of the longer side of each view, at least
@@ -52,13 +52,8 @@ class FieldView {
     this.scale = scale;
     const cssW = fw * scale;
     const cssH = fh * scale;
-    for (const c of [this.base, this.overlay]) {
-      c.style.width = `${cssW}px`;
-      c.style.height = `${cssH}px`;
-    }
-    const dpr = window.devicePixelRatio || 1;
-    this.overlay.width = Math.round(cssW * dpr);
-    this.overlay.height = Math.round(cssH * dpr);
+    sizeCanvas(this.base, cssW, cssH, { sharp: false });
+    sizeCanvas(this.overlay, cssW, cssH);
     const o = this.overlay.getContext("2d");
     o.setTransform((this.overlay.width / fw), 0, 0, this.overlay.height / fh, -frame.left * (this.overlay.width / fw), -frame.top * (this.overlay.height / fh));
     o.clearRect(frame.left, frame.top, fw, fh);
