@@ -7,22 +7,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from app.schemas.common import (
     STRICT,
     Array1D,
     Array4D,
     ConvLayerGeometry,
+    Index3,
+    OneHotNeedsIndex,
+    Seed,
+    Source,
 )
 from app.schemas.compute import _InputMixin
 
-Index3 = Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(min_length=3, max_length=3)]
-Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
-Source = Literal["image", "sobel_x", "sobel_y", "sobel_mag"]
-
-
-class DeltaSpec(BaseModel):
+class DeltaSpec(OneHotNeedsIndex):
     """The upstream gradient δ = ∂L/∂y, described rather than sent.
 
     ``ones`` (L = Σ y), ``one_hot`` at ``index`` = [c, y, x] of the output
@@ -35,12 +34,6 @@ class DeltaSpec(BaseModel):
     index: Index3 | None = None
     seed: Seed = 0
     target: Literal["sobel_x", "sobel_y", "laplacian", "zero"] = "sobel_x"
-
-    @model_validator(mode="after")
-    def _needs_index(self):
-        if self.kind == "one_hot" and self.index is None:
-            raise ValueError("a one_hot δ needs index [c, y, x] of an output pixel")
-        return self
 
 
 class GradcheckSpec(BaseModel):

@@ -64,6 +64,14 @@ export function sizeCanvas(canvas, cssW, cssH, { sharp = true } = {}) {
   return dpr;
 }
 
+/** The {row, col} of an h×w grid drawn over `canvas` under the pointer of `event`, or null outside. */
+export function cellUnder(canvas, event, h, w) {
+  const rect = canvas.getBoundingClientRect();
+  const col = Math.floor(((event.clientX - rect.left) / rect.width) * w);
+  const row = Math.floor(((event.clientY - rect.top) / rect.height) * h);
+  return row >= 0 && col >= 0 && row < h && col < w ? { row, col } : null;
+}
+
 export function fitScale(h, w, maxW, maxH) {
   return Math.max(1, Math.floor(Math.min(maxW / w, maxH / h)));
 }
@@ -118,11 +126,7 @@ export class MapView {
   }
 
   #cellAt(event) {
-    const rect = this.canvas.getBoundingClientRect();
-    const col = Math.floor(((event.clientX - rect.left) / rect.width) * this.w);
-    const row = Math.floor(((event.clientY - rect.top) / rect.height) * this.h);
-    if (row < 0 || col < 0 || row >= this.h || col >= this.w) return null;
-    return { row, col };
+    return cellUnder(this.canvas, event, this.h, this.w);
   }
 
   #emit(handlers, event) {

@@ -5,7 +5,7 @@
 // in the cells when they are big enough, a keyboard cursor (arrow keys, Enter),
 // and a `decorate(ctx)` hook that draws boxes in cell units on the overlay.
 
-import { exportCanvases, fmt, sizeCanvas, strokeCellGrid } from "../heatmap.js";
+import { cellUnder, exportCanvases, fmt, sizeCanvas, strokeCellGrid } from "../heatmap.js";
 import { cssColor } from "../colormap.js";
 
 // Drawing is the page's hot path (a 512×512 RGB image with 8 filters repaints 2 M
@@ -80,11 +80,7 @@ export class GridView {
   }
 
   cellAt(event) {
-    const rect = this.canvas.getBoundingClientRect();
-    const col = Math.floor(((event.clientX - rect.left) / rect.width) * this.w);
-    const row = Math.floor(((event.clientY - rect.top) / rect.height) * this.h);
-    if (row < 0 || col < 0 || row >= this.h || col >= this.w) return null;
-    return { row, col };
+    return cellUnder(this.canvas, event, this.h, this.w);
   }
 
   #key(e) {

@@ -4,7 +4,7 @@
 // boxes can be drawn over them. Knows nothing about convolutions.
 
 import { MAPS, colorOf, rangeFor } from "../../colormap.js";
-import { fmt, sizeCanvas } from "../../heatmap.js";
+import { cellUnder, fmt, sizeCanvas } from "../../heatmap.js";
 import { hideTooltip, showTooltip } from "../../ui.js";
 
 export const KIND = { normal: 0, padding: 1, inserted: 2, dropped: 3, beyond: 4, skipped: 5, empty: 6 };
@@ -63,11 +63,7 @@ export class NumberGrid {
   }
 
   cellAt(event) {
-    const rect = this.canvas.getBoundingClientRect();
-    const col = Math.floor(((event.clientX - rect.left) / rect.width) * this.w);
-    const row = Math.floor(((event.clientY - rect.top) / rect.height) * this.h);
-    if (row < 0 || col < 0 || row >= this.h || col >= this.w) return null;
-    return { row, col };
+    return cellUnder(this.canvas, event, this.h, this.w);
   }
 
   /**

@@ -5,18 +5,11 @@
 // change its channel, Shift+↑/↓ go to the previous/next layer, Enter picks a first unit.
 
 import { autoMap } from "../../colormap.js";
-import { drawMap, fmt, sizeCanvas } from "../../heatmap.js";
+import { cellUnder as cellAt, drawMap, fmt, sizeCanvas } from "../../heatmap.js";
 import { el, hideTooltip, showTooltip } from "../../ui.js";
 import { shapeText } from "./summary.js";
 
 const THUMB = 62; // CSS pixels of a map's longer side
-
-function cellAt(canvas, event, h, w) {
-  const rect = canvas.getBoundingClientRect();
-  const col = Math.floor(((event.clientX - rect.left) / rect.width) * w);
-  const row = Math.floor(((event.clientY - rect.top) / rect.height) * h);
-  return row >= 0 && col >= 0 && row < h && col < w ? { row, col } : null;
-}
 
 export function mountMaps(root, { onUnit, current }) {
   const box = root.querySelector(".net-maps");
