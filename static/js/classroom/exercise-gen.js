@@ -3,6 +3,7 @@
 // Answers come from shape.js (the page's mirror of app/arithmetic.py) or are
 // computed here on tiny inputs, with the worked arithmetic as lines of text.
 
+import { rng as seededRng } from "../presets.js";
 import { convOutputSize, convParams, denseParams, droppedByFloor, effectiveKernel, poolOutputSize, receptiveField } from "../shape.js";
 
 export const KINDS = {
@@ -11,18 +12,11 @@ export const KINDS = {
   network: ["rf", "params", "size"],
 };
 
-/** mulberry32 seeded by a string hash: a small PRNG returning floats in [0, 1). */
+/** presets.rng (mulberry32) seeded by an FNV-1a hash of `text`: floats in [0, 1). */
 export function rng(text) {
   let h = 2166136261;
   for (const ch of String(text)) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
-  let a = h >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRng(h);
 }
 
 const pick = (r, list) => list[Math.floor(r() * list.length)];
