@@ -79,6 +79,57 @@ export function scatterSum(x, w, n, k, st, d, t) {
   return { F, out };
 }
 
+/** Input pixels stamped so far: 0 … n²; −1 in the state means all. */
+export function stepOf(s) {
+  const n = s["family.t.n"];
+  const t = s["family.t.step"];
+  return t < 0 || t > n * n ? n * n : t;
+}
+
+/** The (i, j, a, b) of every stamp x[i,j]·w[a,b] that lands on output `cell` (cropped coordinates). */
+export function contributors(cell, n, k, st, p, d) {
+  const list = [];
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+    const a = cell[0] + p - i * st;
+    const b = cell[1] + p - j * st;
+    if (a >= 0 && b >= 0 && a % d === 0 && b % d === 0 && a / d < k && b / d < k) list.push([i, j, a / d, b / d]);
+  }
+  return list;
+}
+
+/** Step through the stamps: ◀ / ▶ one input pixel, All, and Play (one stamp every 700 ms). Returns {stop}. */
+function mountStepper(state, { prev, next, all, play }) {
+  let timer = null;
+  const setStep = (t) => state.set({ "family.t.step": t });
+  const count = (s) => s["family.t.n"] ** 2;
+  function stop() {
+    clearInterval(timer);
+    timer = null;
+    play.setAttribute("aria-pressed", "false");
+    play.textContent = "Play";
+  }
+  function start() {
+    if (stepOf(state.get()) >= count(state.get())) setStep(0);
+    play.setAttribute("aria-pressed", "true");
+    play.textContent = "Pause";
+    timer = setInterval(() => {
+      const cur = state.get();
+      const t = stepOf(cur);
+      if (t >= count(cur)) return stop();
+      setStep(t + 1);
+    }, 700);
+  }
+  prev.addEventListener("click", () => setStep(Math.max(0, stepOf(state.get()) - 1)));
+  next.addEventListener("click", () => {
+    const s = state.get();
+    const t = stepOf(s);
+    setStep(t >= count(s) ? 1 : t + 1);
+  });
+  all.addEventListener("click", () => setStep(-1));
+  play.addEventListener("click", () => (timer ? stop() : start()));
+  return { stop };
+}
+
 export function mount(cols, ctx) {
   const { state } = ctx;
   const controls = panel(cols.controls, "Transposed convolution");
@@ -141,42 +192,7 @@ export function mount(cols, ctx) {
   checkBox.append(diffText);
 
   let data = null; // last good server answer {output, direct, ...} with the request it answered
-  let timer = null;
-
-  function stepOf(s) {
-    const n = s["family.t.n"];
-    const t = s["family.t.step"];
-    return t < 0 || t > n * n ? n * n : t;
-  }
-
-  const setStep = (t) => state.set({ "family.t.step": t });
-  prev.addEventListener("click", () => setStep(Math.max(0, stepOf(state.get()) - 1)));
-  next.addEventListener("click", () => {
-    const s = state.get();
-    const n = s["family.t.n"];
-    const t = stepOf(s);
-    setStep(t >= n * n ? 1 : t + 1);
-  });
-  all.addEventListener("click", () => setStep(-1));
-  play.addEventListener("click", () => (timer ? stop() : start()));
-  function start() {
-    const s = state.get();
-    if (stepOf(s) >= s["family.t.n"] ** 2) setStep(0);
-    play.setAttribute("aria-pressed", "true");
-    play.textContent = "Pause";
-    timer = setInterval(() => {
-      const cur = state.get();
-      const t = stepOf(cur);
-      if (t >= cur["family.t.n"] ** 2) return stop();
-      setStep(t + 1);
-    }, 700);
-  }
-  function stop() {
-    clearInterval(timer);
-    timer = null;
-    play.setAttribute("aria-pressed", "false");
-    play.textContent = "Play";
-  }
+  const stepper = mountStepper(state, { prev, next, all, play });
 
   const selectCell = (row, col) => state.set({ "family.t.cell": [row, col] });
   go.onClick((c) => selectCell(c.row, c.col));
@@ -250,16 +266,6 @@ export function mount(cols, ctx) {
     ga.setBoxes(boxesA);
     gx.setBoxes(boxesX);
     return { n, k, x, w, st, p, d, op, span, Ho, t, F, full, cell: hasCell ? cell : null };
-  }
-
-  function contributors(cell, n, k, st, p, d) {
-    const list = [];
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      const a = cell[0] + p - i * st;
-      const b = cell[1] + p - j * st;
-      if (a >= 0 && b >= 0 && a % d === 0 && b % d === 0 && a / d < k && b / d < k) list.push([i, j, a / d, b / d]);
-    }
-    return list;
   }
 
   function drawServer(s, g) {
@@ -389,6 +395,6 @@ export function mount(cols, ctx) {
       if (state.get() !== s) return; // a newer render draws the newer state
       drawServer(s, g);
     },
-    deactivate: stop,
+    deactivate: () => stepper.stop(),
   };
 }
