@@ -68,7 +68,7 @@ def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
     sizes = []
     for axis, n, k, s, p, d, op in (("H", h, kh, sh, ph, dh, oph), ("W", wd, kw, sw, pw, dw, opw)):
         try:
-            out = transposed.conv_transpose_output_size(n, k, s, p, d, op)
+            out = arithmetic.conv_transpose_output_size(n, k, s, p, d, op)
         except ValueError as exc:
             raise ValueError(f"{axis}: {exc}") from None
         sizes.append({"n": n, "kernel": k, "stride": s, "padding": p, "dilation": d, "output_padding": op, "out": out})
@@ -123,7 +123,7 @@ def input_gradient(req: InputGradientRequest, settings: SettingsDep):
         raise ValueError(f"grad_output: shape {list(gy.shape)} must equal the conv output shape {[c_out, *out]}")
     check_work(settings, 2 * c_out * c_in * out[0] * out[1] * kh * kw, "this gradient", FAMILY_ADVICE)
     gx, _, _ = kernels.conv2d_backward(x, w, gy, stride=stride, padding=padding, dilation=dilation)
-    op = [transposed.output_padding_for(n, o, k, s, p, d)
+    op = [arithmetic.output_padding_for(n, o, k, s, p, d)
           for n, o, k, s, p, d in zip((h, wd), out, (kh, kw), stride, padding, dilation)]
     # output_padding gives back the rows the forward floor dropped (always < stride).
     yt = kernels.conv_transpose2d(gy, w, None, stride=stride, padding=padding, output_padding=tuple(op),

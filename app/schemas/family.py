@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.schemas.common import STRICT, Array1D, Array2D, Array3D, Array4D, DType, ImageId, NonNeg, NonNegPair, SizeArg
+from app.schemas.common import (
+    STRICT, Array1D, Array2D, Array3D, Array4D, DType, ImageId, NonNeg, NonNegPair, PaddingMode, SizeArg,
+)
 
 Small = Annotated[int, Field(ge=1, le=64)]
 Channels = Annotated[int, Field(ge=1, le=1024)]
@@ -97,7 +99,7 @@ class Conv1dRequest(BaseModel):
     stride: Small = 1
     padding: NonNeg = 0
     dilation: Small = 1
-    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
+    padding_mode: PaddingMode = "zeros"
     dtype: DType = "float64"
     grad_output: Array2D | Array1D | None = Field(None, description="δ shaped like the output: asks for the backward pass")
 
@@ -350,7 +352,7 @@ class Im2colRequest(BaseModel):
     stride: Knob14 | Annotated[list[Knob14], Field(min_length=2, max_length=2)] = 1
     padding: Knob04 | Annotated[list[Knob04], Field(min_length=2, max_length=2)] = 0
     dilation: Knob14 | Annotated[list[Knob14], Field(min_length=2, max_length=2)] = 1
-    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
+    padding_mode: PaddingMode = "zeros"
 
     @model_validator(mode="after")
     def one_source(self):

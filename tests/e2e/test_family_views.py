@@ -155,7 +155,7 @@ def test_im2col_view_builds_the_patch_matrix_and_highlights_a_column(goto_state)
     expect(by(page, "i2c-patch-shape")).to_have_text("(C_in·kh·kw) × (H_out·W_out) = (1·3·3) × (8·8) = 9 × 64")
     expect(by(page, "i2c-sizes")).to_contain_text("⌊(8 + 2·1 − 1·(3 − 1) − 1)/1⌋ + 1 = 8")
     expect(by(page, "i2c-gemm")).to_contain_text("2·1·3·3·8·8 = 1,152")
-    expect(by(page, "i2c-memory")).to_contain_text("patch matrix 9 × 64 floats = 2.3 KB")
+    expect(by(page, "i2c-memory")).to_contain_text("patch matrix 9 × 64 floats = 2.3 KiB")
     expect(by(page, "i2c-memory-image")).to_contain_text("whole 16×16 image")
 
     # The 16×16 square shrunk to 8×8 is the square at half size: the page's patch entries equal a loop im2col.

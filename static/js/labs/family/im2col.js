@@ -12,11 +12,11 @@
 
 import { postJSON } from "../../api.js";
 import { presetKernel, PRESET_IDS } from "../../presets.js";
-import { convGeometry } from "../../shape.js";
+import { convGeometry, formatBytes as bytes } from "../../shape.js";
 import { clearError, el, reportError, showError } from "../../ui.js";
 import { numberControl, panel, selectControl } from "./controls.js";
 import { KIND, NumberGrid, figure, seededInts } from "./grid.js";
-import { KEYS as KERNEL_KEYS, SEED, bytes, kernelControls, num, presentScale } from "./kernel-choice.js";
+import { KEYS as KERNEL_KEYS, SEED, kernelControls, num, presentScale } from "./kernel-choice.js";
 
 export const FIELDS = [
   { name: "family.i2c.source", def: "image" },

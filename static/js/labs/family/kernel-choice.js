@@ -110,10 +110,3 @@ export function maxOf(values) {
 /** Numbers for prose: grouped integers, 3 significant digits otherwise. */
 const grouped = new Intl.NumberFormat("en-US");
 export const num = (v) => (Number.isInteger(v) ? grouped.format(v) : fmt(v, 3));
-
-/** Bytes in B / KB / MB (powers of 1024, one decimal). */
-export function bytes(n) {
-  if (n < 1024) return `${grouped.format(n)} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
-}
