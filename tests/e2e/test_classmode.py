@@ -19,6 +19,21 @@ pytestmark = pytest.mark.e2e
 SHOTS = "/tmp"
 
 
+def severe_axe(page, root: str | None = None) -> list[str]:
+    """Serious/critical axe-core findings (inside `root` when given), as readable lines."""
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
+    found = []
+    for v in axe.run(page).response["violations"]:
+        if v["impact"] not in ("serious", "critical"):
+            continue
+        for node in v["nodes"]:
+            target = node["target"][0] if isinstance(node["target"][0], str) else node["target"][0][0]
+            if root and not page.evaluate("([t, r]) => Boolean(document.querySelector(t)?.closest(r))", [target, root]):
+                continue
+            found.append(f'{v["id"]} ({v["impact"]}) at {target}: {v["help"]}')
+    return found
+
+
 def tid(page, name):
     return page.get_by_test_id(name)
 
@@ -119,6 +134,7 @@ def test_predict_discuss_vote_again_reveal_explain(pages, live_server):
     expect(teacher.locator("[data-testid='class-histogram'] [data-round='1']")).to_contain_text("3 answers")
     assert counts(teacher, 1) == {c: (1 if c in (wrong[0], wrong[1], right) else 0) for c in choices}
     phones[1].screenshot(path=f"{SHOTS}/classmode-phone-question.png")
+    assert severe_axe(phones[1]) == []
 
     # Discuss and vote again: round 2 beside round 1.
     tid(teacher, "class-revote").click()
@@ -152,6 +168,8 @@ def test_predict_discuss_vote_again_reveal_explain(pages, live_server):
     expect(tid(teacher, "class-explanations")).to_contain_text(f"said {wrong[1]}: I thought stride 2 halves the size exactly")
     assert "Bo" not in tid(teacher, "class-explanations").inner_text()
     teacher.screenshot(path=f"{SHOTS}/classmode-projector-reveal.png")
+    assert severe_axe(teacher, "#class-panel") == []
+    assert severe_axe(phones[1]) == []
 
     # Question 2: a generated exercise, answered as a number.
     tid(teacher, "class-source").select_option("ex:conv:size")
