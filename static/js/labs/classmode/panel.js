@@ -183,11 +183,11 @@ export function mountClassPanel(ctx) {
       const change = session.applies?.[tally.question];
       answerBox.replaceChildren(
         el("p", { class: "cm-answer-line" }, "Answer: ", el("strong", {}, tally.answer)),
-        el("ol", { class: "cm-working" }, ...(tally.working || []).map((line) => el("li", {}, line))),
-        change ? el("p", { class: "cm-applied" }, "The lab behind this panel now shows the real result.") : null);
+        el("ol", { class: "cm-working" }, ...(tally.working || []).map((line) => el("li", {}, line))));
       explanationList.replaceChildren(...(tally.explanations.length
         ? tally.explanations.map((x) => el("li", {}, el("span", { class: "cm-said" }, `said ${x.answer}: `), x.text))
         : [el("li", { class: "cm-none" }, "No lines yet: students who missed are asked on their phones.")]));
+      if (revealedNow) requestAnimationFrame(() => explanations.scrollIntoView({ block: "nearest", behavior: "smooth" }));
       if (change && !applied.has(`${session.code}:${tally.question}`)) {
         applied.add(`${session.code}:${tally.question}`);
         state.set(change, { history: true });
