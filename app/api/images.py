@@ -68,6 +68,31 @@ def upload_image(
     return _info(image_id, pixels)
 
 
+@router.post(
+    "/images/{image_id}/resized",
+    response_model=ImageInfo,
+    responses=error_responses(404, 422),
+)
+def resize_image(
+    settings: SettingsDep,
+    store: StoreDep,
+    image_id: Annotated[ImageId, Path()],
+    max_side: Annotated[int, Query(ge=1, le=4096, description="longest side of the copy")],
+) -> dict:
+    """A copy of a stored image (a sample or an upload) shrunk to ``max_side``, stored under its own id.
+
+    What the page's "max side" asks for: every lab then computes on the smaller copy.
+    An image already within ``max_side`` answers with its own id (never enlarged).
+    """
+    if max_side > settings.max_side_limit:
+        raise HTTPException(422, f"max_side: {max_side} is above this server's limit of {settings.max_side_limit}")
+    arr = fetch_image(store, image_id)
+    small = imageio.resample(arr, max_side)
+    if small is arr:
+        return _info(image_id, arr)
+    return _info(store.put(small), small)
+
+
 @router.get(
     "/images/{image_id}",
     response_class=Response,

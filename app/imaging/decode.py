@@ -208,6 +208,26 @@ def to_array(im: Image.Image, color: Color = "auto", max_side: int | None = None
     return np.ascontiguousarray(chw, dtype=np.float32)
 
 
+def resample(chw: np.ndarray, max_side: int) -> np.ndarray:
+    """A stored (C, H, W) image shrunk so its longest side is at most ``max_side``.
+
+    The same Lanczos filter as an upload's resize (``to_array``), applied per channel
+    on the float values (Pillow mode "F"), clipped back to [0, 1]. An image already
+    small enough comes back unchanged (the same array): images are never enlarged.
+    """
+    if max_side < 1:
+        raise ValueError(f"max_side must be at least 1, not {max_side}")
+    c, h, w = chw.shape
+    tw, th = _target_size(w, h, max_side)
+    if (tw, th) == (w, h):
+        return chw
+    planes = []
+    for plane in np.asarray(chw, dtype=np.float32):
+        im = Image.fromarray(np.ascontiguousarray(plane), mode="F")
+        planes.append(np.asarray(im.resize((tw, th), Image.Resampling.LANCZOS, reducing_gap=3.0)))
+    return np.ascontiguousarray(np.clip(np.stack(planes), 0.0, 1.0), dtype=np.float32)
+
+
 def _rescale(a: np.ndarray) -> np.ndarray:
     """Mode I / F values: kept if already in [0, 1], read as 16-bit if in 0..65535, else min-max."""
     a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)

@@ -14,7 +14,8 @@ from app.kernels import conv2d
 # Hand-designed 3×3 filters used as targets and as the Sobel feature-map source.
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float64)
 SOBEL_Y = SOBEL_X.T.copy()
-LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float64)
+# The chapter's Laplacian (section 36.7): +4 at the centre, −1 at the four neighbours.
+LAPLACIAN = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]], dtype=np.float64)
 TARGET_KERNELS = {"sobel_x": SOBEL_X, "sobel_y": SOBEL_Y, "laplacian": LAPLACIAN}
 SOURCES = ("image", "sobel_x", "sobel_y", "sobel_mag")
 TARGETS = ("sobel_x", "sobel_y", "laplacian", "zero")

@@ -183,7 +183,7 @@ export function mount(root, ctx) {
 
   // --- the pipeline -----------------------------------------------------------------
   function currentSourceKey(s) {
-    return s["conv.src"] === "pixels" ? `px:${s.color}:${JSON.stringify(s["conv.px"])}` : `img:${s.image}:${s.color}`;
+    return s["conv.src"] === "pixels" ? `px:${s.color}:${JSON.stringify(s["conv.px"])}` : `img:${s.image}:${s.color}:${s.maxSide}`;
   }
 
   async function loadSource(s) {

@@ -27,7 +27,7 @@ export const FIELDS = [
   { name: "family.c1.seed", def: 1 },
 ];
 
-const KEYS = FIELDS.map((f) => f.name).concat(["family.view", "image"]);
+const KEYS = FIELDS.map((f) => f.name).concat(["family.view", "image", "maxSide"]);
 const MAX_LEN = 64;
 
 function wave(kind, n) {
