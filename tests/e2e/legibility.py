@@ -98,6 +98,25 @@ CUT_TEXT = "() => {" + _HELPERS + r"""
     const need = textWidth(text, el);
     if (need > room + 0.5) found.push(`${describe(el)}: "${text}" needs ${need.toFixed(0)} px, the box leaves ${room.toFixed(0)}`);
   }
+  for (const el of document.querySelectorAll("main :is(input, select, button, textarea)")) {
+    const panel = el.closest(".panel");
+    if (!panel || !shown(el)) continue;
+    // A control sticking out of its panel is cut off by the panel's edge or runs into the next column.
+    const p = panel.getBoundingClientRect();
+    const r = el.getBoundingClientRect();
+    const edge = p.right - parseFloat(getComputedStyle(panel).borderRightWidth);
+    if (r.right > edge + 1 && !(panel.scrollWidth > panel.clientWidth && getComputedStyle(panel).overflowX !== "visible")) {
+      found.push(`${describe(el)} sticks out of its panel by ${(r.right - edge).toFixed(0)} px`);
+    }
+  }
+  for (const el of document.querySelectorAll("input[type=text], input[type=number], input:not([type])")) {
+    if (!shown(el) || !el.value) continue;
+    // A typed value wider than its box shows only its end ("ne" for "same").
+    const cs = getComputedStyle(el);
+    const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - (el.type === "number" ? 14 : 0);
+    const need = textWidth(el.value, el);
+    if (need > room + 1) found.push(`${describe(el)}: "${el.value}" needs ${need.toFixed(0)} px, the box leaves ${room.toFixed(0)}`);
+  }
   for (const el of document.querySelectorAll("body *")) {
     if (["CANVAS", "svg", "VIDEO", "IMG", "SELECT", "INPUT", "TEXTAREA", "OPTION"].includes(el.tagName)) continue;
     const cs = getComputedStyle(el);
