@@ -240,7 +240,8 @@ export function mount(root, ctx) {
     digits = answer.digits;
     $("#train-digit").replaceChildren(
       el("option", { value: "-1" }, "a held-out digit…"),
-      ...digits.map((d) => el("option", { value: String(d.index) }, `#${d.index}: a ${d.label}`)),
+      // The label stays hidden until the network has answered: the picker must not give it away.
+      ...digits.map((d) => el("option", { value: String(d.index) }, `held-out digit #${d.index + 1}`)),
     );
     $("#train-digit").value = String(state.get()["train.digit"]);
   }

@@ -29,7 +29,9 @@ export function mountMaps(root, { onSelect, onHover }) {
 
   function measure(count, h, w) {
     const width = Math.max(120, (root.clientWidth || 300) - 4);
-    const height = Math.max(140, window.innerHeight - root.getBoundingClientRect().top - 28);
+    // A phone scrolls the stacked columns: the maps may take most of a screen of their own.
+    const phone = window.innerWidth <= 760;
+    const height = phone ? Math.round(window.innerHeight * 0.6) : Math.max(140, window.innerHeight - root.getBoundingClientRect().top - 28);
     // Caption (up to two lines) + colour bar with its numbers, at the page's type size
     // (larger in presentation mode): every map and its bar fit on the screen.
     const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 15;

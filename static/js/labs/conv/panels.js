@@ -17,11 +17,20 @@ export function human(n) {
   return int(n);
 }
 
+/**
+ * Bytes in binary units, never four digits before the point nor an exponent:
+ * 698,368 -> "682 KiB", 1,048,064 -> "1.0 MiB" (not "1.02e+3 KiB"), 1,536 -> "1.5 KiB".
+ */
 export function bytes(n) {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toPrecision(3)} GiB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toPrecision(3)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toPrecision(3)} KiB`;
-  return `${n} B`;
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (u < units.length - 1 && v >= 999.5) {
+    v /= 1024;
+    u += 1;
+  }
+  if (u === 0) return `${Math.round(v)} B`;
+  return `${v < 99.95 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
 }
 
 /** One axis of the formula: {text, value, empty}. `pads` = [before, after]. */
@@ -31,8 +40,9 @@ function axisFormula(name, n, k, s, d, pads) {
   const inner = n + pads[0] + pads[1] - span;
   const value = Math.floor(inner / s) + 1;
   const empty = inner < 0;
-  const text = `${name}_out = ⌊(${n} + ${padText} − ${d}·(${k}−1) − 1) / ${s}⌋ + 1 = ⌊${inner}/${s}⌋ + 1 = ${empty ? "empty" : value}`;
-  return { text, value, empty };
+  const formula = `${name}_out = ⌊(${n} + ${padText} − ${d}·(${k}−1) − 1) / ${s}⌋ + 1`;
+  const text = `${formula} = ⌊${inner}/${s}⌋ + 1 = ${empty ? "empty" : value}`;
+  return { text, formula, value, empty };
 }
 
 /**
@@ -51,7 +61,14 @@ export function renderOutputSize(root, g, raw) {
   } else {
     children.push(el("p", { class: "big size-result bad" }, fh.empty || fw.empty ? "empty output" : "not possible"));
   }
-  children.push(el("p", { class: "formula" }, fh.text), el("p", { class: "formula" }, fw.text));
+  if (g.ok || fh.empty || fw.empty) {
+    children.push(el("p", { class: "formula" }, fh.text), el("p", { class: "formula" }, fw.text));
+  } else {
+    // An impossible setting (padding "same" at stride 5, reflect padding too wide…) has no
+    // output size: the formula is shown with the numbers that would go in, not a result.
+    children.push(el("p", { class: "formula" }, `${fh.formula} = ?`), el("p", { class: "formula" }, `${fw.formula} = ?`),
+      el("p", { class: "warn", "data-testid": "size-impossible" }, g.error));
+  }
   children.push(el("p", { class: "hint" }, "⌊·⌋ rounds down; d·(k−1)+1 is the dilated kernel's span."));
   const warnings = [];
   if (g.ok) {
