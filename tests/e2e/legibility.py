@@ -117,6 +117,13 @@ CUT_TEXT = "() => {" + _HELPERS + r"""
     const need = textWidth(el.value, el);
     if (need > room + 1) found.push(`${describe(el)}: "${el.value}" needs ${need.toFixed(0)} px, the box leaves ${room.toFixed(0)}`);
   }
+  for (const el of document.querySelectorAll("main :is(label, .label, th, td, figcaption, h2, h3, button)")) {
+    // A label squeezed narrower than its own text ("Padding" shown as "P", the rest under the next box).
+    const cs = getComputedStyle(el);
+    if (!shown(el) || cs.display === "inline" || !["visible", "clip", "hidden"].includes(cs.overflowX)) continue;
+    if (![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    if (el.scrollWidth > el.clientWidth + 1) found.push(`${describe(el)}: "${el.textContent.trim().slice(0, 40)}" is wider than its box (${el.scrollWidth} px in ${el.clientWidth})`);
+  }
   for (const el of document.querySelectorAll("body *")) {
     if (["CANVAS", "svg", "VIDEO", "IMG", "SELECT", "INPUT", "TEXTAREA", "OPTION"].includes(el.tagName)) continue;
     const cs = getComputedStyle(el);
