@@ -31,9 +31,10 @@ export const STRINGS = {
   "picker.colour": "colour",
   "picker.meta": "{h} × {w} px · {kind} · {mode}",
   "picker.metaShrunk": "{h} × {w} px (from {h0} × {w0}) · {kind} · {mode}",
-  "picker.grayOnly": "This image is gray: it has one channel.",
+
   "picker.usedGray": "used as gray",
   "picker.usedRgb": "used as RGB",
+  "picker.usedRgbOfGray": "used as RGB (3 equal channels)",
   "picker.graySource": "gray image",
   "picker.rgbSource": "colour image",
 

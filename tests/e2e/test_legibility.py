@@ -218,10 +218,16 @@ def test_gray_upload_after_rgb_is_gray_everywhere(goto_state, tmp_path):
     expect(tid(page, "image-meta")).to_contain_text("3 × 5 px")
     expect(tid(page, "image-meta")).to_contain_text("used as gray")
     expect(tid(page, "color-gray")).to_be_checked()
-    expect(tid(page, "color-rgb")).to_be_disabled()
     expect(tid(page, "weight-shape")).to_have_text("W 2×1×3×3")
     expect(tid(page, "conv-params")).to_have_text("20")
     expect(page).to_have_url(re.compile(r"^(?!.*color=rgb)"))
+    # A link may still ask for RGB of a gray image: then every part of the page says so.
+    page.evaluate("() => { location.hash += '&color=rgb'; }")
+    expect(page.locator(".conv-input-dims")).to_have_text("RGB 3 × 5")
+    expect(tid(page, "image-meta")).to_contain_text("used as RGB (3 equal channels)")
+    expect(tid(page, "weight-shape")).to_have_text("W 2×3×3×3")
+    page.locator("label", has=tid(page, "color-gray")).click()
+    expect(page.locator(".conv-input-dims")).to_have_text("gray 3 × 5")
     # "same" shows whole in its box.
     tid(page, "padding").fill("same")
     tid(page, "padding").press("Enter")

@@ -105,18 +105,7 @@ export function mountImagePicker(ctx) {
     const sample = samples.find((x) => x.id === s.image);
     if (sample && ctx.imageInfo()?.id !== s.image) ctx.setImageInfo(sample);
     const info = ctx.imageInfo()?.id === s.image ? ctx.imageInfo() : null;
-    const gray = info && info.channels === 1;
-    for (const radio of colorRadios) {
-      radio.checked = radio.value === (gray ? "gray" : s.color);
-      if (radio.value === "rgb") {
-        radio.disabled = Boolean(gray);
-        radio.closest("label").title = gray ? t("picker.grayOnly") : "";
-      }
-    }
-    // A link that asks for RGB of a gray image is read as gray (one state for every lab).
-    if (gray && s.color === "rgb") {
-      queueMicrotask(() => state.get().image === s.image && state.get().color === "rgb" && state.set({ color: "gray" }));
-    }
+    for (const radio of colorRadios) radio.checked = radio.value === s.color;
     renderMeta(s, info);
   }
 
@@ -132,7 +121,8 @@ export function mountImagePicker(ctx) {
     const line = (used) => t(used.width === info.width && used.height === info.height ? "picker.meta" : "picker.metaShrunk", {
       h: used.height, w: used.width, h0: info.height, w0: info.width,
       kind: t(info.channels === 1 ? "picker.graySource" : "picker.rgbSource"),
-      mode: t(s.color === "rgb" && info.channels === 3 ? "picker.usedRgb" : "picker.usedGray"),
+      // What the labs compute on, as the header says it: RGB of a gray image is three equal channels.
+      mode: t(s.color !== "rgb" ? "picker.usedGray" : info.channels === 3 ? "picker.usedRgb" : "picker.usedRgbOfGray"),
     });
     meta.textContent = line(info);
     if (Math.max(info.width, info.height) > s.maxSide) {
