@@ -25,7 +25,8 @@ from legibility import COVERED, CUT_TEXT, KERNEL_IN_VIEW, MIN_NUMBER_PX, MIN_TEX
 pytestmark = pytest.mark.e2e
 
 LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "family",
-        "family&family.view=conv1d", "family&family.view=groups", "family&family.view=frameworks"]
+        "family&family.view=conv1d", "family&family.view=groups", "family&family.view=frameworks",
+        "family&family.view=fft", "family&family.view=separable", "family&family.view=im2col"]
 PAGES = ["/lessons", "/compare"]
 
 # Counts the page's requests in flight, so a test can wait until a lab has drawn its answer.

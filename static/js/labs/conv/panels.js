@@ -2,7 +2,7 @@
 // and the cost panel (36.5 vs 36.6, 36.11, activation memory). Pure rendering
 // from the geometry that shape.js computed; nothing waits for the server.
 
-import { activationBytes, convMacs, convParams, denseParams, effectiveKernel } from "../../shape.js";
+import { activationBytes, convMacs, convOutputSizePadded, convParams, denseParams, effectiveKernel, formatBytes } from "../../shape.js";
 import { el } from "../../ui.js";
 
 const int = (n) => Math.round(n).toLocaleString("en-US");
@@ -17,31 +17,20 @@ export function human(n) {
   return int(n);
 }
 
-/**
- * Bytes in binary units, never four digits before the point nor an exponent:
- * 698,368 -> "682 KiB", 1,048,064 -> "1.0 MiB" (not "1.02e+3 KiB"), 1,536 -> "1.5 KiB".
- */
-export function bytes(n) {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (u < units.length - 1 && v >= 999.5) {
-    v /= 1024;
-    u += 1;
-  }
-  if (u === 0) return `${Math.round(v)} B`;
-  return `${v < 99.95 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
-}
-
 /** One axis of the formula: {text, value, empty}. `pads` = [before, after]. */
 function axisFormula(name, n, k, s, d, pads) {
   const span = effectiveKernel(k, d);
   const padText = pads[0] === pads[1] ? `2·${pads[0]}` : `${pads[0]} + ${pads[1]}`;
   const inner = n + pads[0] + pads[1] - span;
-  const value = Math.floor(inner / s) + 1;
+  let value = null; // null: no output (the kernel does not fit, or a knob is below 1)
+  try {
+    value = convOutputSizePadded(n, k, s, pads[0] + pads[1], d);
+  } catch {
+    // the geometry's error says which knob; the formula still shows the numbers
+  }
   const empty = inner < 0;
   const formula = `${name}_out = ⌊(${n} + ${padText} − ${d}·(${k}−1) − 1) / ${s}⌋ + 1`;
-  const text = `${formula} = ⌊${inner}/${s}⌋ + 1 = ${empty ? "empty" : value}`;
+  const text = `${formula} = ⌊${inner}/${s}⌋ + 1 = ${empty ? "empty" : value ?? "—"}`;
   return { text, formula, value, empty };
 }
 
@@ -111,7 +100,7 @@ export function renderCost(root, g, raw) {
     el("tr", {}, el("th", {}, "Dense ÷ conv"), el("td", { class: "ratio" }, `×${human(dense / conv)}`)),
     el("tr", {}, el("th", {}, "Multiply-adds (36.11)"), el("td", { "data-testid": "conv-macs" }, human(macs))),
     el("tr", { class: "cost-sub" }, el("td", { colspan: "2" }, `${g.hOut}·${g.wOut}·${cout}·${cinText}·${kh}·${kw}`)),
-    el("tr", {}, el("th", {}, "Activations (float32)"), el("td", {}, `${bytes(activationBytes([cin, h, w]))} → ${bytes(activationBytes([cout, g.hOut, g.wOut]))}`)),
+    el("tr", {}, el("th", {}, "Activations (float32)"), el("td", {}, `${formatBytes(activationBytes([cin, h, w]))} → ${formatBytes(activationBytes([cout, g.hOut, g.wOut]))}`)),
   );
   children.push(table, separable(g, raw));
   root.replaceChildren(...children);
