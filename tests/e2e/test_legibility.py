@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 from app.labs.classroom.lessons import LESSONS, by_slug
 
-from legibility import COVERED, CUT_TEXT, KERNEL_IN_VIEW, MIN_NUMBER_PX, MIN_TEXT_PX, PAGE_WIDTH, TEXT_SIZES
+from tests.e2e.legibility import COVERED, CUT_TEXT, KERNEL_IN_VIEW, MIN_NUMBER_PX, MIN_TEXT_PX, PAGE_WIDTH, TEXT_SIZES
 
 pytestmark = pytest.mark.e2e
 
