@@ -23,6 +23,7 @@ from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from app.errors import InvalidArgument
 
 Color = Literal["gray", "rgb", "auto"]
 
@@ -254,9 +255,9 @@ def decode(data: bytes, color: Color = "auto", max_side: int = 512, max_pixels: 
     Raises ImageTooLarge (413), UnsupportedImage (415) or CorruptImage (422).
     """
     if color not in ("gray", "rgb", "auto"):
-        raise ValueError(f"color must be 'gray', 'rgb' or 'auto', not {color!r}")
+        raise InvalidArgument(f"color must be 'gray', 'rgb' or 'auto', not {color!r}")
     if max_side < 1:
-        raise ValueError(f"max_side must be at least 1, not {max_side}")
+        raise InvalidArgument(f"max_side must be at least 1, not {max_side}")
     im = _open(data, max_pixels)
     try:
         with im:
@@ -291,7 +292,7 @@ def to_uint8(chw: np.ndarray) -> np.ndarray:
         return u8[0]
     if u8.shape[0] == 3:
         return np.ascontiguousarray(u8.transpose(1, 2, 0))
-    raise ValueError(f"an image has 1 or 3 channels, not {u8.shape[0]}")
+    raise InvalidArgument(f"an image has 1 or 3 channels, not {u8.shape[0]}")
 
 
 def encode_png(chw: np.ndarray) -> bytes:

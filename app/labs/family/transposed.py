@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.arithmetic import pair
+from app.errors import InvalidArgument
 
 __all__ = ["conv_transpose_output_size", "direct_weight", "output_padding_for", "zero_insert"]
 
@@ -27,14 +28,14 @@ def conv_transpose_output_size(n: int, k: int, s: int = 1, p: int = 0, d: int = 
     for name, v, lo in (("input size", n, 1), ("kernel", k, 1), ("stride", s, 1), ("dilation", d, 1),
                         ("padding", p, 0), ("output_padding", output_padding, 0)):
         if v < lo:
-            raise ValueError(f"{name} must be >= {lo}, got {v}")
+            raise InvalidArgument(f"{name} must be >= {lo}, got {v}")
     if output_padding >= max(s, d):
-        raise ValueError(
+        raise InvalidArgument(
             f"output_padding {output_padding} must be smaller than the stride ({s}) or the dilation ({d})"
         )
     out = (n - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
     if out < 1:
-        raise ValueError(
+        raise InvalidArgument(
             f"padding {p} crops everything: (n−1)·s − 2p + d(k−1) + output_padding + 1 = {out}; lower padding"
         )
     return out
