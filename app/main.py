@@ -16,6 +16,7 @@ from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimit, MultipartComplete, RelativeRedirects, SecurityHeaders, TrustedHosts
 from app.config import Settings, get_settings
 from app.paths import STATIC_DIR
+from app.imaging.decode import DecodeGate
 from app.imaging.store import ImageStore
 
 DESCRIPTION = """
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = ImageStore(settings.cache_bytes)
+    app.state.decode_gate = DecodeGate(settings.concurrent_large_decodes, settings.large_image_pixels)
     install_error_handlers(app)
     # Outermost last: security headers on every answer, then the Host check, then the body checks.
     app.add_middleware(MultipartComplete)
