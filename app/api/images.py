@@ -46,6 +46,7 @@ def _info(image_id: str, arr: np.ndarray) -> dict:
     responses=error_responses(400, 413, 415, 422),
 )
 def upload_image(
+    request: Request,
     settings: SettingsDep,
     store: StoreDep,
     file: Annotated[UploadFile, File(description="PNG, JPEG, GIF (first frame), BMP or WebP")],
@@ -63,7 +64,9 @@ def upload_image(
     data = file.file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
         raise HTTPException(413, f"file: the upload is larger than the limit of {settings.max_upload_bytes:,} bytes")
-    pixels = imageio.decode(data, mode, max_side=side, max_pixels=settings.max_image_pixels)
+    pixels = imageio.decode(data, mode, max_side=side, max_pixels=settings.max_image_pixels,
+                            gate=getattr(request.app.state, "decode_gate", None))
+    del data
     image_id = store.put(pixels)
     return _info(image_id, pixels)
 
