@@ -111,12 +111,12 @@ def conv_transpose_output_size(n: int, k: int, s: int = 1, p: int = 0, d: int = 
         if v < lo:
             raise InvalidArgument(f"{name} must be >= {lo}, got {v}")
     if output_padding >= max(s, d):
-        raise ValueError(
+        raise InvalidArgument(
             f"output_padding {output_padding} must be smaller than the stride ({s}) or the dilation ({d})"
         )
     out = (n - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
     if out < 1:
-        raise ValueError(
+        raise InvalidArgument(
             f"padding {p} crops everything: (n−1)·s − 2p + d(k−1) + output_padding + 1 = {out}; lower padding"
         )
     return out
