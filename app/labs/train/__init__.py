@@ -1,0 +1,1 @@
+"""The Train lab: datasets, the networks it trains and the runs that train them."""
