@@ -107,6 +107,26 @@ def test_whole_model_gradients_match_float64_finite_differences(batch_norm):
         assert abs(fd - gx[idx]) <= 1e-6 + 1e-4 * abs(fd), (idx, fd, gx[idx])
 
 
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_fused_training_path_gives_the_recorded_paths_numbers(batch_norm):
+    """record=False pools before the ReLU (they commute): the same logits and gradients, bit for bit."""
+    x = np.random.default_rng(3).random((6, 28, 28), dtype=np.float32)
+    x[0, :14] = 0.0                       # windows whose maximum is 0 after conv1 + bias are possible
+    labels = np.arange(6)
+    grads = []
+    for record in (True, False):
+        m = ChapterModel(batch_norm=batch_norm, seed=8)
+        logits, cache = m.forward(x, train=True, rng=np.random.default_rng(1), record=record)
+        g = softmax_cross_entropy(logits, labels)[1]
+        grads.append((logits, m.backward(cache, g, input_grad=True)))
+        assert ("relu2" in cache.outputs) == record
+    (l1, g1), (l2, g2) = grads
+    npt.assert_array_equal(l1, l2)
+    npt.assert_array_equal(g1.input, g2.input)
+    for k in g1.params:
+        npt.assert_array_equal(g1.params[k], g2.params[k], err_msg=k)
+
+
 def test_inference_mode_is_per_image_and_deterministic(rng):
     m = ChapterModel(batch_norm=True, seed=2)
     m.forward(rng.random((16, 28, 28), dtype=np.float32), train=True, rng=rng)   # move the running statistics
