@@ -135,6 +135,46 @@ class ChapterModel(Sequential):
         return int(sum(v.size for v in self.params.values()))
 
 
+def keras_code(batch_norm: bool = False, dropout: float = 0.5, augment: bool = False, epochs: int = 10,
+               batch_size: int = 128, lr: float = 1e-3) -> str:
+    """The R Keras code (the chapter's dialect) that this run reproduces, for the page to show beside it.
+
+    Batch norm appears as ``layer_batch_normalization`` between each conv and its
+    ReLU; augmentation as Keras's random-transform layers (ConvLab's own ranges:
+    ±2 pixels, ±10°, ±10 % scale).  ConvLab's numerical choices that differ from
+    Keras's defaults are PyTorch's (initialisation, batch norm's ε and momentum,
+    Adam's ε) and are named in comments.
+    """
+    conv_act = "" if batch_norm else ', activation = "relu"'
+    bn = ("  layer_batch_normalization(epsilon = 1e-5, momentum = 0.9) |>\n"
+          "  layer_activation(\"relu\") |>\n") if batch_norm else ""
+    aug = ("  layer_random_translation(height_factor = 2 / 28, width_factor = 2 / 28) |>\n"
+           "  layer_random_rotation(factor = 10 / 360) |>\n"
+           "  layer_random_zoom(height_factor = 0.1) |>\n") if augment else ""
+    drop = f"  layer_dropout(rate = {dropout:g}) |>\n" if dropout > 0 else ""
+    lr_arg = "" if lr == 1e-3 else f"learning_rate = {lr:g}"
+    return (
+        "library(keras)\n\n"
+        "# ConvLab initialises like PyTorch (uniform ±1/sqrt(fan_in)) and uses Adam's epsilon 1e-8.\n"
+        "model <- keras_model_sequential(input_shape = c(28, 28, 1)) |>\n"
+        f"{aug}"
+        f"  layer_conv_2d(filters = 32, kernel_size = c(3, 3), padding = \"same\"{conv_act}) |>\n{bn}"
+        "  layer_max_pooling_2d(pool_size = c(2, 2)) |>\n"
+        f"  layer_conv_2d(filters = 64, kernel_size = c(3, 3), padding = \"same\"{conv_act}) |>\n{bn}"
+        "  layer_max_pooling_2d(pool_size = c(2, 2)) |>\n"
+        "  layer_flatten() |>\n"
+        "  layer_dense(units = 128, activation = \"relu\") |>\n"
+        f"{drop}"
+        "  layer_dense(units = 10, activation = \"softmax\")\n\n"
+        "model |> compile(\n"
+        f"  optimizer = optimizer_adam({lr_arg}),\n"
+        "  loss = \"sparse_categorical_crossentropy\",\n"
+        "  metrics = \"accuracy\"\n"
+        ")\n\n"
+        f"model |> fit(x_train, y_train, epochs = {epochs}, batch_size = {batch_size}, validation_split = 0.1)\n"
+    )
+
+
 # --------------------------------------------------------------------------- training
 
 
@@ -265,6 +305,14 @@ class Trainer:
             self.run_batch()
         return self.history
 
+    def progress(self) -> dict:
+        """Where the run stands, cheaply (no evaluation): the last step's numbers and the last epoch's record."""
+        last_epoch = self.history[-1] if self.history else {}
+        return {"step": self.step, "epoch": round(self.epoch, 4), "epochs": self.epochs, "done": self.done,
+                "loss": self.last.get("loss"), "accuracy": self.last.get("accuracy"),
+                "val_accuracy": last_epoch.get("val_accuracy"), "test_accuracy": last_epoch.get("test_accuracy"),
+                "train_seconds": round(self.train_seconds, 3)}
+
     # ----------------------------------------------------------------- measurements
 
     def test_accuracy(self) -> float:
@@ -275,7 +323,11 @@ class Trainer:
         return self.model.accuracy(self.data.x_val, self.data.y_val)
 
     def train_loss(self, limit: int = 256) -> float:
-        """Inference-mode cross-entropy on the first ``limit`` fitted digits (a steadier curve than batch losses)."""
+        """Inference-mode cross-entropy on the first ``limit`` fitted digits (a steadier curve than batch losses).
+
+        Costs about a forward pass of a batch of ``limit``; the per-step ``last`` and
+        per-epoch ``history`` numbers cost nothing extra.
+        """
         return softmax_cross_entropy(self.model.logits(self.data.x_train[:limit]), self.data.y_train[:limit])[0]
 
     def first_layer_filters(self) -> np.ndarray:
@@ -288,4 +340,4 @@ class Trainer:
         return augmented_strip(self.data.x_train[index], count, self.seed if seed is None else seed)
 
 
-__all__ = ["CLASSES", "DEFAULTS", "ChapterModel", "Gradients", "Trainer", "chapter_layers"]
+__all__ = ["CLASSES", "DEFAULTS", "ChapterModel", "Gradients", "Trainer", "chapter_layers", "keras_code"]
