@@ -175,6 +175,12 @@ def test_reinitialize_named_layers_for_the_randomisation_check():
     npt.assert_array_equal(m.params["conv1.weight"], 2 * trained["conv1.weight"])
     m.load_state_dict(trained)
     npt.assert_array_equal(m.params["dense1.weight"], trained["dense1.weight"])
+    bn = ChapterModel(batch_norm=True, seed=1)
+    copy = ChapterModel.from_state_dict(bn.state_dict(), dtype=np.float64)
+    assert copy.batch_norm and copy.dtype == np.float64
+    npt.assert_allclose(copy.params["conv2.weight"], bn.params["conv2.weight"])
+    with pytest.raises(ValueError, match="missing"):
+        ChapterModel.from_state_dict({"conv1.weight": trained["conv1.weight"]})
 
 
 @pytest.mark.parametrize("batch_norm", [False, True])

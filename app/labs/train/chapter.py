@@ -87,6 +87,16 @@ class ChapterModel(Sequential):
     def __repr__(self) -> str:
         return f"ChapterModel(batch_norm={self.batch_norm}, dropout={self.dropout}, dtype={self.dtype.name})"
 
+    @classmethod
+    def from_state_dict(cls, state: dict, dropout: float = 0.5, dtype=np.float32) -> "ChapterModel":
+        """A model holding ``state`` (PyTorch names; batch norm when ``bn1.*`` is present).
+
+        ``dropout`` only matters for training; inference ignores it.
+        """
+        model = cls(batch_norm="bn1.weight" in state, dropout=dropout, dtype=dtype)
+        model.load_state_dict(state)
+        return model
+
     @staticmethod
     def as_batch(x) -> np.ndarray:
         """(N, 28, 28) or (N, 1, 28, 28) or one (28, 28) image → (N, 1, 28, 28); ValueError otherwise."""
