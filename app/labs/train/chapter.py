@@ -71,9 +71,11 @@ def chapter_layers(batch_norm: bool = False, dropout: float = 0.5) -> list:
 class ChapterModel(Sequential):
     """The chapter's classifier.  Inherits ``forward``/``backward``/``state_dict``/... from ``app.nn.Sequential``.
 
-    ``forward(x, train, rng=None, upto=None) -> (logits or the output of upto, Cache)``:
+    ``forward(x, train, rng=None, upto=None, record=True) -> (logits or the output of upto, Cache)``:
     x is (N, 28, 28) or (N, 1, 28, 28) in [0, 1]; ``rng`` draws dropout masks
-    when ``train`` is True.
+    when ``train`` is True; ``cache.outputs[name]`` is every layer's output.
+    ``record=False`` (training steps, ``logits``) lets ReLU and the max pool
+    after it run fused, so ``cache.outputs`` then has no ``relu1``/``relu2``.
 
     ``backward(cache, grad, start=None, input_grad=False, param_grads=True, keep_grads=False) -> Gradients``:
     ``grad`` is dL/d(output of ``start``), by default dL/dlogits; returns
