@@ -44,7 +44,7 @@ import numpy as np
 
 from app.nn import (Adam, BatchNorm2d, Cache, Conv2d, Dense, Dropout, Flatten, Gradients, MaxPool2d, ReLU,
                     Sequential, softmax, softmax_cross_entropy)
-from app.nn.blas import single_threaded_blas
+from app.nn.blas import use_one_blas_thread
 
 from .digits import CHAPTER_SIDE, ChapterDigits, augment_batch, augmented_strip, load_chapter_digits
 
@@ -116,20 +116,23 @@ class ChapterModel(Sequential):
         return super().forward(self.as_batch(x), train, rng, upto, record)
 
     def loss_and_grads(self, x, labels, rng: np.random.Generator | None = None):
-        """One training-mode pass: (mean cross-entropy, parameter gradients, logits)."""
-        with single_threaded_blas():
-            logits, cache = self.forward(x, train=True, rng=rng, record=False)
-            loss, g_logits, _ = softmax_cross_entropy(logits, labels)
-            return loss, self.backward(cache, g_logits).params, logits
+        """One training-mode pass: (mean cross-entropy, parameter gradients, logits).
+
+        Switches NumPy's BLAS to one thread for the process first (``app.nn.blas``):
+        the dense layers then no longer leave spinning threads behind to slow the kernels.
+        """
+        use_one_blas_thread()
+        logits, cache = self.forward(x, train=True, rng=rng, record=False)
+        loss, g_logits, _ = softmax_cross_entropy(logits, labels)
+        return loss, self.backward(cache, g_logits).params, logits
 
     def logits(self, x, batch: int = 256) -> np.ndarray:
         """Inference-mode logits (N, 10), in chunks of ``batch`` images."""
         x = self.as_batch(x)
         if not len(x):
             return np.zeros((0, CLASSES), self.dtype)
-        with single_threaded_blas():
-            return np.concatenate([self.forward(x[i:i + batch], train=False, record=False)[0]
-                                   for i in range(0, len(x), batch)])
+        return np.concatenate([self.forward(x[i:i + batch], train=False, record=False)[0]
+                               for i in range(0, len(x), batch)])
 
     def predict_proba(self, x, batch: int = 256) -> np.ndarray:
         """Class probabilities (N, 10) in inference mode (dropout off, batch norm's running statistics)."""

@@ -1,0 +1,17 @@
+"""app.nn.blas: after use_one_blas_thread() every loaded BLAS library runs one thread."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.nn.blas import use_one_blas_thread
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+
+def test_use_one_blas_thread_limits_numpys_blas_and_is_idempotent():
+    np.ones((4, 4)) @ np.ones((4, 4))          # NumPy's BLAS is loaded
+    assert use_one_blas_thread() is True
+    assert use_one_blas_thread() is True
+    blas = [info for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+    assert blas and all(info["num_threads"] == 1 for info in blas)
