@@ -270,6 +270,8 @@ def test_trainer_rejects_bad_options():
         Trainer(dropout=0.95, data=small_data())
     with pytest.raises(ValueError, match="epochs"):
         Trainer(epochs=0, data=small_data())
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        Trainer(seed=-1, data=small_data())
 
 
 def test_a_few_epochs_learn_something():
