@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import classroom, compute, equivariance, family, images, labs, network, pages, system, train
+from app.api import backward, classroom, compute, equivariance, family, images, network, pages, pool, system, train
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimit, SecurityHeaders
 from app.config import Settings, get_settings
 from app.paths import STATIC_DIR
-from app.store import ImageStore
+from app.imaging.store import ImageStore
 
 DESCRIPTION = """
 ConvLab's HTTP API. Every error body is `{"detail": "<message>"}`.
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from app.samples import load_samples
+        from app.imaging.samples import load_samples
 
         load_samples(app.state.store)
         # Handlers run in AnyIO's thread pool (40 threads by default). Forty requests
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (system, pages, images, compute, network, labs, equivariance, train, family, classroom):
+    for module in (system, pages, images, compute, pool, backward, network, equivariance, train, family, classroom):
         app.include_router(module.router)
     return app
 

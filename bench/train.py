@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/train.py [--target 0.95] [--seeds 0 1 2] [--png docs/train-filters.png]
 
-Runs ``app.training.Trainer`` with the page's defaults (Adam, lr 0.01, batch 32,
+Runs ``app.labs.train.small.Trainer`` with the page's defaults (Adam, lr 0.01, batch 32,
 8 filters) in this process, evaluating the 359 held-out digits every 10 batches,
 and prints the wall-clock time (the JIT warm-up is timed separately).  The goal
 (issue 7) is ≤ 120 s on a 2-core machine.  With ``--png`` it also saves the
@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app import training  # noqa: E402
+from app.labs.train import small as training  # noqa: E402
 
 
 def save_filters(params, path: Path, cell: int = 24, gap: int = 8) -> None:

@@ -11,7 +11,7 @@ from PIL import Image
 from app import kernels
 from app.api.transport import BINARY_MEDIA_TYPE, decode_binary
 from app.api.middleware import CSP
-from app.samples import square
+from app.imaging.samples import square
 from tests import test_images as ti
 from tests.conftest import make_client, upload
 

@@ -7,8 +7,9 @@ import numpy as np
 import numpy.testing as npt
 import pytest
 
-from app import kernels, learn, reference
-from app.lessons import LESSONS
+from app import kernels
+from app.labs.classroom import learn, reference
+from app.labs.classroom.lessons import LESSONS
 from tests.conftest import make_client
 
 SOBEL_X = [[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]

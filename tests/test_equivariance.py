@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from app.equivariance import compare, output_shift, shift, stride_sweep
+from app.labs.equivariance import compare, output_shift, shift, stride_sweep
 from app.kernels import conv2d
 
 SOBEL = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)

@@ -1,18 +1,16 @@
 """The family endpoints: transposed and 1-D convolution, framework semantics, groups costs.
 
-Numbers are checked against loop-only references written here; endpoints that need a
-kernel that has not landed yet skip (the route answers 503 until then).
+Numbers are checked against loop-only references written here.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from app import arithmetic, kernels, transposed
+from app import arithmetic, kernels
+from app.labs.family import transposed
 from tests.conftest import make_client
 
-needs_transpose = pytest.mark.skipif(not hasattr(kernels, "conv_transpose2d"), reason="conv_transpose2d not landed")
-needs_conv1d = pytest.mark.skipif(not hasattr(kernels, "conv1d"), reason="conv1d not landed")
 
 
 def naive_conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
@@ -71,7 +69,6 @@ def test_output_size_rules():
     assert transposed.output_padding_for(8, arithmetic.conv_output_size(8, 3, 2, 1), 3, 2, 1) == 1
 
 
-@needs_transpose
 def test_conv_transpose2d_endpoint_matches_reference_and_direct(client, rng):
     x = rng.integers(-3, 4, (1, 3, 3)).astype(float)
     w = rng.integers(-2, 3, (1, 1, 3, 3)).astype(float)
@@ -86,7 +83,6 @@ def test_conv_transpose2d_endpoint_matches_reference_and_direct(client, rng):
     assert body["direct"]["borders"] == [1, 2, 1, 2]
 
 
-@needs_transpose
 def test_input_gradient_is_a_transposed_convolution(client, rng):
     x = rng.standard_normal((1, 7, 7))
     w = rng.standard_normal((1, 1, 3, 3))
@@ -102,7 +98,6 @@ def test_input_gradient_is_a_transposed_convolution(client, rng):
     assert np.allclose(body["grad_input"], gx)
 
 
-@needs_conv1d
 def test_conv1d_forward_and_backward(client, rng):
     x = rng.integers(-3, 4, (1, 9)).astype(float)
     w = np.array([[[1.0, 0.0, -1.0]]])

@@ -1,4 +1,4 @@
-"""PyTorch vs TensorFlow/Keras padding and pooling semantics (app.frameworks)."""
+"""PyTorch vs TensorFlow/Keras padding and pooling semantics (app.labs.family.frameworks)."""
 from math import ceil
 
 import pytest
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app import arithmetic
-from app.frameworks import (
+from app.labs.family.frameworks import (
     compare,
     tf_conv_axis,
     tf_pool_axis,

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.config import Settings
 from app.main import create_app
-from app.samples import load_samples
+from app.imaging.samples import load_samples
 from tests._report import report
 
 # Small limits keep every generated request cheap; the rules under test are the same.

@@ -1,5 +1,5 @@
-"""The finite-difference check of conv2d_backward (app.gradcheck) and the Backward
-and Pooling labs' compute helpers (app.lab_compute)."""
+"""The finite-difference check of conv2d_backward (app.labs.backward.gradcheck) and the Backward
+and Pooling labs' compute helpers (app.labs.backward.delta, app.labs.pool)."""
 from __future__ import annotations
 
 import time
@@ -7,9 +7,10 @@ import time
 import numpy as np
 import pytest
 
-from app.gradcheck import check_cost, gradcheck, sample_pixels
+from app.labs.backward.gradcheck import check_cost, gradcheck, sample_pixels
 from app.kernels import conv2d, conv2d_backward, flip_kernel, pool2d
-from app.lab_compute import feature_map, make_delta, pool_invariance, shift, target_map
+from app.labs.backward.delta import feature_map, make_delta, target_map
+from app.labs.pool import pool_invariance, shift
 
 MODES = ["zeros", "reflect", "replicate", "circular"]
 GEOMETRIES = [  # stride, padding, dilation
@@ -156,7 +157,7 @@ def test_check_cost_counts_two_forwards_per_number():
     assert check_cost((1, 16, 16), (1, 1, 3, 3), (1, 14, 14), 4) == 2 * 14 * 14 * 14 * 9
 
 
-# --- app.lab_compute ----------------------------------------------------------------
+# --- app.labs.backward.delta, app.labs.pool ----------------------------------------------------------------
 
 
 def test_make_delta_kinds():

@@ -1,4 +1,4 @@
-"""app.images: every format and Pillow mode -> float32 (C, H, W), compared with Pillow's own decoding."""
+"""app.imaging.decode: every format and Pillow mode -> float32 (C, H, W), compared with Pillow's own decoding."""
 from __future__ import annotations
 
 import io
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from app import images
+from app.imaging import decode as images
 from tests import hostile_corpus as hc
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from app import arithmetic as ar
-from app import network as net
+from app.labs import network as net
 from app.api.transport import BINARY_MEDIA_TYPE, decode_binary
 from tests.conftest import make_client
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from app import arithmetic as ar
-from app import network as net
+from app.labs import network as net
 
 
 def rf_rows(input_shape, layers):

@@ -4,8 +4,8 @@ import time
 import numpy as np
 import pytest
 
-from app import training
-from app.training import Trainer, backward, forward, init_params, load_digits_split, softmax_cross_entropy
+from app.labs.train import small as training
+from app.labs.train.small import Trainer, backward, forward, init_params, load_digits_split, softmax_cross_entropy
 
 
 def naive_loss(params, x, y):
@@ -105,7 +105,7 @@ def wait_for(predicate, timeout=10.0):
 
 
 def test_runs_are_bounded_in_time_and_stop_when_nobody_watches():
-    from app.train_sessions import TrainSessions
+    from app.labs.train.sessions import TrainSessions
 
     sessions = TrainSessions(max_active=2, max_seconds=0.6, idle_seconds=30)
     run = sessions.start("timeboundA", lr=0.01, batch_size=32, filters=4)

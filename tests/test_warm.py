@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from app.main import warm_kernels
-from app.network import PRESETS
+from app.labs.network import PRESETS
 from tests.conftest import image_bytes, make_client, upload
 
 BINARY = {"Accept": "application/x-convlab-arrays"}

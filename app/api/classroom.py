@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 from fastapi import APIRouter, HTTPException
 
-from app import kernels, learn, reference
+from app import kernels
+from app.labs.classroom import learn, reference
 from app.arithmetic import pair, padding_sides
 from app.api.cores import ComputeRoute
 from app.api.deps import SettingsDep, StoreDep

@@ -15,7 +15,7 @@ from app.api.inputs import float_dtype, nested_array, resolve_input
 from app.api.limits import check_bounds
 from app.api.transport import ARRAY_RESPONSES, array_response, wants_binary
 from app.config import Settings
-from app.lab_compute import make_delta
+from app.labs.backward.delta import make_delta
 from app.schemas.compute import Conv2dRequest, Conv2dResponse, GradSpec, Pool2dRequest, Pool2dResponse
 
 router = APIRouter(prefix="/api", tags=["compute"], route_class=ComputeRoute)

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from app.config import Settings, get_settings
-from app.store import ImageStore
+from app.imaging.store import ImageStore
 
 
 # Both are ``async def`` on purpose: FastAPI runs a plain ``def`` dependency in the thread

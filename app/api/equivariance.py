@@ -1,7 +1,7 @@
 """The Equivariance lab's endpoint: conv(shift(x)) against shift(conv(x)) on a stored image.
 
 One request computes both pipelines, their difference, the interior mask, the
-stride sweep and the pooling comparison in ``app.equivariance``, so the
+stride sweep and the pooling comparison in ``app.labs.equivariance``, so the
 definitions of "shift", "interior" and "output shift" live in one tested place
 and the page never ships a shifted copy of a large image back to the server.
 """
@@ -10,13 +10,13 @@ from __future__ import annotations
 import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 
-from app import equivariance
+from app.labs import equivariance
 from app.api.cores import ComputeRoute
 from app.api.deps import SettingsDep, StoreDep
 from app.api.images import fetch_image
 from app.api.limits import check_bounds
 from app.api.transport import ARRAY_RESPONSES, array_response, wants_binary
-from app.schemas.train import EquivarianceRequest, EquivarianceResponse
+from app.schemas.equivariance import EquivarianceRequest, EquivarianceResponse
 
 router = APIRouter(prefix="/api", tags=["equivariance"], route_class=ComputeRoute)
 

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.middleware import SECURITY_HEADERS
-from app.images import ImageError
+from app.imaging.decode import ImageError
 
 log = logging.getLogger("convlab")
 

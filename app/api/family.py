@@ -1,12 +1,13 @@
 """More of the convolution family: transposed convolution, 1-D convolution,
 framework padding semantics and grouped-convolution costs. Thin: the numbers
-come from app.kernels, app.transposed, app.frameworks and app.arithmetic."""
+come from app.kernels, app.labs.family and app.arithmetic."""
 from __future__ import annotations
 
 import numpy as np
 from fastapi import APIRouter
 
-from app import arithmetic, frameworks, kernels, transposed
+from app import arithmetic, kernels
+from app.labs.family import frameworks, groups, transposed
 from app.api.cores import ComputeRoute
 from app.api.deps import SettingsDep
 from app.api.inputs import float_dtype, nested_array
@@ -169,37 +170,4 @@ def compare_frameworks(req: FrameworksRequest):
 @router.post("/groups/cost", response_model=GroupsResponse, responses=error_responses(422))
 def groups_cost(req: GroupsRequest):
     """Parameters and multiply-adds of a conv layer for every valid groups, and depthwise-separable vs standard."""
-    k = req.kernel
-    oh = arithmetic.conv_output_size(req.height, k, req.stride, req.padding)
-    ow = arithmetic.conv_output_size(req.width, k, req.stride, req.padding)
-    options = []
-    for g in range(1, min(req.c_in, req.c_out) + 1):
-        if req.c_in % g or req.c_out % g:
-            continue
-        options.append({
-            "groups": g,
-            "weight_shape": [req.c_out, req.c_in // g, k, k],
-            "params": arithmetic.conv_params(req.c_in, req.c_out, k, k, bias=req.bias, groups=g),
-            "macs": arithmetic.conv_macs(oh, ow, req.c_out, req.c_in, k, k, groups=g),
-        })
-    standard = options[0]
-    dw_params = arithmetic.conv_params(req.c_in, req.c_in, k, k, bias=req.bias, groups=req.c_in)
-    dw_macs = arithmetic.conv_macs(oh, ow, req.c_in, req.c_in, k, k, groups=req.c_in)
-    pw_params = arithmetic.conv_params(req.c_in, req.c_out, 1, 1, bias=req.bias)
-    pw_macs = arithmetic.conv_macs(oh, ow, req.c_out, req.c_in, 1, 1)
-    separable = {
-        "depthwise_params": dw_params,
-        "depthwise_macs": dw_macs,
-        "pointwise_params": pw_params,
-        "pointwise_macs": pw_macs,
-        "params": dw_params + pw_params,
-        "macs": dw_macs + pw_macs,
-        "params_ratio": standard["params"] / (dw_params + pw_params),
-        "macs_ratio": standard["macs"] / (dw_macs + pw_macs),
-    }
-    return {
-        "output_shape": [req.c_out, oh, ow],
-        "options": options,
-        "standard": {"params": standard["params"], "macs": standard["macs"]},
-        "depthwise_separable": separable,
-    }
+    return groups.groups_cost(**req.model_dump())

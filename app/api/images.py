@@ -7,13 +7,13 @@ import numpy as np
 from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from app import images as imageio
+from app.imaging import decode as imageio
 from app.api.deps import SettingsDep, StoreDep
 from app.api.transport import BINARY_MEDIA_TYPE, array_response
-from app.samples import all_samples
+from app.imaging.samples import all_samples
 from app.schemas.common import Color, ColorOrAuto, ImageId, error_responses
 from app.schemas.images import ImageInfo, PixelsResponse, SampleInfo
-from app.store import ImageStore, is_valid_id
+from app.imaging.store import ImageStore, is_valid_id
 
 router = APIRouter(prefix="/api", tags=["images"])
 

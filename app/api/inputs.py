@@ -10,7 +10,7 @@ from fastapi import HTTPException
 
 from app.api.images import fetch_image
 from app.config import Settings
-from app.store import ImageStore
+from app.imaging.store import ImageStore
 
 
 def float_dtype(name: str) -> type[np.floating]:

@@ -41,3 +41,5 @@ def check_bounds(settings: Settings, *, work: int, out_elements: int, padded_ele
             f"the answer would hold {out_elements:,} numbers, more than {settings.max_json_response_elements:,} "
             f"in JSON; ask for the binary form with Accept: {BINARY_MEDIA_TYPE}",
         )
+
+LAB_ADVICE = "Use a smaller image (max side), a smaller kernel or a larger stride."

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 
-from app import network
+from app.labs import network
 from app.api.cores import ComputeRoute
 from app.api.deps import SettingsDep, StoreDep
 from app.api.images import fetch_image

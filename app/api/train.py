@@ -1,6 +1,6 @@
 """The Train lab's endpoints (start, pause, resume, reset, knobs, progress stream, predict).
 
-Runs live in ``app.train_sessions`` (worker threads); these handlers only
+Runs live in ``app.labs.train.sessions`` (worker threads); these handlers only
 translate.  The progress stream is Server-Sent Events: one ``progress`` event at
 least every second with the new curve points, held-out accuracy and the
 first-layer filters; it ends after the run stops running, and it stops reading
@@ -18,7 +18,7 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
-from app import training
+from app.labs.train import small as training
 from app.api.deps import SettingsDep
 from app.config import Settings
 from app.schemas.common import error_responses
@@ -33,7 +33,7 @@ from app.schemas.train import (
     StartRequest,
     TrainStatus,
 )
-from app.train_sessions import AtCapacity, RunError, TrainSessions
+from app.labs.train.sessions import AtCapacity, RunError, TrainSessions
 
 router = APIRouter(prefix="/api", tags=["train"])
 

@@ -116,3 +116,8 @@ def array_response(
     for name, arr in present.items():
         body[name] = _finite_list(np.asarray(arr))
     return JSONResponse(body, status_code=status_code)
+
+
+def as_float32(a):
+    """A float32 copy for the page: the labs compute in float64, the maps are drawn in float32."""
+    return None if a is None else np.asarray(a, dtype=np.float32)

@@ -1,6 +1,6 @@
 """ConvLab's compute core: NumPy in, NumPy out, Numba inside.
 
-Public API (see ../shared/SPEC.md, "Python compute API — app.kernels"):
+Public API (docs/CONTRACT.md, "Python: app.kernels"):
 ``conv2d``/``conv2d_backward``, ``pool2d``/``pool2d_backward``, ``flip_kernel``,
 ``relu``/``relu_backward``, ``pad2d``/``pad2d_backward``, ``conv_transpose2d``/
 ``conv_transpose2d_backward``, ``conv1d``/``conv1d_backward``, the batched

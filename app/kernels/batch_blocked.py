@@ -6,7 +6,8 @@ kernels spend their time on per-call and per-row set-up, their 16-column
 blocks do not fit a 14-wide row, and the weight gradient summed image by image
 re-reads every partial sum.  Here:
 
-- Rows are cut into 16-lane vectors (``_simd.F32x16``: one AVX-512 register;
+- Rows are cut into 16-lane vectors (``_simd.F32x16``: one AVX-512 register —
+  used only where the CPU has AVX-512, see ``HOST_AVX512``;
   a 14-wide row is one vector, a 28-wide row two), the last vector of a row
   masked, so any width runs without a leftover loop.
 - Forward (eq. 36.3): each image is padded into a scratch that stays in L1/L2
@@ -548,9 +549,25 @@ def _conv_grad_weight_batch(xpf, plane, wp, off, gyf, n_img, c_in, c_out, oh, ow
                                 partial[sl, oa + m, c * n_taps + k0 + q] += s[m * GT + q]
 
 
+def _host_has_avx512():
+    try:
+        import llvmlite.binding as llvm
+
+        return bool(llvm.get_host_cpu_features().get("avx512f", False))
+    except Exception:  # noqa: BLE001 - no feature map: assume the worst
+        return False
+
+
+# The register blocks (21, 27 and 28 accumulators of 16 lanes) fit AVX-512's 32
+# registers; with AVX2 each would take two of 16 registers and spill on every
+# FMA, so there the batched entry points loop over the per-image kernels
+# (blocked.py, tuned for AVX2) instead.
+HOST_AVX512 = _host_has_avx512()
+
+
 def fits(dtype, stride):
-    """Whether these kernels serve a convolution: float32 at stride 1 (any kernel, dilation, padding)."""
-    return dtype == np.float32 and tuple(stride) == (1, 1)
+    """Whether these kernels serve a convolution: float32 at stride 1 (any kernel, dilation, padding) on a CPU with AVX-512."""
+    return HOST_AVX512 and dtype == np.float32 and tuple(stride) == (1, 1)
 
 
 def _aligned(shape):

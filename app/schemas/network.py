@@ -2,7 +2,7 @@
 
 A layer is one of five shapes told apart by ``type``. Types and ranges are checked
 here (422 naming the field); whether the layers fit together (a kernel larger than
-its input, a dense layer on a map) is checked by ``app.network`` with the layer's
+its input, a dense layer on a map) is checked by ``app.labs.network`` with the layer's
 index in the message.
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.arithmetic import conv_output_size, pool_output_size, receptive_field
-from app.lessons import by_slug
+from app.labs.classroom.lessons import by_slug
 
 pytestmark = pytest.mark.e2e
 

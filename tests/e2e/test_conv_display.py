@@ -14,7 +14,7 @@ import numpy as np
 from playwright.sync_api import expect
 
 from app import kernels
-from app.samples import all_samples
+from app.imaging.samples import all_samples
 
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
 

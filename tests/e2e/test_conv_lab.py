@@ -21,7 +21,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from app import arithmetic, kernels
-from app.samples import all_samples
+from app.imaging.samples import all_samples
 
 CASES = json.loads((Path(__file__).parents[1] / "cases" / "shapes.json").read_text())
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)

@@ -5,13 +5,10 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pytest
 from playwright.sync_api import expect
 
 from app import kernels
 
-needs_transpose = pytest.mark.skipif(not hasattr(kernels, "conv_transpose2d"), reason="conv_transpose2d not landed")
-needs_conv1d = pytest.mark.skipif(not hasattr(kernels, "conv1d"), reason="conv1d not landed")
 
 
 def by(page, testid):
@@ -41,7 +38,6 @@ def set_number(page, testid, value):
     box.blur()
 
 
-@needs_transpose
 def test_transposed_convolution_views_agree_with_the_server(goto_state):
     page = goto_state("lab=family&family.view=transpose")
     expect(by(page, "transpose-output-size")).to_contain_text("Output: 7 × 7")
@@ -85,7 +81,6 @@ def test_transposed_convolution_views_agree_with_the_server(goto_state):
     assert own_errors(page) == []
 
 
-@needs_transpose
 def test_transposed_convolution_backward_sends_delta_back_through_the_stamps(goto_state):
     page = goto_state("lab=family&family.view=transpose&family.t.kernel=ramp")
     checks = by(page, "transpose-backward-diff")
@@ -123,7 +118,6 @@ def test_transposed_convolution_backward_sends_delta_back_through_the_stamps(got
     assert own_errors(page) == []
 
 
-@needs_conv1d
 def test_conv1d_products_sums_and_gradients(goto_state):
     page = goto_state("lab=family&family.view=conv1d")
     expect(by(page, "conv1d-check")).to_contain_text("max |diff| = 0", timeout=60_000)

@@ -4,7 +4,7 @@
 // first-layer filters); a drawn or picked digit is classified with every
 // layer's feature maps.
 //
-// Server: /api/train/* (app/api/train.py, app/train_sessions.py, app/training.py).
+// Server: /api/train/* (app/api/train.py, app/labs/train/).
 
 import { getJSON, postJSON } from "../api.js";
 import { parse } from "../state.js";

@@ -78,7 +78,7 @@ export function decodePixels(list) {
 
 export const encodePixels = (px) => [px.h, px.w, ...px.values.map((v) => Number(compact(v)))];
 
-export const LUMA = [0.299, 0.587, 0.114]; // as app/images.py turns RGB into gray
+export const LUMA = [0.299, 0.587, 0.114]; // as app/imaging/decode.py turns RGB into gray
 
 /**
  * The grid as `c` channels: a gray grid is copied into R, G and B; an RGB grid

@@ -1,6 +1,6 @@
 // PyTorch vs TensorFlow/Keras for the same layer settings: a table of every
 // variant ("valid", "same", explicit padding, pooling floor/ceil_mode/"same")
-// from the server's app.frameworks, and two of them drawn on the input grid —
+// from the server's app.labs.family.frameworks, and two of them drawn on the input grid —
 // padding hatched, dropped rows/columns crossed, the first and last window
 // outlined, each cell labelled with how many windows read it.
 

@@ -2,7 +2,7 @@
 //   A. scatter — each input pixel stamps x[i,j]·w into the output, overlaps summed
 //      (stepped through input pixels in raster order; the sums are the page's);
 //   B. direct — the zero-inserted, padded input correlated with the flipped kernel
-//      (the server's app.transposed over app.kernels.conv2d).
+//      (the server's app.labs.family.transposed over app.kernels.conv2d).
 // The output itself is the server's app.kernels.conv_transpose2d; the explain
 // column prints how far the page's stamps and the direct form are from it.
 

@@ -1,4 +1,4 @@
-"""Schemas of the Backward-lab and Pooling-lab endpoints.
+"""Schemas of the Backward-lab endpoint.
 
 The input is named by ``image_id`` (an upload or a sample) or sent as small
 nested lists in ``input`` (C, H, W), exactly as for /api/conv2d.
@@ -14,7 +14,6 @@ from app.schemas.common import (
     Array1D,
     Array4D,
     PaddingArg,
-    PoolPaddingArg,
     SizeArg,
 )
 from app.schemas.compute import _InputMixin
@@ -37,21 +36,6 @@ class DeltaSpec(BaseModel):
     index: Index3 | None = None
     seed: Seed = 0
     target: Literal["sobel_x", "sobel_y", "laplacian", "zero"] = "sobel_x"
-
-    @model_validator(mode="after")
-    def _needs_index(self):
-        if self.kind == "one_hot" and self.index is None:
-            raise ValueError("a one_hot δ needs index [c, y, x] of an output pixel")
-        return self
-
-
-class PoolDeltaSpec(BaseModel):
-    """δ for the pooling backward view: ``ones``, ``one_hot`` at [c, y, x] or seeded ``random``."""
-
-    model_config = STRICT
-    kind: Literal["ones", "one_hot", "random"] = "ones"
-    index: Index3 | None = None
-    seed: Seed = 0
 
     @model_validator(mode="after")
     def _needs_index(self):
@@ -100,44 +84,3 @@ class BackwardResponse(BaseModel):
     loss: float | None = Field(None, description="½ Σ (y − t)² for a squared_error δ")
     gradcheck: dict | None = None
     gradcheck_skipped: str | None = Field(None, description="why the check did not run (too much work)")
-
-
-class _PoolBase(_InputMixin):
-    model_config = STRICT
-    source: Source = Field("image", description="pool the image itself or a Sobel response of it")
-    kind: Literal["max", "avg"] = "max"
-    kernel_size: SizeArg = 2
-    stride: SizeArg | None = Field(None, description="defaults to kernel_size")
-    padding: PoolPaddingArg = Field(0, description="at most half the window")
-
-
-class PoolLabRequest(_PoolBase):
-    """Pooling of the image (or a Sobel map of it), with the winners and the routed gradient."""
-
-    delta: PoolDeltaSpec = Field(default_factory=PoolDeltaSpec)
-
-
-class PoolLabResponse(BaseModel):
-    input: list = Field(..., description="the map that was pooled (C, H, W)")
-    output: list = Field(..., description="(C, H_out, W_out)")
-    argmax: list | None = Field(None, description="flat index r·W + c of each window's winner (max only)")
-    grad_output: list
-    grad_input: list = Field(..., description="δ routed back: to the winners (max) or spread evenly (avg)")
-    input_shape: list[int]
-    output_shape: list[int]
-
-
-class PoolInvarianceRequest(_PoolBase):
-    """Shift the input by 0 … window−1 pixels and count unchanged pooled outputs."""
-
-    axis: Literal["x", "y", "xy"] = Field("x", description="shift right (x), down (y) or diagonally (xy)")
-
-
-class PoolInvarianceResponse(BaseModel):
-    shifts: list[int]
-    unchanged: list[float] = Field(..., description="fraction of pooled outputs that did not change, per shift")
-    pixels_unchanged: list[float] = Field(..., description="fraction of input pixels that did not change (baseline)")
-    tolerance: float
-    pooled: list = Field(..., description="(S, C, H_out, W_out) pooled output of each shifted input")
-    changed: list = Field(..., description="(S, C, H_out, W_out) 1 where the pooled output changed")
-    output_shape: list[int]

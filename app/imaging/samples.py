@@ -1,9 +1,9 @@
-"""Built-in sample images, generated (or read from app/sample_images/) at start-up.
+"""Built-in sample images, generated (or read from app/imaging/sample_images/) at start-up.
 
 Each sample is a float32 (C, H, W) array in [0, 1] kept in the store's permanent
 table under the id ``sample-<name>``, so it works wherever an uploaded image id
 does and is never evicted. The photographs' sources and licences are in
-``app/sample_images/LICENSES.md``.
+``app/imaging/sample_images/LICENSES.md``.
 """
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def gradient(n: int = 64) -> np.ndarray:
 
 
 def photo(filename: str) -> np.ndarray:
-    from app.images import read_png_file  # Pillow stays behind app.images
+    from app.imaging.decode import read_png_file  # Pillow stays behind app.imaging.decode
 
     return read_png_file(PHOTO_DIR / filename)
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.training import Trainer
+from app.labs.train.small import Trainer
 
 MAX_POINTS = 600          # curve points kept per run (thinned by 2 beyond)
 MAX_EPOCHS = 40           # a run ends here even inside its time budget

@@ -12,7 +12,7 @@ images are stacked on the channel axis, the weights are tiled N times and
 ``groups=N`` keeps every image's channels apart.  The weight gradient of the
 tiled kernel is then summed over its N copies.
 
-Nothing here knows about HTTP or threads (``app.train_sessions`` runs this in a
+Nothing here knows about HTTP or threads (``app.labs.train.sessions`` runs this in a
 worker thread; ``bench/train.py`` times it).
 """
 from __future__ import annotations

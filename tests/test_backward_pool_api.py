@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.api import labs
+from app.api import backward as backward_api
 from app.api.transport import BINARY_MEDIA_TYPE, decode_binary
 from app.kernels import conv2d, conv2d_backward, pool2d, pool2d_backward
-from app.lab_compute import feature_map, shift
+from app.labs.backward.delta import feature_map
+from app.labs.pool import shift
 from tests.conftest import make_client
 
 NUMBERED = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
@@ -98,7 +99,7 @@ def test_backward_default_gradcheck_below_1e6_and_fast(client):
 
 
 def test_backward_skips_an_expensive_gradcheck(client, monkeypatch):
-    monkeypatch.setattr(labs, "GRADCHECK_MAX_WORK", 1000)
+    monkeypatch.setattr(backward_api, "GRADCHECK_MAX_WORK", 1000)
     body = {"image_id": "sample-square", "weight": NUMBERED.tolist(), "gradcheck": {}}
     out = _post(client, "/api/backward", body).json()
     assert out["gradcheck"] is None

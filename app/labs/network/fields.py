@@ -1,0 +1,60 @@
+"""Receptive fields of one unit: the theoretical box on the input and how much of
+the gradient mass (the effective field) it holds."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from app.arithmetic import Pair
+
+from .summary import Row
+
+
+def unit_field(rows: Sequence[Row], layer_index: int, row: int, col: int, input_hw: Pair) -> dict:
+    """The theoretical receptive field of unit (row, col) of a layer, in input pixels.
+
+    ``top``/``left`` may be negative and ``bottom``/``right`` past the image: those
+    cells are padding. ``inside`` is the part that lies in the image.
+    """
+    rf = rows[layer_index].rf
+    size, jump, start = (_as_pair(rf[k]) for k in ("size", "jump", "start"))
+    top = int(round(start[0] + row * jump[0] - (size[0] - 1) / 2))
+    left = int(round(start[1] + col * jump[1] - (size[1] - 1) / 2))
+    bottom, right = top + size[0], left + size[1]  # exclusive
+    h, w = input_hw
+    inside = (max(0, top), max(0, left), min(h, bottom), min(w, right))
+    return {"top": top, "left": left, "height": size[0], "width": size[1], "inside": inside}
+
+
+def _as_pair(v):
+    return (v, v) if not isinstance(v, (tuple, list)) else tuple(v)
+
+
+def mass_fraction(grad_mag: np.ndarray, box: tuple[int, int, int, int], share: float = 0.95) -> dict:
+    """How concentrated the gradient is: the fewest pixels holding ``share`` of its mass.
+
+    ``box`` = (top, left, bottom, right) is the in-image part of the theoretical field.
+    Returns the pixel count, its fraction of the box, and the mass inside the box
+    (1.0 in exact arithmetic: no gradient can leave the theoretical field).
+    """
+    total = float(grad_mag.sum())
+    t, l, b, r = box
+    area = max(0, b - t) * max(0, r - l)
+    if total <= 0:
+        return {"pixels": 0, "area": area, "fraction": 0.0, "inside": 0.0, "total": 0.0, "mask": None}
+    flat = np.sort(grad_mag.ravel())[::-1]
+    cum = np.cumsum(flat, dtype=np.float64)
+    n = int(np.searchsorted(cum, share * cum[-1]) + 1)
+    n = min(n, flat.size)
+    threshold = flat[n - 1]
+    inside = float(grad_mag[t:b, l:r].sum()) / total
+    mask = grad_mag >= threshold
+    return {
+        "pixels": n,
+        "area": area,
+        "fraction": n / area if area else 0.0,
+        "inside": inside,
+        "total": total,
+        "threshold": float(threshold),
+        "mask": mask,
+    }
