@@ -18,7 +18,9 @@
    quoted per round.  GFLOP/s counts the multiply-adds of the convolutions and
    dense layers (2 flops each): forward, the input gradient (not for conv1) and
    the weight gradient, about 25 MFLOP per image.  The machine's float32 peak is
-   about 200 GFLOP/s (2 cores × 2 FMA units × 8 lanes × 2 flops × ~3.1 GHz).
+   about 200 GFLOP/s with AVX2 (2 cores × 2 FMA units × 8 lanes × 2 flops × ~3.1 GHz)
+   and about 450 GFLOP/s on an AVX-512 CPU (docs/PERFORMANCE.md §1); the script
+   reads /proc/cpuinfo and quotes both.
 
 Absolute times on a shared 2-core machine vary by 2× or more: read ratios from
 one run; the CPU time per step (both threads, spinning included) moves less
@@ -41,7 +43,16 @@ from app.labs.train import chapter  # noqa: E402
 from app.labs.train.digits import load_chapter_digits  # noqa: E402
 
 BATCH = 128
-PEAK_GFLOPS = 200.0
+
+
+def peak_gflops() -> tuple[float, str]:
+    """The float32 FMA peak of 2 cores (docs/PERFORMANCE.md §1): ~200 GFLOP/s with AVX2, ~450 with AVX-512."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        flags = ""
+    return (450.0, "AVX-512") if "avx512f" in flags else (200.0, "AVX2")
+
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824"}  # as app/cli.py sets
 
 
@@ -186,8 +197,10 @@ def throughput(rounds: int, steps: int, options: dict) -> None:
             line += (f"   PyTorch {rate:6.0f} img/s ({rate * fl / 1e9:5.1f} GFLOP/s, {cpu:5.1f} ms CPU/step)"
                      f"   ConvLab/PyTorch {ours[-1] / rate:.2f}")
         print(line)
+    peak, isa = peak_gflops()
     print(f"ConvLab {min(ours):.0f}–{max(ours):.0f} img/s = {min(ours) * fl / 1e9:.0f}–{max(ours) * fl / 1e9:.0f} "
-          f"GFLOP/s ({100 * max(ours) * fl / 1e9 / PEAK_GFLOPS:.0f} % of the ~{PEAK_GFLOPS:.0f} GFLOP/s peak at best)")
+          f"GFLOP/s ({100 * max(ours) * fl / 1e9 / peak:.0f} % of this CPU's ~{peak:.0f} GFLOP/s {isa} peak at best; "
+          f"{100 * max(ours) * fl / 1e9 / 200:.0f} % of the 200 GFLOP/s AVX2 figure)")
     if theirs:
         ratios = [a / b for a, b in zip(ours, theirs)]
         print(f"PyTorch {min(theirs):.0f}–{max(theirs):.0f} img/s; ConvLab/PyTorch per round "
