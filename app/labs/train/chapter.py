@@ -355,4 +355,24 @@ class Trainer:
         return augmented_strip(self.data.x_train[index], count, self.seed if seed is None else seed)
 
 
-__all__ = ["CLASSES", "DEFAULTS", "ChapterModel", "Gradients", "Trainer", "chapter_layers", "keras_code"]
+def warmup() -> float:
+    """Compile (or load from Numba's cache) every kernel the chapter model uses; returns the seconds it took.
+
+    One tiny training step with batch norm, dropout and augmentation, then
+    inference and an input gradient, in float32 (training) and float64 (the
+    finite-difference tests and any float64 inspection).  A server calls this
+    at start-up so no request waits for the JIT.
+    """
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    x = augment_batch(rng.random((2, CHAPTER_SIDE, CHAPTER_SIDE), dtype=np.float32), rng)
+    for dtype in (np.float32, np.float64):
+        model = ChapterModel(batch_norm=True, dtype=dtype)
+        _, grads, _ = model.loss_and_grads(x, np.array([0, 1]), rng)
+        Adam(model.params).step(model.params, grads)
+        logits, cache = model.forward(x, train=False)
+        model.backward(cache, np.ones_like(logits), input_grad=True, keep_grads=True)
+    return time.perf_counter() - t0
+
+
+__all__ = ["CLASSES", "DEFAULTS", "ChapterModel", "Gradients", "Trainer", "chapter_layers", "keras_code", "warmup"]
