@@ -137,7 +137,7 @@ class Sequential:
         ReLU → max-pool path (same result; ``cache.outputs`` then lacks those
         ReLUs' outputs).
         """
-        from .activation import ReLU
+        from .activation import ReLU  # here, not at the top: those modules import Layer from this one
         from .conv import MaxPool2d, ReLUMaxPool2d
 
         if upto is not None:
