@@ -113,15 +113,15 @@ class ChapterModel(Sequential):
 
     def forward(self, x, train: bool, rng: np.random.Generator | None = None,
                 upto: str | None = None, record: bool = True) -> tuple[np.ndarray, Cache]:
+        use_one_blas_thread()  # app.nn.blas: spinning BLAS threads would slow the kernels after each dense layer
         return super().forward(self.as_batch(x), train, rng, upto, record)
 
     def loss_and_grads(self, x, labels, rng: np.random.Generator | None = None):
         """One training-mode pass: (mean cross-entropy, parameter gradients, logits).
 
-        Switches NumPy's BLAS to one thread for the process first (``app.nn.blas``):
+        ``forward`` switches NumPy's BLAS to one thread for the process (``app.nn.blas``):
         the dense layers then no longer leave spinning threads behind to slow the kernels.
         """
-        use_one_blas_thread()
         logits, cache = self.forward(x, train=True, rng=rng, record=False)
         loss, g_logits, _ = softmax_cross_entropy(logits, labels)
         return loss, self.backward(cache, g_logits).params, logits
