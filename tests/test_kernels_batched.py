@@ -417,7 +417,7 @@ def test_many_channel_kernels_match_reference(c_in, c_out, k, dilation, mode, pa
 
 @settings(max_examples=12, deadline=None)
 @given(
-    c_in=st.sampled_from([17, 24, 29, 32, 40, 61, 64]),
+    c_in=st.sampled_from([9, 13, 16, 17, 24, 29, 32, 40, 61, 64]),
     c_out=st.sampled_from([1, 3, 4, 7, 64]),
     k=st.sampled_from([(3, 3), (1, 1), (2, 4), (5, 3)]),
     dilation=st.sampled_from([1, (1, 2), 2]),
@@ -427,8 +427,9 @@ def test_many_channel_kernels_match_reference(c_in, c_out, k, dilation, mode, pa
     seed=st.integers(0, 2**32 - 1),
 )
 def test_channel_lane_weight_gradient_matches_reference(c_in, c_out, k, dilation, mode, padding, n_img, seed):
-    """The weight gradient with input channels in the vector lanes (more than 16 of 32 lanes filled), every
-    padding mode, kernel size and dilation, blocks of output channels and taps with a remainder."""
+    """The weight gradient with input channels in the vector lanes (16- and 32-lane blocks more than half
+    filled), every padding mode, kernel size and dilation, blocks of output channels and taps with a
+    remainder, and single images split into bands of rows."""
     from app.kernels import batch_blocked
 
     rng = np.random.default_rng(seed)
@@ -443,7 +444,7 @@ def test_channel_lane_weight_gradient_matches_reference(c_in, c_out, k, dilation
     h = max(dh * (kh - 1) + 1, min_size(dh * (kh - 1) + 1, pads[0], pads[1], mode), 5)
     w = max(dw * (kw - 1) + 1, min_size(dw * (kw - 1) + 1, pads[2], pads[3], mode), 7)
     if batch_blocked.HOST_AVX512:
-        assert batch_blocked._channel_lanes_fit(c_in, h + pads[0] + pads[1], w + pads[2] + pads[3])
+        assert batch_blocked._channel_lanes(c_in, (h + pads[0] + pads[1]) * (w + pads[2] + pads[3]))
     x = rng.uniform(-1, 1, (n_img, c_in, h, w)).astype(np.float32)
     wt = rng.uniform(-1, 1, (c_out, c_in, kh, kw)).astype(np.float32)
     kwargs = dict(padding=padding, dilation=dilation, padding_mode=mode)
