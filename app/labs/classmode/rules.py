@@ -17,6 +17,8 @@ import math
 import secrets
 from dataclasses import dataclass, field
 
+from app.errors import InvalidArgument
+
 # Join codes: 6 characters of A–Z and 2–9 without I and O, which read as 1 and 0 on a
 # projector (32 symbols, 2^30 codes: guessing a live one is hopeless).
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -87,7 +89,7 @@ def unknown_class(code: str) -> ClassNotFound:
 def clean_nickname(nickname: str | None) -> str:
     text = " ".join(str(nickname or "").split())
     if len(text) > NICKNAME_MAX:
-        raise ValueError(f"nickname: at most {NICKNAME_MAX} characters, not {len(text)}")
+        raise InvalidArgument(f"nickname: at most {NICKNAME_MAX} characters, not {len(text)}")
     return text
 
 
@@ -103,17 +105,17 @@ def format_number(v: float) -> str:
 def parse_number(value, what: str) -> float:
     """A finite number from a JSON number or from text such as "14", " 3,136 " or "−2.5"."""
     if isinstance(value, bool):
-        raise ValueError(f"{what}: expected a number, not {str(value).lower()}")
+        raise InvalidArgument(f"{what}: expected a number, not {str(value).lower()}")
     if isinstance(value, (int, float)):
         v = float(value)
     else:
         text = str(value).strip().replace("−", "-").replace(",", "").replace("_", "").replace(" ", "")
         try:
             v = float(text)
-        except ValueError:
-            raise ValueError(f"{what}: {str(value)[:40]!r} is not a number; type digits such as 14 or 0.5") from None
+        except ValueError:  # float()'s own message is not for people
+            raise InvalidArgument(f"{what}: {str(value)[:40]!r} is not a number; type digits such as 14 or 0.5") from None
     if not math.isfinite(v) or abs(v) > NUMBER_LIMIT:
-        raise ValueError(f"{what}: {str(value)[:40]} is not a number between -10^12 and 10^12")
+        raise InvalidArgument(f"{what}: {str(value)[:40]} is not a number between -10^12 and 10^12")
     return v
 
 
@@ -145,13 +147,13 @@ class Question:
         return "choice" if self.choices else "number"
 
     def canonical(self, value) -> str:
-        """A student's answer in the spelling the tally counts, or ValueError saying what is allowed."""
+        """A student's answer in the spelling the tally counts, or InvalidArgument saying what is allowed."""
         if self.choices:
             text = format_number(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
                 else " ".join(str(value).split())
             if text not in self.choices:
                 shown = ", ".join(self.choices)
-                raise ValueError(f"value: {text[:40]!r} is not one of the choices ({shown[:200]})")
+                raise InvalidArgument(f"value: {text[:40]!r} is not one of the choices ({shown[:200]})")
             return text
         return format_number(parse_number(value, "value"))
 
@@ -175,36 +177,36 @@ class Question:
 
 def make_question(prompt: str, answer, choices: list[str] | None = None, tolerance: float = 0.0,
                   figures: list[dict] | None = None, working: list[str] | None = None, source: str = "") -> Question:
-    """Check a teacher's question and spell it canonically (ValueError names the field at fault)."""
+    """Check a teacher's question and spell it canonically (InvalidArgument names the field at fault)."""
     prompt = str(prompt).strip()
     if not prompt:
-        raise ValueError("prompt: write the question students will see")
+        raise InvalidArgument("prompt: write the question students will see")
     if len(prompt) > PROMPT_MAX:
-        raise ValueError(f"prompt: at most {PROMPT_MAX} characters, not {len(prompt)}")
+        raise InvalidArgument(f"prompt: at most {PROMPT_MAX} characters, not {len(prompt)}")
     if not math.isfinite(tolerance) or tolerance < 0:
-        raise ValueError("tolerance: must be a number ≥ 0")
+        raise InvalidArgument("tolerance: must be a number ≥ 0")
     cleaned: tuple[str, ...] = ()
     if choices:
         cleaned = tuple(" ".join(str(c).split()) for c in choices)
         if not CHOICES_MIN <= len(cleaned) <= CHOICES_MAX:
-            raise ValueError(f"choices: give {CHOICES_MIN} to {CHOICES_MAX} choices, not {len(cleaned)}")
+            raise InvalidArgument(f"choices: give {CHOICES_MIN} to {CHOICES_MAX} choices, not {len(cleaned)}")
         if any(not c or len(c) > CHOICE_MAX for c in cleaned):
-            raise ValueError(f"choices: each choice is 1 to {CHOICE_MAX} characters")
+            raise InvalidArgument(f"choices: each choice is 1 to {CHOICE_MAX} characters")
         if len(set(cleaned)) != len(cleaned):
-            raise ValueError("choices: two choices are the same; each must differ")
+            raise InvalidArgument("choices: two choices are the same; each must differ")
     question = Question(prompt=prompt, answer="", choices=cleaned, tolerance=float(tolerance))
     try:
         spelled = question.canonical(answer)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("value:", "answer:", 1)) from None
+    except InvalidArgument as exc:
+        raise InvalidArgument(str(exc).replace("value:", "answer:", 1)) from None
     lines = tuple(str(line)[:WORKING_LINE_MAX] for line in (working or ())[:WORKING_LINES_MAX])
     figs = []
     for i, fig in enumerate((figures or ())[:FIGURES_MAX]):
         grid = [[float(v) for v in row] for row in fig.get("grid", [])]
         if not grid or len(grid) > FIGURE_SIDE_MAX or any(not row or len(row) > FIGURE_SIDE_MAX for row in grid):
-            raise ValueError(f"figures.{i}.grid: 1 to {FIGURE_SIDE_MAX} rows of 1 to {FIGURE_SIDE_MAX} numbers")
+            raise InvalidArgument(f"figures.{i}.grid: 1 to {FIGURE_SIDE_MAX} rows of 1 to {FIGURE_SIDE_MAX} numbers")
         if any(not math.isfinite(v) for row in grid for v in row):
-            raise ValueError(f"figures.{i}.grid: numbers must be finite")
+            raise InvalidArgument(f"figures.{i}.grid: numbers must be finite")
         grid = [[int(v) if v.is_integer() else v for v in row] for row in grid]
         figs.append(Figure(str(fig.get("label", ""))[:60], grid))
     return Question(prompt=prompt, answer=spelled, choices=cleaned, tolerance=float(tolerance),
@@ -258,9 +260,9 @@ def check_explainable(state: QuestionState | None, number: int, student: str) ->
 def clean_explanation(text: str) -> str:
     line = " ".join(str(text).split())
     if not line:
-        raise ValueError("text: write one line on why your prediction differed")
+        raise InvalidArgument("text: write one line on why your prediction differed")
     if len(line) > EXPLANATION_MAX:
-        raise ValueError(f"text: at most {EXPLANATION_MAX} characters, not {len(line)}")
+        raise InvalidArgument(f"text: at most {EXPLANATION_MAX} characters, not {len(line)}")
     return line
 
 

@@ -20,7 +20,7 @@ class ClassStore(ABC):
     """Classes by code: students, questions, answers by round, explanations.
 
     Errors are rules.ClassModeError subclasses (404 unknown class, 403 not the teacher,
-    409 not now, 503 store unreachable) or ValueError (bad input, 422).
+    409 not now, 503 store unreachable) or app.errors.InvalidArgument (bad input, 422).
     """
 
     idle_seconds: float
