@@ -23,7 +23,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from app.labs.train import chapter, digits as datasets, small as training
-from app.labs.train.explain import explain
+from app.labs.train.explain import check_pixels, explain
 from app.api.deps import SettingsDep
 from app.config import Settings
 from app.schemas.common import error_responses
@@ -168,6 +168,7 @@ def predict(req: PredictRequest, request: Request, settings: SettingsDep):
 
     Every shown layer's maps come along; a run still training answers with its current weights.
     """
+    _call(check_pixels, "chapter" if len(req.pixels) == 28 else "small", req.pixels)  # a 422 before any 404
     sessions = get_sessions(request, settings)
     run = _call(sessions.get, req.session)
     weights, _ = _call(sessions.weights, req.session)
