@@ -72,7 +72,7 @@ def test_one_epoch_with_a_seed_is_repeatable_and_measured(api):
     assert sum(body["probabilities"]) == pytest.approx(1.0, abs=1e-5)
     assert body["predicted"] == int(np.argmax(body["probabilities"])) and body["accuracy"] == a["accuracy"]
     assert [(layer["name"], layer["shape"]) for layer in body["layers"]] == [
-        ("input", [28, 28]), ("conv1 + ReLU → pool1", [32, 14, 14]), ("conv2 + ReLU → pool2", [64, 7, 7]),
+        ("input", [1, 28, 28]), ("conv1 + ReLU → pool1", [32, 14, 14]), ("conv2 + ReLU → pool2", [64, 7, 7]),
         ("dense1 + ReLU", [128]), ("logits", [10])]
     # The same answer as the weights endpoint's network in inference mode.
     model = ChapterModel.from_state_dict({k: v.astype(np.float32) for k, v in wa.items()})

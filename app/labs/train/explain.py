@@ -51,5 +51,5 @@ def explain(model: str, weights: dict[str, np.ndarray], pixels) -> dict:
         return small.explain(weights, x)
     net = ChapterModel.from_state_dict(weights)
     logits, cache = net.forward(x.astype(net.dtype)[None], train=False)
-    layers = [("input", x)] + [(label, cache.outputs[name][0]) for name, label in CHAPTER_LAYERS]
+    layers = [("input", x[None])] + [(label, cache.outputs[name][0]) for name, label in CHAPTER_LAYERS]
     return {"probabilities": softmax(logits)[0], "layers": layers}
