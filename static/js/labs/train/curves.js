@@ -6,8 +6,8 @@
 
 const NS = "http://www.w3.org/2000/svg";
 const W = 560;
-const H = 210;
-const M = { left: 44, right: 46, top: 10, bottom: 28 };
+const H = 270;
+const M = { left: 44, right: 46, top: 10, bottom: 88 }; // the legend sits under the epoch axis
 
 function node(tag, attrs = {}, text = null) {
   const n = document.createElementNS(NS, tag);
@@ -47,9 +47,9 @@ export function drawCurves(svg, points, { maxEpoch = 0, target = 0.95, label = "
   const ticks = Math.min(10, Math.ceil(end));
   for (let i = 0; i <= ticks; i++) {
     const e = (end * i) / ticks;
-    parts.push(node("text", { x: x(e), y: H - 12, class: "tick", "text-anchor": "middle" }, Number.isInteger(e) ? String(e) : e.toFixed(1)));
+    parts.push(node("text", { x: x(e), y: M.top + ph + 14, class: "tick", "text-anchor": "middle" }, Number.isInteger(e) ? String(e) : e.toFixed(1)));
   }
-  parts.push(node("text", { x: M.left + pw / 2, y: H - 1, class: "axis-label", "text-anchor": "middle" }, "epoch"));
+  parts.push(node("text", { x: M.left + pw / 2, y: M.top + ph + 26, class: "axis-label", "text-anchor": "middle" }, "epoch"));
 
   function lines(pts, faded) {
     if (!pts.length) return;
@@ -72,24 +72,26 @@ export function drawCurves(svg, points, { maxEpoch = 0, target = 0.95, label = "
   if (previous) lines(previous.points, true);
   lines(points, false);
 
-  // Legend: line style and marks say which is which, not only the colour. Placed low
-  // in the middle, where a learning curve (accuracy high, loss low) leaves room.
+  // Legend, under the axis: line style and marks say which is which, not only the colour.
   const hasVal = all.some((p) => p.val_accuracy !== null && p.val_accuracy !== undefined);
-  const entries = [["acc-line", "held-out accuracy (right axis)"]];
-  if (hasVal) entries.push(["val-line", "validation accuracy ▪ (right axis)"]);
-  entries.push(["loss-line", "training loss (left axis)"]);
-  const lx = M.left + pw * 0.3;
-  let ly = yAcc(0.6);
-  for (const [cls, text] of entries) {
-    parts.push(node("line", { x1: lx, x2: lx + 24, y1: ly, y2: ly, class: cls }));
-    parts.push(node("text", { x: lx + 28, y: ly + 4, class: "legend" }, text));
-    ly += 15;
-  }
+  const entries = [["acc-line", "held-out accuracy (right axis)"], ["loss-line", "training loss (left axis)"]];
+  if (hasVal) entries.splice(1, 0, ["val-line", "validation accuracy ▪ (right)"]);
+  const top = M.top + ph + 42;
+  entries.forEach(([cls, text], i) => {
+    const lx = M.left + (i % 2) * (pw / 2);
+    const ly = top + Math.floor(i / 2) * 14;
+    parts.push(node("line", { x1: lx, x2: lx + 22, y1: ly - 4, y2: ly - 4, class: cls }));
+    parts.push(node("text", { x: lx + 26, y: ly, class: "legend" }, text));
+  });
   if (previous) {
-    parts.push(node("text", { x: lx, y: ly + 4, class: "legend run-label", "data-testid": "train-compare-legend" },
+    // Compare mode: which run is which, by line weight and words.
+    const lx = M.left;
+    const ly = top + 28;
+    parts.push(node("line", { x1: lx, x2: lx + 22, y1: ly - 4, y2: ly - 4, class: "acc-line" }));
+    parts.push(node("text", { x: lx + 26, y: ly, class: "legend run-label", "data-testid": "train-compare-legend" },
       `bold: this run${label ? ` (${label})` : ""}`));
-    parts.push(node("line", { x1: lx, x2: lx + 24, y1: ly + 15, y2: ly + 15, class: "acc-line faded" }));
-    parts.push(node("text", { x: lx + 28, y: ly + 19, class: "legend run-label" }, `thin, faded: previous (${previous.label})`));
+    parts.push(node("line", { x1: lx, x2: lx + 22, y1: ly + 10, y2: ly + 10, class: "acc-line faded" }));
+    parts.push(node("text", { x: lx + 26, y: ly + 14, class: "legend run-label" }, `faded: previous (${previous.label})`));
   }
   svg.replaceChildren(...parts);
   svg.dataset.points = String(points.length);
