@@ -22,6 +22,7 @@ import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from app.errors import InvalidArgument
 from app.labs.train import chapter, digits as datasets, small as training
 from app.labs.train.explain import check_pixels, explain
 from app.api.deps import SettingsDep
@@ -72,7 +73,7 @@ def _call(fn, *args, **kwargs):
         raise HTTPException(503, str(exc), headers={"Retry-After": "30"}) from None
     except RunError as exc:
         raise HTTPException(exc.status_code, str(exc)) from None
-    except ValueError as exc:
+    except InvalidArgument as exc:
         raise HTTPException(422, str(exc)) from None
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.errors import InvalidArgument
+
 from app.labs.train import small
 from app.labs.train.chapter import ChapterModel
 from app.labs.train.digits import CHAPTER_SIDE, SIDE
@@ -26,16 +28,16 @@ def input_side(model: str) -> int:
 
 
 def check_pixels(model: str, pixels) -> np.ndarray:
-    """``pixels`` as a float64 array of the model's input side, values in [0, 1]; ValueError otherwise."""
+    """``pixels`` as a float64 array of the model's input side, values in [0, 1]; InvalidArgument otherwise."""
     side = input_side(model)
     try:
         x = np.array(pixels, dtype=np.float64)
     except ValueError:
         x = np.zeros(0)
     if x.shape != (side, side):
-        raise ValueError(f"pixels: the {model} model takes {side} rows of {side} values; got shape {list(x.shape)}")
+        raise InvalidArgument(f"pixels: the {model} model takes {side} rows of {side} values; got shape {list(x.shape)}")
     if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
-        raise ValueError("pixels: values must lie in [0, 1] (0 = background, 1 = ink)")
+        raise InvalidArgument("pixels: values must lie in [0, 1] (0 = background, 1 = ink)")
     return x
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.errors import InvalidArgument
 from app.labs.train import chapter, small
 
 MODELS = ("small", "chapter")
@@ -352,7 +353,7 @@ class TrainSessions:
 
 
 def make_trainer(model: str, max_epochs: float, knobs: dict):
-    """(trainer, the knobs it runs with, the epoch it ends at) for ``model``; ValueError on bad values."""
+    """(trainer, the knobs it runs with, the epoch it ends at) for ``model``; InvalidArgument on bad values."""
     given = {k: v for k, v in knobs.items() if v is not None}
     if model == "small":
         allowed = {"lr", "batch_size", "filters", "optimizer", "seed", "epochs"}
@@ -361,19 +362,19 @@ def make_trainer(model: str, max_epochs: float, knobs: dict):
         allowed = {"lr", "batch_size", "seed", "epochs", "batch_norm", "dropout", "augment"}
         defaults = {k: chapter.DEFAULTS[k] for k in allowed}
     else:
-        raise ValueError(f'model must be "small" or "chapter"; got {model!r}')
+        raise InvalidArgument(f'model must be "small" or "chapter"; got {model!r}')
     unknown = sorted(set(given) - allowed)
     if unknown:
-        raise ValueError(f"the {model} model has no knob {', '.join(unknown)}")
+        raise InvalidArgument(f"the {model} model has no knob {', '.join(unknown)}")
     used = {**defaults, **given}
     if model == "small":
         end = float(used.pop("epochs", max_epochs))
         if not 0 < end <= max_epochs:
-            raise ValueError(f"epochs must be between 1 and {max_epochs:g}; got {end:g}")
+            raise InvalidArgument(f"epochs must be between 1 and {max_epochs:g}; got {end:g}")
         trainer = small.Trainer(**used)
         return trainer, {**used, "epochs": end}, end
     if not 1 <= used["epochs"] <= max_epochs:
-        raise ValueError(f"epochs must be between 1 and {max_epochs:g}; got {used['epochs']}")
+        raise InvalidArgument(f"epochs must be between 1 and {max_epochs:g}; got {used['epochs']}")
     trainer = chapter.Trainer(**used)
     return trainer, used, float(used["epochs"])
 
