@@ -35,9 +35,11 @@ def warm_kernels() -> None:
     import numpy as np
 
     from app import display, kernels
+    from app.labs.train import chapter
 
     t0 = time.perf_counter()
     kernels.warmup()
+    chapter.warmup()  # the chapter model's batched layers: a first Start would otherwise wait for them
     for dtype in (np.float32, np.float64):  # the page's colour-index pass (display answers)
         display.colour_indices(np.linspace(-1, 1, 12, dtype=dtype).reshape(2, 2, 3), "auto")
     logging.getLogger("convlab").info("kernels warm in %.1f s", time.perf_counter() - t0)
