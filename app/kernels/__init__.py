@@ -3,7 +3,9 @@
 Public API (see ../shared/SPEC.md, "Python compute API — app.kernels"):
 ``conv2d``/``conv2d_backward``, ``pool2d``/``pool2d_backward``, ``flip_kernel``,
 ``relu``/``relu_backward``, ``pad2d``/``pad2d_backward``, ``conv_transpose2d``/
-``conv_transpose2d_backward``, ``conv1d``/``conv1d_backward`` and ``warmup``.
+``conv_transpose2d_backward``, ``conv1d``/``conv1d_backward``, the batched
+``conv2d_batch``/``conv2d_batch_backward`` and ``pool2d_batch``/
+``pool2d_batch_backward`` (N, C, H, W) for network layers, and ``warmup``.
 Every kernel takes float32 or float64 and returns the dtype of its input; bad
 arguments raise ``ValueError`` naming the parameter and the numbers.
 """
@@ -12,6 +14,7 @@ import time
 import numpy as np
 
 from .act import relu, relu_backward
+from .batched import conv2d_batch, conv2d_batch_backward, pool2d_batch, pool2d_batch_backward
 from .conv import conv2d, conv2d_backward, flip_kernel
 from .conv1d import conv1d, conv1d_backward
 from .padding import PADDING_MODES, pad2d, pad2d_backward
@@ -25,6 +28,8 @@ __all__ = [
     "conv1d_backward",
     "conv2d",
     "conv2d_backward",
+    "conv2d_batch",
+    "conv2d_batch_backward",
     "conv_transpose2d",
     "conv_transpose2d_backward",
     "flip_kernel",
@@ -32,6 +37,8 @@ __all__ = [
     "pad2d_backward",
     "pool2d",
     "pool2d_backward",
+    "pool2d_batch",
+    "pool2d_batch_backward",
     "relu",
     "relu_backward",
     "warmup",
@@ -66,6 +73,14 @@ def warmup():
             y, _ = pool2d(x, kind, 2, padding=1)
             pool2d_backward(x, y, kind, 2, padding=1)
         relu_backward(x, relu(x))
+        xb = x.reshape(1, 2, 9, 9)
+        w = np.linspace(-1, 1, 2 * 2 * 3 * 3, dtype=dtype).reshape(2, 2, 3, 3)
+        yb = conv2d_batch(xb, w, b, padding="same")
+        conv2d_batch_backward(xb, w, yb, padding="same")
+        conv2d_batch_backward(xb, w, yb, padding="same", input_grad=False)
+        for kind in POOL_KINDS:
+            yb, arg = pool2d_batch(xb, kind, 2)
+            pool2d_batch_backward(xb, yb, kind, 2, argmax=arg)
     # The register-blocked float32 kernels (>= 4 output channels, >= 16 output
     # columns): forward band by band, weight gradient.
     x = np.linspace(-1, 1, 2 * 9 * 40, dtype=np.float32).reshape(2, 9, 40)

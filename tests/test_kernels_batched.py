@@ -1,0 +1,368 @@
+"""conv2d_batch / pool2d_batch and their backward passes.
+
+Three independent checks: a slow reference written from the equations (padding
+cell by cell with ``naive.source_index``, then eq. 36.3 / 36.9 / 36.10 one tap at
+a time, summed over the batch), the per-image kernels (``conv2d``, ``pool2d``),
+and float64 central finite differences.  Tolerances as in test_kernels_conv.py:
+``2·n·(n + 1)·eps`` for a sum of n terms of magnitude ≤ 1.  The chapter model's
+own shapes (batch 128, float32) run through the fast paths and are compared with
+the per-image kernels.
+"""
+import numpy as np
+import numpy.testing as npt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import naive
+from app.kernels import (
+    conv2d,
+    conv2d_backward,
+    conv2d_batch,
+    conv2d_batch_backward,
+    pool2d,
+    pool2d_backward,
+    pool2d_batch,
+    pool2d_batch_backward,
+)
+
+MODES = ["zeros", "reflect", "replicate", "circular"]
+HYP = settings(max_examples=50, deadline=None)
+
+
+def atol(n, dtype):
+    return 2.0 * n * (n + 1) * np.finfo(dtype).eps
+
+
+def same_pads(k, d):
+    total = d * (k - 1)
+    return total // 2, total - total // 2
+
+
+def min_size(eff, before, after, mode):
+    n = max(1, eff - before - after)
+    if mode == "reflect":
+        n = max(n, max(before, after) + 1)
+    if mode == "circular":
+        n = max(n, max(before, after))
+    return n
+
+
+# --------------------------------------------------------------------------- slow references
+
+
+def ref_pad(x, pads, mode):
+    """(N, C, H, W) padded cell by cell (tests/naive.py's per-image pad)."""
+    return np.stack([naive.pad(xn, pads, mode) for xn in x])
+
+
+def ref_conv_batch(x, w, b, stride, pads, dilation, mode):
+    """Eq. 36.3 tap by tap: y[n,o,i,j] = b[o] + Σ_{c,a,b'} w[o,c,a,b'] · xp[n, c, i·s_h + a·d_h, j·s_w + b'·d_w]."""
+    (sh, sw), (dh, dw) = stride, dilation
+    xp = ref_pad(np.asarray(x, float), pads, mode)
+    c_out, c_in, kh, kw = w.shape
+    oh = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
+    ow = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
+    y = np.zeros((x.shape[0], c_out, oh, ow))
+    for a in range(kh):
+        for bb in range(kw):
+            win = xp[:, :, a * dh:a * dh + (oh - 1) * sh + 1:sh, bb * dw:bb * dw + (ow - 1) * sw + 1:sw]
+            y += np.einsum("oc,ncij->noij", w[:, :, a, bb], win)
+    if b is not None:
+        y += np.asarray(b, float)[None, :, None, None]
+    return y
+
+
+def ref_conv_batch_backward(x, w, gy, stride, pads, dilation, mode):
+    """Chain rule on eq. 36.3, tap by tap, then each padded cell's gradient added onto the pixel it copies."""
+    (sh, sw), (dh, dw) = stride, dilation
+    x, w, gy = np.asarray(x, float), np.asarray(w, float), np.asarray(gy, float)
+    xp = ref_pad(x, pads, mode)
+    n_img, c_in, h, wd = x.shape
+    _, _, kh, kw = w.shape
+    oh, ow = gy.shape[2:]
+    gw = np.zeros(w.shape)
+    gxp = np.zeros(xp.shape)
+    for a in range(kh):
+        for bb in range(kw):
+            rows = slice(a * dh, a * dh + (oh - 1) * sh + 1, sh)
+            cols = slice(bb * dw, bb * dw + (ow - 1) * sw + 1, sw)
+            gw[:, :, a, bb] = np.einsum("noij,ncij->oc", gy, xp[:, :, rows, cols])
+            gxp[:, :, rows, cols] += np.einsum("oc,noij->ncij", w[:, :, a, bb], gy)
+    gx = np.zeros(x.shape)
+    top, _, left, _ = pads
+    for r in range(xp.shape[2]):
+        for q in range(xp.shape[3]):
+            sr, sq = naive.source_index(r - top, h, mode), naive.source_index(q - left, wd, mode)
+            if sr is not None and sq is not None:
+                gx[:, :, sr, sq] += gxp[:, :, r, q]
+    return gx, gw, gy.sum(axis=(0, 2, 3))
+
+
+# --------------------------------------------------------------------------- random shapes
+
+
+@st.composite
+def batch_cases(draw):
+    n_img = draw(st.integers(1, 3))
+    c_in, c_out = draw(st.integers(1, 3)), draw(st.sampled_from([1, 2, 3, 4, 5, 8]))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    mode = draw(st.sampled_from(MODES))
+    style = draw(st.sampled_from(["int", "pair", "valid", "same"] if (sh, sw) == (1, 1) else ["int", "pair", "valid"]))
+    if style == "same":
+        padding = "same"
+        pads = same_pads(kh, dh) + same_pads(kw, dw)
+    elif style == "valid":
+        padding, pads = "valid", (0, 0, 0, 0)
+    elif style == "int":
+        p = draw(st.integers(0, 2))
+        padding, pads = p, (p, p, p, p)
+    else:
+        ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+        padding, pads = (ph, pw), (ph, ph, pw, pw)
+    h0 = min_size(dh * (kh - 1) + 1, pads[0], pads[1], mode)
+    w0 = min_size(dw * (kw - 1) + 1, pads[2], pads[3], mode)
+    # Widths up to 20 reach the kernels for rows of 16 and more columns.
+    h, w = draw(st.integers(h0, h0 + 8)), draw(st.integers(w0, w0 + 18))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.uniform(-1, 1, (n_img, c_in, h, w)).astype(dtype)
+    wt = rng.uniform(-1, 1, (c_out, c_in, kh, kw)).astype(dtype)
+    b = rng.uniform(-1, 1, c_out).astype(dtype) if draw(st.booleans()) else None
+    kwargs = dict(stride=(sh, sw), padding=padding, dilation=(dh, dw), padding_mode=mode)
+    ref_args = dict(stride=(sh, sw), pads=pads, dilation=(dh, dw), mode=mode)
+    return x, wt, b, kwargs, ref_args, rng
+
+
+@HYP
+@given(batch_cases())
+def test_conv2d_batch_matches_reference_and_per_image_kernel(case):
+    x, w, b, kwargs, ref_args, _ = case
+    y = conv2d_batch(x, w, b, **kwargs)
+    ref = ref_conv_batch(x, w, b, **ref_args)
+    assert y.dtype == x.dtype and y.shape == ref.shape
+    n = w.shape[1] * w.shape[2] * w.shape[3] + 1
+    npt.assert_allclose(y, ref, rtol=0, atol=atol(n, x.dtype))
+    for xn, yn in zip(x, y):
+        npt.assert_allclose(yn, conv2d(xn, w, b, **kwargs), rtol=0, atol=atol(n, x.dtype))
+
+
+@HYP
+@given(batch_cases(), st.booleans())
+def test_conv2d_batch_backward_matches_reference_and_per_image_kernel(case, input_grad):
+    x, w, _, kwargs, ref_args, rng = case
+    y_shape = conv2d_batch(x, w, **kwargs).shape
+    gy = rng.uniform(-1, 1, y_shape).astype(x.dtype)
+    gx, gw, gb = conv2d_batch_backward(x, w, gy, input_grad=input_grad, **kwargs)
+    rx, rw, rb = ref_conv_batch_backward(x, w, gy, **ref_args)
+    assert gw.dtype == gb.dtype == x.dtype and gw.shape == w.shape and gb.shape == (w.shape[0],)
+    n_x = w.shape[0] * w.shape[2] * w.shape[3] * 9  # × up to 3×3 padded copies of a pixel
+    n_w = x.shape[0] * y_shape[2] * y_shape[3]
+    npt.assert_allclose(gw, rw, rtol=0, atol=atol(n_w, x.dtype))
+    npt.assert_allclose(gb, rb, rtol=0, atol=atol(n_w, x.dtype))
+    if input_grad:
+        assert gx.dtype == x.dtype and gx.shape == x.shape
+        npt.assert_allclose(gx, rx, rtol=0, atol=atol(n_x, x.dtype))
+    else:
+        assert gx is None
+    per_image = [conv2d_backward(xn, w, gyn, **kwargs) for xn, gyn in zip(x, gy)]
+    npt.assert_allclose(gw, sum(p[1] for p in per_image), rtol=0, atol=atol(n_w, x.dtype))
+    if input_grad:
+        npt.assert_allclose(gx, np.stack([p[0] for p in per_image]), rtol=0, atol=atol(n_x, x.dtype))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    "geom",
+    [dict(stride=1, padding="same", dilation=1), dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2))],
+    ids=["same", "strided-dilated"],
+)
+def test_conv2d_batch_backward_finite_differences(mode, geom):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(3, 2, 6, 7))
+    w = rng.normal(size=(4, 2, 3, 2))
+    b = rng.normal(size=4)
+    gy = rng.normal(size=conv2d_batch(x, w, b, padding_mode=mode, **geom).shape)
+
+    def loss():
+        return float(np.sum(gy * conv2d_batch(x, w, b, padding_mode=mode, **geom)))
+
+    gx, gw, gb = conv2d_batch_backward(x, w, gy, padding_mode=mode, **geom)
+    assert np.max(np.abs(gx - naive.numeric_grad(loss, x))) <= 1e-6
+    assert np.max(np.abs(gw - naive.numeric_grad(loss, w))) <= 1e-6
+    assert np.max(np.abs(gb - naive.numeric_grad(loss, b))) <= 1e-6
+
+
+# --------------------------------------------------------------------------- the chapter model's shapes
+
+
+CHAPTER_CONVS = [((128, 1, 28, 28), (32, 1, 3, 3)), ((128, 32, 14, 14), (64, 32, 3, 3))]
+
+
+@pytest.mark.parametrize("x_shape, w_shape", CHAPTER_CONVS, ids=["1to32at28", "32to64at14"])
+def test_chapter_shapes_match_per_image_kernels(x_shape, w_shape):
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1, 1, x_shape).astype(np.float32)
+    w = rng.uniform(-1, 1, w_shape).astype(np.float32)
+    b = rng.uniform(-1, 1, w_shape[0]).astype(np.float32)
+    y = conv2d_batch(x, w, b, padding="same")
+    n = w[0].size + 1
+    picks = [0, 1, 63, 127]
+    for k in picks:
+        npt.assert_allclose(y[k], conv2d(x[k], w, b, padding="same"), rtol=0, atol=atol(n, np.float32))
+    gy = rng.uniform(-1, 1, y.shape).astype(np.float32)
+    gx, gw, gb = conv2d_batch_backward(x, w, gy, padding="same")
+    # The batch sums of gw/gb are checked in float64 against all images.
+    rw = np.zeros(w.shape)
+    for xn, gyn in zip(x.astype(float), gy.astype(float)):
+        rw += conv2d_backward(xn, w.astype(float), gyn, padding="same")[1]
+    n_w = x.shape[0] * x.shape[2] * x.shape[3]
+    npt.assert_allclose(gw, rw, rtol=1e-4, atol=1e-6 * n_w)
+    npt.assert_allclose(gb, gy.astype(float).sum(axis=(0, 2, 3)), rtol=1e-4, atol=1e-6 * n_w)
+    for k in picks:
+        npt.assert_allclose(gx[k], conv2d_backward(x[k], w, gy[k], padding="same")[0], rtol=0,
+                            atol=atol(w.shape[0] * 9, np.float32))
+    none, gw2, gb2 = conv2d_batch_backward(x, w, gy, padding="same", input_grad=False)
+    assert none is None
+    npt.assert_allclose(gw2, gw, rtol=1e-5, atol=1e-5)
+    npt.assert_allclose(gb2, gb, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(128, 32, 28, 28), (128, 64, 14, 14), (3, 5, 7, 9)])
+def test_chapter_max_pool_matches_per_image_kernel(shape):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(shape).astype(np.float32)
+    y, arg = pool2d_batch(x, "max", 2)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    gx = pool2d_batch_backward(x, gy, "max", 2, argmax=arg)
+    npt.assert_array_equal(gx, pool2d_batch_backward(x, gy, "max", 2))
+    for k in (0, shape[0] - 1):
+        ry, rarg = pool2d(x[k], "max", 2)
+        npt.assert_array_equal(y[k], ry)
+        npt.assert_array_equal(arg[k], rarg)
+        npt.assert_array_equal(gx[k], pool2d_backward(x[k], gy[k], "max", 2))
+
+
+# --------------------------------------------------------------------------- pooling
+
+
+@st.composite
+def pool_cases(draw):
+    kind = draw(st.sampled_from(["max", "avg"]))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    stride = None if draw(st.booleans()) else (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
+    h = draw(st.integers(max(1, kh - 2 * ph), 12))
+    w = draw(st.integers(max(1, kw - 2 * pw), 20))
+    n_img, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if draw(st.booleans()):
+        x = rng.uniform(-1, 1, (n_img, c, h, w))
+    else:  # few distinct values: ties go to the first maximum
+        x = rng.integers(-2, 3, (n_img, c, h, w)).astype(float)
+    args = dict(kind=kind, kernel_size=(kh, kw), stride=stride, padding=(ph, pw))
+    ref = ((kh, kw), stride or (kh, kw), (ph, pw))
+    return x.astype(dtype), args, ref, rng
+
+
+@HYP
+@given(pool_cases())
+def test_pool2d_batch_and_backward_match_reference(case):
+    x, args, ref, rng = case
+    y, arg = pool2d_batch(x, **args)
+    gy = rng.uniform(-1, 1, y.shape).astype(x.dtype)
+    n = ref[0][0] * ref[0][1]
+    for k in range(x.shape[0]):
+        ry, rarg = naive.pool2d(x[k].astype(float), args["kind"], *ref)
+        rgx = naive.pool2d_backward(x[k].astype(float), gy[k].astype(float), args["kind"], *ref)
+        if args["kind"] == "max":
+            npt.assert_array_equal(y[k], ry)
+            npt.assert_array_equal(arg[k], rarg)
+        else:
+            assert arg is None
+            npt.assert_allclose(y[k], ry, rtol=0, atol=atol(n, x.dtype))
+        for given_arg in (None, arg):
+            gx = pool2d_batch_backward(x, gy, argmax=given_arg, **args)
+            assert gx.dtype == x.dtype and gx.shape == x.shape
+            npt.assert_allclose(gx[k], rgx, rtol=0, atol=atol(4 * n, x.dtype))
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_pool2d_batch_backward_finite_differences(kind):
+    rng = np.random.default_rng(2)
+    x = rng.permutation(2 * 3 * 7 * 6).reshape(2, 3, 7, 6) * 0.01 + rng.uniform(0, 1e-3, (2, 3, 7, 6))
+    geom = dict(kernel_size=3, stride=2, padding=1)
+    gy = rng.normal(size=pool2d_batch(x, kind, **geom)[0].shape)
+    gx = pool2d_batch_backward(x, gy, kind, **geom)
+    num = naive.numeric_grad(lambda: float(np.sum(gy * pool2d_batch(x, kind, **geom)[0])), x)
+    assert np.max(np.abs(gx - num)) <= 1e-6
+
+
+# --------------------------------------------------------------------------- argument checks
+
+
+XB = np.zeros((2, 2, 10, 10))
+WB = np.zeros((3, 2, 3, 3))
+BAD_BATCH_CONV = [
+    (dict(x=np.zeros((2, 10, 10))), "x is 3-dimensional"),
+    (dict(x=np.zeros((0, 2, 10, 10))), "x is empty"),
+    (dict(weight=np.zeros((3, 3, 3))), "weight is 3-dimensional"),
+    (dict(weight=np.zeros((3, 1, 3, 3))), "weight expects 1 input channels but x has 2"),
+    (dict(bias=np.zeros(2)), r"bias has shape \(2,\); expected \(3,\)"),
+    (dict(stride=0), "stride must be at least 1, got 0"),
+    (dict(dilation=(1, 0)), "dilation must be at least 1"),
+    (dict(padding=-1), "padding must be at least 0, got -1"),
+    (dict(padding="same", stride=2), r'padding="same" needs stride 1'),
+    (dict(weight=np.zeros((3, 2, 11, 3))), "kernel 11×3 is larger than the padded input 10×10"),
+    (dict(padding_mode="mirror", padding=1), "padding_mode must be one of"),
+]
+
+
+@pytest.mark.parametrize("bad, message", BAD_BATCH_CONV, ids=[m[:30] for _, m in BAD_BATCH_CONV])
+def test_conv2d_batch_rejects_bad_arguments(bad, message):
+    args = dict(x=XB, weight=WB, bias=None)
+    args.update(bad)
+    with pytest.raises(ValueError, match=message):
+        conv2d_batch(**args)
+    grad_bad = {k: v for k, v in bad.items() if k != "bias"}
+    if grad_bad:
+        args = dict(x=XB, weight=WB, grad_output=np.zeros((2, 3, 8, 8)))
+        args.update(grad_bad)
+        with pytest.raises(ValueError, match=message):
+            conv2d_batch_backward(**args)
+
+
+def test_conv2d_batch_backward_rejects_wrong_grad_output_shape():
+    with pytest.raises(ValueError, match=r"grad_output has shape \(2, 3, 9, 9\); the output of this conv2d_batch is "
+                                         r"\(2, 3, 8, 8\)"):
+        conv2d_batch_backward(XB, WB, np.zeros((2, 3, 9, 9)))
+
+
+def test_pool2d_batch_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="x is 3-dimensional"):
+        pool2d_batch(np.zeros((2, 6, 6)))
+    with pytest.raises(ValueError, match='kind must be "max" or "avg"'):
+        pool2d_batch(XB, "median")
+    with pytest.raises(ValueError, match="pool window 11×2 is larger than the padded input 10×10"):
+        pool2d_batch(XB, "max", (11, 2))
+    with pytest.raises(ValueError, match=r"grad_output has shape \(2, 2, 4, 4\); the output of this pool2d_batch is"):
+        pool2d_batch_backward(XB, np.zeros((2, 2, 4, 4)))
+
+
+def test_pool2d_batch_backward_rejects_a_foreign_argmax():
+    x = np.random.default_rng(0).standard_normal((2, 2, 10, 10))
+    y, arg = pool2d_batch(x)
+    with pytest.raises(ValueError, match=r"argmax has shape \(2, 2, 5\); expected \(2, 2, 5, 5\)"):
+        pool2d_batch_backward(x, y, argmax=arg[..., 0])
+    with pytest.raises(ValueError, match="argmax has dtype float64"):
+        pool2d_batch_backward(x, y, argmax=arg.astype(float))
+    bad = arg.copy()
+    bad[1, 1, 2, 3] = 100
+    with pytest.raises(ValueError, match=r"argmax holds 1 indices outside 0..99"):
+        pool2d_batch_backward(x, y, argmax=bad)
+    bad[1, 1, 2, 3] = -1
+    with pytest.raises(ValueError, match=r"argmax holds 1 indices outside"):
+        pool2d_batch_backward(x, y, argmax=bad)
