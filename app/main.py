@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import backward, classroom, compute, equivariance, family, images, network, pages, pool, system, train
+from app.api import (backward, classroom, compute, equivariance, family, images, inside, network, pages, pool, system,
+                     train)
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimit, SecurityHeaders
 from app.config import Settings, get_settings
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (system, pages, images, compute, pool, backward, network, equivariance, train, family, classroom):
+    for module in (system, pages, images, compute, pool, backward, network, equivariance, train, inside, family, classroom):
         app.include_router(module.router)
     return app
 

@@ -169,6 +169,25 @@ class TrainSessions:
         with run.lock:
             return {k: v.copy() for k, v in run.trainer.params.items()}
 
+    def weights(self, session: str) -> tuple[dict[str, np.ndarray], dict]:
+        """A consistent copy of the run's weights by name, and where the run stands (for the Inside lab).
+
+        Works for any trainer: one with a ``model`` offering ``state_dict()``
+        (the chapter's classifier, running statistics included) or one with a
+        ``params`` dict (the small network).  A run still training answers with
+        the weights of its last finished batch.
+        """
+        run = self.get(session)
+        with run.lock:
+            trainer = run.trainer
+            model = getattr(trainer, "model", None)
+            if model is not None and hasattr(model, "state_dict"):
+                state = model.state_dict()
+            else:
+                state = {k: v.copy() for k, v in trainer.params.items()}
+            return state, {"state": run.state, "reason": run.reason, "version": run.version, "step": trainer.step,
+                           "epoch": trainer.epoch}
+
     def snapshot(self, run: Run, since: int = 0) -> dict:
         """What a viewer needs: state, knobs, curve points from index ``since`` on, first-layer filters.
 
