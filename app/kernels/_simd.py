@@ -153,3 +153,160 @@ def zero8(typingctx):
         return ir.Constant(_VEC, [0.0] * LANES)
 
     return f32x8(), codegen
+
+
+# --------------------------------------------------------------------------- sixteen lanes
+#
+# The batched kernels (``batch_blocked.py``) hold blocks of 16-lane vectors: one
+# AVX-512 register each where the CPU has AVX-512 (this project's machine has),
+# two AVX2 registers otherwise (correct, but the blocks then spill).  Rows
+# shorter than a multiple of 16 end in a partial vector: the masked load reads
+# zeros and the masked store leaves memory alone in the lanes past ``n``.
+
+LANES16 = 16
+_VEC16 = ir.VectorType(ir.FloatType(), LANES16)
+_I32x16 = ir.VectorType(ir.IntType(32), LANES16)
+_MASK16 = ir.VectorType(ir.IntType(1), LANES16)
+
+
+class F32x16(types.Type):
+    """Numba type of sixteen float32 lanes held as one LLVM vector."""
+
+    def __init__(self):
+        super().__init__(name="F32x16")
+
+
+f32x16 = F32x16()
+
+
+@register_model(F32x16)
+class _F32x16Model(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _VEC16)
+
+
+def _lane_mask(builder, n):
+    """Lanes 0 .. n-1 on (n: any integer; n >= 16 means all)."""
+    n32 = builder.trunc(n, ir.IntType(32)) if n.type.width > 32 else n
+    v = builder.insert_element(ir.Constant(_I32x16, ir.Undefined), n32, ir.Constant(ir.IntType(32), 0))
+    v = builder.shuffle_vector(v, ir.Constant(_I32x16, ir.Undefined), ir.Constant(_I32x16, [0] * LANES16))
+    return builder.icmp_signed("<", ir.Constant(_I32x16, list(range(LANES16))), v)
+
+
+@intrinsic
+def load16(typingctx, arr, idx):
+    """``arr.flat[idx:idx + 16]`` as an F32x16 (unaligned load)."""
+    if not (_is_f32_array(arr) and isinstance(idx, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = _address(context, builder, sig.args[0], args[0], args[1])
+        return builder.load(builder.bitcast(ptr, _VEC16.as_pointer()), align=4)
+
+    return f32x16(arr, idx), codegen
+
+
+@intrinsic
+def load16n(typingctx, arr, idx, n):
+    """``arr.flat[idx:idx + n]`` in lanes 0 .. n-1, zeros after (masked load: nothing past n is read)."""
+    if not (_is_f32_array(arr) and isinstance(idx, types.Integer) and isinstance(n, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), _VEC16.as_pointer())
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_VEC16, [_VEC16.as_pointer(), ir.IntType(32), _MASK16, _VEC16]),
+            "llvm.masked.load.v16f32.p0",
+        )
+        mask = _lane_mask(builder, args[2])
+        return builder.call(fn, [ptr, ir.Constant(ir.IntType(32), 4), mask, ir.Constant(_VEC16, [0.0] * LANES16)])
+
+    return f32x16(arr, idx, n), codegen
+
+
+@intrinsic
+def store16n(typingctx, arr, idx, v, n):
+    """``arr.flat[idx:idx + n] = v[:n]`` (masked store: nothing past n is written)."""
+    if not (_is_f32_array(arr) and isinstance(idx, types.Integer) and v == f32x16 and isinstance(n, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), _VEC16.as_pointer())
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [_VEC16, _VEC16.as_pointer(), ir.IntType(32), _MASK16]),
+            "llvm.masked.store.v16f32.p0",
+        )
+        builder.call(fn, [args[2], ptr, ir.Constant(ir.IntType(32), 4), _lane_mask(builder, args[3])])
+        return context.get_dummy_value()
+
+    return types.none(arr, idx, v, n), codegen
+
+
+@intrinsic
+def splat16(typingctx, arr, idx):
+    """``arr.flat[idx]`` in all sixteen lanes (one broadcast load)."""
+    if not (_is_f32_array(arr) and isinstance(idx, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        x = builder.load(_address(context, builder, sig.args[0], args[0], args[1]), align=4)
+        v = builder.insert_element(ir.Constant(_VEC16, ir.Undefined), x, ir.Constant(ir.IntType(32), 0))
+        return builder.shuffle_vector(v, ir.Constant(_VEC16, ir.Undefined), ir.Constant(_I32x16, [0] * LANES16))
+
+    return f32x16(arr, idx), codegen
+
+
+@intrinsic
+def fma16(typingctx, a, b, c):
+    """``a * b + c`` lane by lane, fused."""
+    if not (a == f32x16 and b == f32x16 and c == f32x16):
+        return None
+
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_VEC16, [_VEC16, _VEC16, _VEC16]), "llvm.fmuladd.v16f32"
+        )
+        return builder.call(fn, list(args))
+
+    return f32x16(a, b, c), codegen
+
+
+@intrinsic
+def add16(typingctx, a, b):
+    """``a + b`` lane by lane."""
+    if not (a == f32x16 and b == f32x16):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.fadd(args[0], args[1])
+
+    return f32x16(a, b), codegen
+
+
+@intrinsic
+def zero16(typingctx):
+    """Sixteen zero lanes."""
+
+    def codegen(context, builder, sig, args):
+        return ir.Constant(_VEC16, [0.0] * LANES16)
+
+    return f32x16(), codegen
+
+
+@intrinsic
+def sum16(typingctx, v):
+    """The sum of the sixteen lanes as a float32: halves added as vectors (16 → 8 → 4 → 2 → 1),
+    four shuffles and four adds instead of fifteen scalar adds."""
+    if v != f32x16:
+        return None
+
+    def codegen(context, builder, sig, args):
+        acc = args[0]
+        width = LANES16
+        while width > 1:
+            width //= 2
+            upper = [width + i if i < width else i for i in range(LANES16)]
+            acc = builder.fadd(acc, builder.shuffle_vector(acc, acc, ir.Constant(_I32x16, upper)))
+        return builder.extract_element(acc, ir.Constant(ir.IntType(32), 0))
+
+    return types.float32(v), codegen

@@ -1,0 +1,455 @@
+"""Register-blocked float32 kernels for a batch (N, C, H, W): forward and weight gradient.
+
+Why a kernel of its own.  A network layer's maps are small (the chapter
+model's: 28×28 and 14×14) and many (a batch of 128 images), so the per-image
+kernels spend their time on per-call and per-row set-up, their 16-column
+blocks do not fit a 14-wide row, and the weight gradient summed image by image
+re-reads every partial sum.  Here:
+
+- Rows are cut into 16-lane vectors (``_simd.F32x16``: one AVX-512 register;
+  a 14-wide row is one vector, a 28-wide row two), the last vector of a row
+  masked, so any width runs without a leftover loop.
+- Forward (eq. 36.3): each image is padded into a scratch that stays in L1/L2
+  (``_fill_padded``; every padding mode), then blocks of RO = 3 output
+  channels × RI = 7 row vectors (21 registers) sweep all input channels and
+  taps: per tap 7 vector loads and 3 weight broadcasts feed 21 FMAs.  The tap
+  offsets ``off[k] = a·d_h·Wp + b'·d_w`` carry kernel size and dilation, so
+  one compiled kernel serves every stride-1 convolution.  A last block shorter
+  than 3 channels or 7 vectors repeats the last one (same values stored twice).
+- Weight gradient (eq. 36.9 summed over the batch): blocks of GO = 3 output
+  channels × GT = 9 taps (27 registers) of one input channel accumulate over
+  a chunk of images and all their row vectors — per row vector 3 masked δ
+  loads and 9 input loads feed 27 FMAs — then fold into a per-slab sum.
+  Slabs of images run in parallel; their few partial sums are added at the end.
+- The input gradient (eq. 36.10) is the forward kernel run on δ with the
+  transposed, flipped kernel (``batched.py``).
+
+Parallel loops split images over ``CHUNKS_PER_THREAD × numba.get_num_threads()``
+tasks, so a caller that set one thread (app/api/cores.py) gets one.
+"""
+import numba
+import numpy as np
+from numba import prange
+
+from ._jit import kernel
+from ._simd import LANES16 as LANES
+from ._simd import fma16, load16, load16n, splat16, store16n, sum16, zero16
+
+RO = 3  # output channels per forward block
+RI = 7  # row vectors per forward block (a 14-row map: 2 blocks; a 28×28 map, 56 vectors: 8)
+GO = 3  # output channels per weight-gradient block
+GT = 9  # taps per weight-gradient block (a 3×3 kernel: all of them)
+GCHUNK = 16  # images per weight-gradient sweep: their input planes stay in L2, δ maps in L1
+CHUNKS_PER_THREAD = 2
+
+
+@kernel()
+def _fill_padded(xf, x0, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, buf, b0):
+    """Pad one image ``xf[x0:]`` (C_in, H, W) into ``buf[b0:]`` laid out (C_in, Hp, Wp).
+
+    rowmap (Hp,) and colmap (Wp,) give each padded cell's source row/column, -1
+    for a zero cell (``blocked._band_maps`` with stride 1); columns
+    ``q_lo <= q < q_hi`` copy the input row directly.
+    """
+    for c in range(c_in):
+        for r in range(hp):
+            out = b0 + (c * hp + r) * wp
+            src_r = rowmap[r]
+            if src_r < 0:
+                dst = buf[out:out + wp]
+                for q in range(wp):
+                    dst[q] = 0
+                continue
+            xrow = x0 + (c * h + src_r) * w
+            for q in range(q_lo):
+                k = colmap[q]
+                buf[out + q] = xf[xrow + k] if k >= 0 else 0
+            for q in range(q_hi, wp):
+                k = colmap[q]
+                buf[out + q] = xf[xrow + k] if k >= 0 else 0
+            dst = buf[out + q_lo:out + q_hi]
+            src = xf[xrow + q_lo - left:xrow + q_hi - left]
+            for m in range(q_hi - q_lo):
+                dst[m] = src[m]
+
+
+@kernel(parallel=True)
+def _conv_forward_batch(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, off, wf, b, c_out,
+                        oh, ow, yf, scratch):
+    """Eq. 36.3 at stride 1 for every image: ``yf`` (N, C_out, H_out, W_out) flattened.
+
+    wf: weights (C_out, C_in, T) flattened; off (T,): tap offsets in the padded
+    image; scratch (tasks, C_in·Hp·Wp + LANES): one padded image per task (the
+    tail is zeroed here: the masked-off lanes of a row's last vector read it).
+    One prange iteration owns a contiguous run of images.
+    """
+    n_chunks = scratch.shape[0]
+    plane = hp * wp
+    n_taps = off.shape[0]
+    nv = (ow + LANES - 1) // LANES
+    total = oh * nv
+    ohw = oh * ow
+    step = c_in * n_taps
+    for t in prange(n_chunks):
+        buf = scratch[t]
+        for q in range(c_in * plane, buf.shape[0]):
+            buf[q] = 0
+        for n in range(t * n_img // n_chunks, (t + 1) * n_img // n_chunks):
+            _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, buf, 0)
+            for oa in range(0, c_out, RO):
+                o0 = oa
+                o1 = min(oa + 1, c_out - 1)
+                o2 = min(oa + 2, c_out - 1)
+                y0 = (n * c_out + o0) * ohw
+                y1 = (n * c_out + o1) * ohw
+                y2 = (n * c_out + o2) * ohw
+                for u0 in range(0, total, RI):
+                    us = max(0, min(u0, total - RI))
+                    u = min(us + 0, total - 1)
+                    i = u // nv
+                    v = u - i * nv
+                    x0 = i * wp + LANES * v
+                    y0_ = i * ow + LANES * v
+                    n0 = ow - LANES * v
+                    u = min(us + 1, total - 1)
+                    i = u // nv
+                    v = u - i * nv
+                    x1 = i * wp + LANES * v
+                    y1_ = i * ow + LANES * v
+                    n1 = ow - LANES * v
+                    u = min(us + 2, total - 1)
+                    i = u // nv
+                    v = u - i * nv
+                    x2 = i * wp + LANES * v
+                    y2_ = i * ow + LANES * v
+                    n2 = ow - LANES * v
+                    u = min(us + 3, total - 1)
+                    i = u // nv
+                    v = u - i * nv
+                    x3 = i * wp + LANES * v
+                    y3_ = i * ow + LANES * v
+                    n3 = ow - LANES * v
+                    u = min(us + 4, total - 1)
+                    i = u // nv
+                    v = u - i * nv
+                    x4 = i * wp + LANES * v
+                    y4_ = i * ow + LANES * v
+                    n4 = ow - LANES * v
+                    u = min(us + 5, total - 1)
+                    i = u // nv
+                    v = u - i * nv
+                    x5 = i * wp + LANES * v
+                    y5_ = i * ow + LANES * v
+                    n5 = ow - LANES * v
+                    u = min(us + 6, total - 1)
+                    i = u // nv
+                    v = u - i * nv
+                    x6 = i * wp + LANES * v
+                    y6_ = i * ow + LANES * v
+                    n6 = ow - LANES * v
+                    a00 = splat16(b, o0)
+                    a01 = a00
+                    a02 = a00
+                    a03 = a00
+                    a04 = a00
+                    a05 = a00
+                    a06 = a00
+                    a10 = splat16(b, o1)
+                    a11 = a10
+                    a12 = a10
+                    a13 = a10
+                    a14 = a10
+                    a15 = a10
+                    a16 = a10
+                    a20 = splat16(b, o2)
+                    a21 = a20
+                    a22 = a20
+                    a23 = a20
+                    a24 = a20
+                    a25 = a20
+                    a26 = a20
+                    w0i = o0 * step
+                    w1i = o1 * step
+                    w2i = o2 * step
+                    xc = 0
+                    for c in range(c_in):
+                        for k in range(n_taps):
+                            xo = xc + off[k]
+                            w0 = splat16(wf, w0i + k)
+                            w1 = splat16(wf, w1i + k)
+                            w2 = splat16(wf, w2i + k)
+                            x = load16(buf, xo + x0)
+                            a00 = fma16(w0, x, a00)
+                            a10 = fma16(w1, x, a10)
+                            a20 = fma16(w2, x, a20)
+                            x = load16(buf, xo + x1)
+                            a01 = fma16(w0, x, a01)
+                            a11 = fma16(w1, x, a11)
+                            a21 = fma16(w2, x, a21)
+                            x = load16(buf, xo + x2)
+                            a02 = fma16(w0, x, a02)
+                            a12 = fma16(w1, x, a12)
+                            a22 = fma16(w2, x, a22)
+                            x = load16(buf, xo + x3)
+                            a03 = fma16(w0, x, a03)
+                            a13 = fma16(w1, x, a13)
+                            a23 = fma16(w2, x, a23)
+                            x = load16(buf, xo + x4)
+                            a04 = fma16(w0, x, a04)
+                            a14 = fma16(w1, x, a14)
+                            a24 = fma16(w2, x, a24)
+                            x = load16(buf, xo + x5)
+                            a05 = fma16(w0, x, a05)
+                            a15 = fma16(w1, x, a15)
+                            a25 = fma16(w2, x, a25)
+                            x = load16(buf, xo + x6)
+                            a06 = fma16(w0, x, a06)
+                            a16 = fma16(w1, x, a16)
+                            a26 = fma16(w2, x, a26)
+                        w0i += n_taps
+                        w1i += n_taps
+                        w2i += n_taps
+                        xc += plane
+                    store16n(yf, y0 + y0_, a00, n0)
+                    store16n(yf, y0 + y1_, a01, n1)
+                    store16n(yf, y0 + y2_, a02, n2)
+                    store16n(yf, y0 + y3_, a03, n3)
+                    store16n(yf, y0 + y4_, a04, n4)
+                    store16n(yf, y0 + y5_, a05, n5)
+                    store16n(yf, y0 + y6_, a06, n6)
+                    store16n(yf, y1 + y0_, a10, n0)
+                    store16n(yf, y1 + y1_, a11, n1)
+                    store16n(yf, y1 + y2_, a12, n2)
+                    store16n(yf, y1 + y3_, a13, n3)
+                    store16n(yf, y1 + y4_, a14, n4)
+                    store16n(yf, y1 + y5_, a15, n5)
+                    store16n(yf, y1 + y6_, a16, n6)
+                    store16n(yf, y2 + y0_, a20, n0)
+                    store16n(yf, y2 + y1_, a21, n1)
+                    store16n(yf, y2 + y2_, a22, n2)
+                    store16n(yf, y2 + y3_, a23, n3)
+                    store16n(yf, y2 + y4_, a24, n4)
+                    store16n(yf, y2 + y5_, a25, n5)
+                    store16n(yf, y2 + y6_, a26, n6)
+
+
+@kernel(parallel=True)
+def _pad_batch(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, xpf):
+    """Pad every image into ``xpf`` (N, C_in, Hp, Wp) flattened, plus a zeroed tail of LANES."""
+    size = c_in * hp * wp
+    for n in prange(n_img):
+        _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, xpf, n * size)
+    for q in range(n_img * size, xpf.shape[0]):
+        xpf[q] = 0
+
+
+@kernel(parallel=True, reduce=True)
+def _conv_grad_weight_batch(xpf, plane, wp, off, gyf, n_img, c_in, c_out, oh, ow, partial, pbias):
+    """Eq. 36.9 summed over the images of each slab: ``partial[s]`` (C_out, C_in·T), ``pbias[s]`` (C_out,).
+
+    xpf: padded inputs (N, C_in, Hp, Wp) flattened with a zeroed tail; gyf: δ
+    (N, C_out, H_out, W_out) flattened, read in place (masked loads: the lanes
+    past a row's end are zero, so the input lanes they meet add nothing).  One
+    prange iteration owns slab s (a run of images) and writes only
+    ``partial[s]``/``pbias[s]``, which must arrive zeroed.
+    """
+    n_slabs = partial.shape[0]
+    n_taps = off.shape[0]
+    nv = (ow + LANES - 1) // LANES
+    ohw = oh * ow
+    for sl in prange(n_slabs):
+        s = np.empty(GO * GT, np.float32)
+        n_lo = sl * n_img // n_slabs
+        n_hi = (sl + 1) * n_img // n_slabs
+        for nc in range(n_lo, n_hi, GCHUNK):
+            nc_hi = min(nc + GCHUNK, n_hi)
+            for oa in range(0, c_out, GO):
+                o0 = oa
+                o1 = min(oa + 1, c_out - 1)
+                o2 = min(oa + 2, c_out - 1)
+                for m in range(min(GO, c_out - oa)):
+                    tot = 0.0
+                    for n in range(nc, nc_hi):
+                        base = (n * c_out + oa + m) * ohw
+                        row = gyf[base:base + ohw]
+                        acc = np.float32(0)
+                        for j in range(ohw):
+                            acc += row[j]
+                        tot += acc
+                    pbias[sl, oa + m] += tot
+                for c in range(c_in):
+                    for k0 in range(0, n_taps, GT):
+                        xc = 0
+                        p0 = xc + off[min(k0 + 0, n_taps - 1)]
+                        p1 = xc + off[min(k0 + 1, n_taps - 1)]
+                        p2 = xc + off[min(k0 + 2, n_taps - 1)]
+                        p3 = xc + off[min(k0 + 3, n_taps - 1)]
+                        p4 = xc + off[min(k0 + 4, n_taps - 1)]
+                        p5 = xc + off[min(k0 + 5, n_taps - 1)]
+                        p6 = xc + off[min(k0 + 6, n_taps - 1)]
+                        p7 = xc + off[min(k0 + 7, n_taps - 1)]
+                        p8 = xc + off[min(k0 + 8, n_taps - 1)]
+                        a00 = zero16()
+                        a01 = a00
+                        a02 = a00
+                        a03 = a00
+                        a04 = a00
+                        a05 = a00
+                        a06 = a00
+                        a07 = a00
+                        a08 = a00
+                        a10 = a00
+                        a11 = a00
+                        a12 = a00
+                        a13 = a00
+                        a14 = a00
+                        a15 = a00
+                        a16 = a00
+                        a17 = a00
+                        a18 = a00
+                        a20 = a00
+                        a21 = a00
+                        a22 = a00
+                        a23 = a00
+                        a24 = a00
+                        a25 = a00
+                        a26 = a00
+                        a27 = a00
+                        a28 = a00
+                        for n in range(nc, nc_hi):
+                            xb = (n * c_in + c) * plane
+                            g0b = (n * c_out + o0) * ohw
+                            g1b = (n * c_out + o1) * ohw
+                            g2b = (n * c_out + o2) * ohw
+                            for i in range(oh):
+                                for v in range(nv):
+                                    cnt = ow - LANES * v
+                                    gi = i * ow + LANES * v
+                                    g0 = load16n(gyf, g0b + gi, cnt)
+                                    g1 = load16n(gyf, g1b + gi, cnt)
+                                    g2 = load16n(gyf, g2b + gi, cnt)
+                                    xr = xb + i * wp + LANES * v
+                                    x = load16(xpf, xr + p0)
+                                    a00 = fma16(g0, x, a00)
+                                    a10 = fma16(g1, x, a10)
+                                    a20 = fma16(g2, x, a20)
+                                    x = load16(xpf, xr + p1)
+                                    a01 = fma16(g0, x, a01)
+                                    a11 = fma16(g1, x, a11)
+                                    a21 = fma16(g2, x, a21)
+                                    x = load16(xpf, xr + p2)
+                                    a02 = fma16(g0, x, a02)
+                                    a12 = fma16(g1, x, a12)
+                                    a22 = fma16(g2, x, a22)
+                                    x = load16(xpf, xr + p3)
+                                    a03 = fma16(g0, x, a03)
+                                    a13 = fma16(g1, x, a13)
+                                    a23 = fma16(g2, x, a23)
+                                    x = load16(xpf, xr + p4)
+                                    a04 = fma16(g0, x, a04)
+                                    a14 = fma16(g1, x, a14)
+                                    a24 = fma16(g2, x, a24)
+                                    x = load16(xpf, xr + p5)
+                                    a05 = fma16(g0, x, a05)
+                                    a15 = fma16(g1, x, a15)
+                                    a25 = fma16(g2, x, a25)
+                                    x = load16(xpf, xr + p6)
+                                    a06 = fma16(g0, x, a06)
+                                    a16 = fma16(g1, x, a16)
+                                    a26 = fma16(g2, x, a26)
+                                    x = load16(xpf, xr + p7)
+                                    a07 = fma16(g0, x, a07)
+                                    a17 = fma16(g1, x, a17)
+                                    a27 = fma16(g2, x, a27)
+                                    x = load16(xpf, xr + p8)
+                                    a08 = fma16(g0, x, a08)
+                                    a18 = fma16(g1, x, a18)
+                                    a28 = fma16(g2, x, a28)
+                        s[0] = sum16(a00)
+                        s[1] = sum16(a01)
+                        s[2] = sum16(a02)
+                        s[3] = sum16(a03)
+                        s[4] = sum16(a04)
+                        s[5] = sum16(a05)
+                        s[6] = sum16(a06)
+                        s[7] = sum16(a07)
+                        s[8] = sum16(a08)
+                        s[9] = sum16(a10)
+                        s[10] = sum16(a11)
+                        s[11] = sum16(a12)
+                        s[12] = sum16(a13)
+                        s[13] = sum16(a14)
+                        s[14] = sum16(a15)
+                        s[15] = sum16(a16)
+                        s[16] = sum16(a17)
+                        s[17] = sum16(a18)
+                        s[18] = sum16(a20)
+                        s[19] = sum16(a21)
+                        s[20] = sum16(a22)
+                        s[21] = sum16(a23)
+                        s[22] = sum16(a24)
+                        s[23] = sum16(a25)
+                        s[24] = sum16(a26)
+                        s[25] = sum16(a27)
+                        s[26] = sum16(a28)
+                        for m in range(min(GO, c_out - oa)):
+                            for q in range(min(GT, n_taps - k0)):
+                                partial[sl, oa + m, c * n_taps + k0 + q] += s[m * GT + q]
+
+
+def fits(dtype, stride):
+    """Whether these kernels serve a convolution: float32 at stride 1 (any kernel, dilation, padding)."""
+    return dtype == np.float32 and tuple(stride) == (1, 1)
+
+
+def _tasks(n_img):
+    return max(1, min(n_img, CHUNKS_PER_THREAD * numba.get_num_threads()))
+
+
+def _maps(h, w, pads, mode):
+    from .blocked import _band_maps
+
+    rowmap, colmap, q_lo, q_hi = _band_maps(h, w, pads, mode, (1, 1))
+    return rowmap[0], colmap[0], int(q_lo[0]), int(q_hi[0])
+
+
+def tap_offsets(kh, kw, dilation, wp):
+    """Offset of tap (a, b') in a padded image of row length Wp: a·d_h·Wp + b'·d_w, row-major."""
+    a = np.arange(kh, dtype=np.int64) * dilation[0]
+    bb = np.arange(kw, dtype=np.int64) * dilation[1]
+    return (a[:, None] * wp + bb[None, :]).ravel()
+
+
+def conv_forward_batch(x, w3, b, pads, mode, dilation, kh, kw, y):
+    """Fill ``y`` (N, C_out, H_out, W_out) with eq. 36.3 of the C-contiguous float32 ``x`` (N, C_in, H, W).
+
+    w3 (C_out, C_in, kh·kw) and b (C_out,) C-contiguous float32; pads (top,
+    bottom, left, right) in padding mode ``mode``; stride 1.
+    """
+    n_img, c_in, h, w = x.shape
+    _, c_out, oh, ow = y.shape
+    hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
+    rowmap, colmap, q_lo, q_hi = _maps(h, w, pads, mode)
+    off = tap_offsets(kh, kw, dilation, wp)
+    scratch = np.empty((_tasks(n_img), c_in * hp * wp + LANES), np.float32)
+    _conv_forward_batch(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
+                        w3.reshape(-1), b, c_out, oh, ow, y.reshape(-1), scratch)
+
+
+def conv_grad_weight_batch(x, gy, pads, mode, dilation, kh, kw):
+    """Eq. 36.9 and the bias gradient summed over the batch: (C_out, C_in·kh·kw), (C_out,), float32.
+
+    x (N, C_in, H, W) and δ ``gy`` (N, C_out, H_out, W_out) C-contiguous float32; stride 1.
+    """
+    n_img, c_in, h, w = x.shape
+    _, c_out, oh, ow = gy.shape
+    hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
+    rowmap, colmap, q_lo, q_hi = _maps(h, w, pads, mode)
+    xpf = np.empty(n_img * c_in * hp * wp + LANES, np.float32)
+    _pad_batch(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, xpf)
+    n_slabs = _tasks(n_img)
+    partial = np.zeros((n_slabs, c_out, c_in * kh * kw), np.float32)
+    pbias = np.zeros((n_slabs, c_out), np.float64)
+    _conv_grad_weight_batch(xpf, hp * wp, wp, tap_offsets(kh, kw, dilation, wp), gy.reshape(-1), n_img, c_in,
+                            c_out, oh, ow, partial, pbias)
+    return partial.sum(axis=0), pbias.sum(axis=0).astype(np.float32)
