@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.kernels.norm import batch_norm_train_backward, batch_norm_train_forward
+
 from .sequential import Layer
 
 EPS = 1e-5
@@ -44,41 +46,26 @@ def _channel_sum(x: np.ndarray) -> np.ndarray:
 def batch_norm(x, gamma, beta, running_mean, running_var, eps=EPS, momentum=MOMENTUM):
     """Training-mode batch norm of x (N, C, H, W); updates the running statistics in place.
 
-    Returns (y, saved) where saved = (x̂, 1/√(σ² + ε), γ) is what ``batch_norm_backward`` needs.
+    The sweeps over the batch are ``app.kernels.norm`` (two per pass instead of
+    NumPy's seven or eight).  Returns (y, saved) where saved = (x, μ, 1/√(σ² + ε), γ)
+    is what ``batch_norm_backward`` needs (it recomputes x̂ from x).
     """
     n, c, h, w = x.shape
     m = n * h * w
     if m < 2:
         raise ValueError(f"batch norm in training mode needs more than one value per channel; got {x.shape}")
-    mean = _channel_sum(x) / m
-    xc = x - _per_channel(mean)
-    var = _channel_sum(xc * xc) / m
-    inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
-    x_hat = xc
-    x_hat *= _per_channel(inv_std)
-    y = x_hat * _per_channel(gamma)
-    y += _per_channel(beta)
+    y, mean, var, inv_std = batch_norm_train_forward(x, gamma, beta, eps)
     running_mean *= 1.0 - momentum
-    running_mean += momentum * mean
+    running_mean += (momentum * mean).astype(running_mean.dtype)
     running_var *= 1.0 - momentum
-    running_var += momentum * var * (m / (m - 1))
-    return y, (x_hat, inv_std, gamma)
+    running_var += (momentum * var * (m / (m - 1))).astype(running_var.dtype)
+    return y, (x, mean, inv_std, gamma)
 
 
 def batch_norm_backward(saved, grad_output, input_grad=True):
     """Gradients of training-mode ``batch_norm``: (dL/dx or None, dL/dγ, dL/dβ)."""
-    x_hat, inv_std, gamma = saved
-    n, c, h, w = x_hat.shape
-    m = n * h * w
-    g_beta = _channel_sum(grad_output)
-    g_gamma = _channel_sum(grad_output * x_hat)
-    if not input_grad:
-        return None, g_gamma, g_beta
-    gx = grad_output * m
-    gx -= _per_channel(g_beta)
-    gx -= x_hat * _per_channel(g_gamma)
-    gx *= _per_channel(gamma * inv_std / m)
-    return gx, g_gamma, g_beta
+    x, mean, inv_std, gamma = saved
+    return batch_norm_train_backward(x, gamma, mean, inv_std, grad_output, input_grad)
 
 
 def batch_norm_inference(x, gamma, beta, running_mean, running_var, eps=EPS):

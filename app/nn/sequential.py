@@ -15,6 +15,9 @@ arrays in place, so the layers' views never go stale.
 ``forward`` keeps every layer's output in ``Cache.outputs`` (in order), which is
 what feature visualisation and Grad-CAM read; ``backward`` can start from any
 layer's output and can keep the gradient with respect to every layer's output.
+A training step that needs none of that passes ``record=False``: a ReLU
+followed by a 2×2 max pool then runs as one ``ReLUMaxPool2d`` (pool first,
+the same numbers) and the ReLU's full-size output is never made.
 """
 from __future__ import annotations
 
@@ -65,6 +68,7 @@ class Cache:
     train: bool
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
     saved: dict[str, object] = field(default_factory=dict)
+    ran: dict[str, Layer] = field(default_factory=dict)   # the layer object that produced each output
 
     @property
     def last(self) -> str:
@@ -121,23 +125,37 @@ class Sequential:
     # ----------------------------------------------------------------- passes
 
     def forward(self, x: np.ndarray, train: bool, rng: np.random.Generator | None = None,
-                upto: str | None = None) -> tuple[np.ndarray, Cache]:
+                upto: str | None = None, record: bool = True) -> tuple[np.ndarray, Cache]:
         """Run the layers on batch ``x``; stop after layer ``upto`` if given.
 
         ``train=True``: dropout draws its mask from ``rng`` and batch norm
         normalises by the batch and updates its running statistics.
         ``train=False``: dropout is the identity and batch norm uses the running
-        statistics (inference mode).
+        statistics (inference mode).  ``record=False`` allows the fused
+        ReLU → max-pool path (same result; ``cache.outputs`` then lacks those
+        ReLUs' outputs).
         """
+        from .activation import ReLU
+        from .conv import MaxPool2d, ReLUMaxPool2d
+
         if upto is not None:
             self.layer(upto)
         h = np.ascontiguousarray(x, dtype=self.dtype)
         cache = Cache(input=h, train=train)
-        for layer in self.layers:
-            h, cache.saved[layer.name] = layer.forward(self._views[layer.name], h, train, rng)
+        layers = self.layers
+        i = 0
+        while i < len(layers):
+            layer = layers[i]
+            if (not record and upto is None and isinstance(layer, ReLU) and i + 1 < len(layers)
+                    and isinstance(layers[i + 1], MaxPool2d)):
+                layer = ReLUMaxPool2d(layers[i + 1].name)
+                i += 1
+            h, cache.saved[layer.name] = layer.forward(self._views.get(layer.name, {}), h, train, rng)
             cache.outputs[layer.name] = h
+            cache.ran[layer.name] = layer
             if layer.name == upto:
                 break
+            i += 1
         return h, cache
 
     def backward(self, cache: Cache, grad: np.ndarray, start: str | None = None, input_grad: bool = False,
@@ -164,9 +182,9 @@ class Sequential:
             name = names[i]
             if keep_grads:
                 kept[name] = g
-            layer = self.layer(name)
+            layer = cache.ran[name]
             need_gx = i > 0 or input_grad
-            gx, grads = layer.backward(self._views[name], cache.saved[name], g, need_gx, param_grads)
+            gx, grads = layer.backward(self._views.get(name, {}), cache.saved[name], g, need_gx, param_grads)
             for local, value in grads.items():
                 params[f"{name}.{local}"] = value
             g = gx
