@@ -562,3 +562,28 @@ def test_a_running_run_answers_with_its_current_weights(api):
         assert answers[0].json()["run"]["state"] == "running"
     finally:
         api.post("/api/train/reset", json={"session": "inside-running-2"})
+
+
+# --------------------------------------------------------------------------- the chapter model itself
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_the_chapter_models_state_dict_builds_the_same_network(batch_norm):
+    chapter = pytest.importorskip("app.labs.train.chapter")
+    model = chapter.ChapterModel(batch_norm=batch_norm, dropout=0.5, seed=1, dtype=np.float64)
+    if batch_norm:  # non-trivial running statistics
+        for name in ("bn1", "bn2"):
+            c = model.buffers[f"{name}.running_var"].shape[0]
+            model.buffers[f"{name}.running_var"][...] = np.linspace(0.5, 2.0, c)
+            model.buffers[f"{name}.running_mean"][...] = np.linspace(-0.1, 0.1, c)
+    net = network.from_state(model.state_dict(), dtype=np.float64)
+    x = np.stack([digit(8), digit(9)])
+    np.testing.assert_allclose(net.logits(x), model.logits(x), atol=1e-10)
+    assert net.model == "chapter" and net.side == 28
+    logits, cache = model.forward(x, train=False)
+    seed = np.zeros_like(logits)
+    seed[:, 5] = 1.0
+    ref = model.backward(cache, seed, input_grad=True, param_grads=False).input[:, 0]
+    np.testing.assert_allclose(saliency.logit_gradient(net, x, 5)[0], ref, atol=1e-10)
+    cam = gradcam.gradcam(net, x[0], 5)
+    assert cam["map"].shape == (14, 14) and cam["weights"].shape == (64,)
