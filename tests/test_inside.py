@@ -546,8 +546,9 @@ def test_featurevis_and_fgsm_curve_stream_progress_then_a_result(api):
     assert [line["type"] for line in lines[:-1]] == ["progress"] * (len(lines) - 1) and lines[-1]["type"] == "result"
     assert len(lines[-1]["top"]) == 9 and np.array(lines[-1]["plain"]).shape == (8, 8)
     lines = read_lines(api, "/api/inside/fgsm-curve", {"session": "inside-page-1", "epsilons": [0, 0.1, 0.3]})
-    assert lines[-1]["type"] == "result" and len(lines[-1]["accuracy"]) == 3
-    assert lines[-1]["accuracy"][0] > lines[-1]["accuracy"][2]
+    assert lines[-1]["type"] == "result" and len(lines[-1]["curve"]) == 3
+    assert lines[-1]["curve"][0] > lines[-1]["curve"][2]
+    assert [line["accuracy"] for line in lines if line.get("stage") == "epsilon"] == lines[-1]["curve"]
     r = api.post("/api/inside/featurevis", json={"session": "inside-page-1", "layer": "conv1", "unit": 99})
     assert r.status_code == 422 and "unit must be between 0 and 7" in r.json()["detail"]
 

@@ -5,7 +5,8 @@ Every call names the page's ``session``; its run's current weights are read
 by ``app.labs.inside``, which caches results per (weights, digit, method,
 knobs).  Feature visualisation and the ε curve stream their progress as
 newline-delimited JSON (one object per line, ``"type": "progress"`` then one
-``"type": "result"``; a failure half-way ends the stream with
+``"type": "result"`` — the ε curve's result line is also its last ε's progress line and adds the
+whole ``curve``; a failure half-way ends the stream with
 ``"type": "error"`` and a ``detail``).
 """
 from __future__ import annotations
@@ -192,7 +193,7 @@ def fgsm_curve(req: CurveRequest, request: Request, settings: SettingsDep):
         line = {"type": "progress", "stage": "epsilon", "index": event["index"], "epsilon": event["epsilon"],
                 "accuracy": event["accuracy"], "of": len(epsilons)}
         if len(accuracies) == len(epsilons):
-            line.update(type="result", epsilons=epsilons, accuracy=accuracies, model=net.model, run=run)
+            line.update(type="result", epsilons=epsilons, curve=accuracies, model=net.model, run=run)
         return line
 
     return _stream(events, encode)

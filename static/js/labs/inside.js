@@ -36,6 +36,7 @@ export const FIELDS = [
 ];
 
 const POLL_MS = 2000;
+const RUN_KEY = "convlab.trainRun"; // set by the Train lab while this tab has a run on the server
 const EPSILONS = Array.from({ length: 13 }, (_, i) => Math.round(i * 25) / 1000);
 
 /** The Train lab's key for this tab's run (the same sessionStorage entry train.js makes). */
@@ -74,6 +75,12 @@ export function mount(root, ctx) {
   }
 
   async function refresh() {
+    if (!sessionStorage.getItem(RUN_KEY)) {
+      // This tab never started a run (the Train lab sets the key): no request that must 404.
+      confusion = null;
+      showNoRun(true);
+      return;
+    }
     let answer;
     try {
       answer = await getJSON(`/api/inside/confusion?session=${encodeURIComponent(session)}`, { key: "inside-confusion" });
@@ -266,7 +273,7 @@ export function mount(root, ctx) {
     const svg = $(".inside-curve");
     progress.hidden = false;
     progress.value = 0;
-    svg.hidden = false;
+    svg.removeAttribute("hidden"); // an SVG element has no .hidden property
     curve = { weights: confusion.run.weights, accuracy: [] };
     drawCurve(svg, EPSILONS, [], state.get()["inside.eps"]);
     const steps = EPSILONS.length + 3;
@@ -282,7 +289,7 @@ export function mount(root, ctx) {
         if (line.type === "result") {
           progress.value = 1;
           svg.dataset.done = "1";
-          svg.setAttribute("aria-label", `Held-out accuracy against ε: ${curveSummary(EPSILONS, line.accuracy).textContent}`);
+          svg.setAttribute("aria-label", `Held-out accuracy against ε: ${curveSummary(EPSILONS, line.curve).textContent}`);
         }
       }, { key: "inside-curve" });
       progress.hidden = true;

@@ -10,7 +10,7 @@ import { thumbnail } from "./digit.js";
 export function renderMatrix(root, confusion, selected, onCell) {
   const m = confusion.matrix;
   const k = m.length;
-  const head = el("tr", {}, el("th", { scope: "col", class: "corner" }, "true ↓ / answer →"),
+  const head = el("tr", {}, el("th", { scope: "col", class: "corner" }, "true ↓", el("br"), "answer →"),
     ...Array.from({ length: k }, (_, p) => el("th", { scope: "col" }, String(p))));
   const rows = m.map((row, t) => {
     const total = row.reduce((a, b) => a + b, 0) || 1;

@@ -17,8 +17,8 @@ export function layerOptions(select, units, value) {
 export function renderImages(root, line, side) {
   root.replaceChildren();
   const [plain, regularised] = line.objective;
-  digitCard(root, Float32Array.from(line.plain.flat()), side, `no regularisation: ${plain.toFixed(2)}`);
-  digitCard(root, Float32Array.from(line.regularised.flat()), side, `jitter + L2 + blur: ${regularised.toFixed(2)}`);
+  digitCard(root, Float32Array.from(line.plain.flat()), side, `no regularisation: ${plain.toFixed(2)}`, 140);
+  digitCard(root, Float32Array.from(line.regularised.flat()), side, `jitter + L2 + blur: ${regularised.toFixed(2)}`, 140);
 }
 
 export function renderTop(root, top, set, onDigit) {

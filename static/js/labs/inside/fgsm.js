@@ -7,21 +7,22 @@ import { digitCard, mapCard } from "./methods.js";
 /** Original, perturbation (diverging, ±ε) and the adversarial digit. */
 export function renderAdversarial(root, answer, digit, side) {
   root.replaceChildren();
-  digitCard(root, digit, side, "the digit");
+  digitCard(root, digit, side, "the digit", 120);
   const eps = Math.max(answer.epsilon, 1e-6);
   mapCard(root, { title: `perturbation (±${answer.epsilon})`, values: answer.perturbation, h: side, w: side,
-    map: MAPS.diverging, range: [-eps, eps], maxW: 168, testid: "fgsm-perturbation" });
-  digitCard(root, Float32Array.from(answer.adversarial.flat()), side, "adversarial digit");
+    map: MAPS.diverging, range: [-eps, eps], maxW: 120, testid: "fgsm-perturbation" });
+  digitCard(root, Float32Array.from(answer.adversarial.flat()), side, "adversarial digit", 120);
 }
 
-/** One sentence: before → after, with ✓/✗ marks (not colour alone). */
+/** One sentence: before → after, with ✓/✗ marks (not colour alone). `label`: the true label, or null (drawn). */
 export function verdict(answer, label) {
   const p0 = answer.probabilities[answer.predicted];
   const p1 = answer.probabilities_after[answer.predicted_after];
+  const change = `${answer.predicted} (${(p0 * 100).toFixed(1)} %) → ${answer.predicted_after} (${(p1 * 100).toFixed(1)} %) ` +
+    `at ε = ${answer.epsilon}`;
   const right = label === null || label === undefined ? answer.predicted : label;
-  const fooled = answer.predicted_after !== right;
-  return `${answer.predicted} (${(p0 * 100).toFixed(1)} %) → ${answer.predicted_after} (${(p1 * 100).toFixed(1)} %) at ` +
-    `ε = ${answer.epsilon}: ${fooled ? "✗ fooled" : "✓ still right"}`;
+  if (answer.predicted !== right) return `${change}: it was already wrong (the label is ${label}); the step pushes it further away`;
+  return answer.predicted_after === right ? `${change}: ✓ still right` : `${change}: ✗ fooled`;
 }
 
 /** Accuracy against ε as an SVG line; the slider's ε marked. */

@@ -103,12 +103,12 @@ export function overlayCard(root, { title, digit, side, cam, h, w, maxW = 224, c
 }
 
 /** The opened digit, large. */
-export function digitCard(root, values, side, title = "input") {
+export function digitCard(root, values, side, title = "input", size = 168) {
   const fig = el("figure", { class: "map-card inside-card" });
   fig.append(el("figcaption", { class: "inside-card-title" }, title));
   const canvas = el("canvas", { class: "map-canvas", role: "img", "aria-label": `${title}, ${side}×${side} pixels` });
   paintInk(canvas, values, side);
-  const scale = Math.max(1, Math.floor(168 / side));
+  const scale = Math.max(1, Math.floor(size / side));
   canvas.style.width = `${side * scale}px`;
   canvas.style.height = `${side * scale}px`;
   fig.append(canvas);

@@ -17,7 +17,7 @@ export function renderSanity(root, answer) {
   const steps = answer.steps;
   const methods = Object.keys(steps[0].maps);
   const head = el("tr", {}, el("th", { scope: "col" }, "method"),
-    ...steps.map((s, i) => el("th", { scope: "col" }, i === 0 ? "trained" : `+ ${s.label} random`)));
+    ...steps.map((s, i) => el("th", { scope: "col" }, i === 0 ? "trained" : `+ ${s.label}`)));
   const rows = methods.map((m) => {
     const cells = steps.map((step) => {
       const values = step.maps[m];
@@ -25,7 +25,7 @@ export function renderSanity(root, answer) {
       const w = values[0].length;
       const td = el("td", { class: "inside-sanity-cell" });
       const view = new MapView(td, { label: `${METHOD_NAMES[m]} after randomising ${step.randomised.join(", ") || "nothing"}`,
-        maxW: 84, maxH: 84 });
+        maxW: 64, maxH: 64 });
       const flat = Float32Array.from(values.flat());
       view.setData(flat, h, w, { map: SIGNED[m] ? MAPS.diverging : MAPS.viridis });
       view.onHover((cell, e) => (cell ? showTooltip(e, [`${METHOD_NAMES[m]}`, `value ${fmt(flat[cell.row * w + cell.col])}`]) :
@@ -42,6 +42,8 @@ export function renderSanity(root, answer) {
   const foot = el("tr", { class: "inside-sanity-foot" }, el("th", { scope: "row" }, "the network"),
     ...predicted.map((t) => el("td", {}, t)));
   root.replaceChildren(
+    el("p", { class: "inside-sanity-legend" }, "Columns: the trained network, then with the named layer also re-drawn at " +
+      "random (top down, so the last column is an entirely random network)."),
     el("div", { class: "inside-sanity-scroll" },
       el("table", { class: "inside-sanity-table" }, el("thead", {}, head), el("tbody", {}, ...rows, foot))),
     el("p", { class: "hint" }, `Class explained: ${answer.target}. Each map has its own colour range (random layers ` +
