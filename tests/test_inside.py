@@ -588,3 +588,30 @@ def test_the_chapter_models_state_dict_builds_the_same_network(batch_norm):
     np.testing.assert_allclose(saliency.logit_gradient(net, x, 5)[0], ref, atol=1e-10)
     cam = gradcam.gradcam(net, x[0], 5)
     assert cam["map"].shape == (14, 14) and cam["weights"].shape == (64,)
+
+
+def test_a_chapter_run_is_inspected_at_28_by_28(api):
+    """A session whose run trains the chapter's model (batch norm on): every endpoint answers at its sizes."""
+    chapter = pytest.importorskip("app.labs.train.chapter")
+    assert api.post("/api/train/start", json={"session": "inside-chapter-3", "filters": 4}).status_code == 200
+    api.post("/api/train/pause", json={"session": "inside-chapter-3"})
+    run = api.app.state.train_sessions.get("inside-chapter-3")
+    with run.lock:
+        run.trainer = chapter.Trainer(seed=0, epochs=1, batch_norm=True)
+    try:
+        body = api.get("/api/inside/confusion", params={"session": "inside-chapter-3"}).json()
+        assert body["model"] == "chapter" and body["side"] == 28 and body["cam_layer"] == "relu2"
+        assert "bn1" in body["layers"] and body["units"][0] == {"layer": "conv1", "reads": "bn1", "units": 32,
+                                                                  "kind": "filter"}
+        r = api.post("/api/inspect", json={"session": "inside-chapter-3", "index": 4, "method": "gradcam"})
+        assert r.status_code == 200 and np.array(r.json()["map"]).shape == (14, 14)
+        r = api.post("/api/inspect", json={"session": "inside-chapter-3", "index": 4, "method": "occlusion",
+                                           "patch": 4, "stride": 2})
+        assert r.json()["map_size"] == 13
+        drawn = np.zeros((28, 28))
+        drawn[6:22, 13:15] = 1.0
+        r = api.post("/api/inspect", json={"session": "inside-chapter-3", "pixels": drawn.tolist(), "method": "fgsm",
+                                           "epsilon": 0.05})
+        assert r.status_code == 200 and np.abs(np.array(r.json()["perturbation"])).max() <= 0.05 + 1e-6
+    finally:
+        api.post("/api/train/reset", json={"session": "inside-chapter-3"})

@@ -262,6 +262,8 @@ export function mount(root, ctx) {
         label }, { key: "inside-fgsm" });
       renderAdversarial($(".inside-fgsm"), answer, digitDisplay(), confusion.side);
       $(".inside-fgsm-verdict").textContent = verdict(answer, label);
+      renderProbabilities($(".inside-probs-before"), answer.probabilities, answer.predicted, label);
+      renderProbabilities($(".inside-probs-after"), answer.probabilities_after, answer.predicted_after, label);
       if (curve.accuracy.length) drawCurve($(".inside-curve"), EPSILONS, curve.accuracy, s["inside.eps"]);
     } catch (err) {
       handle(err);

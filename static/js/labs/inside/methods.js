@@ -15,23 +15,18 @@ export const METHOD_NAMES = {
 };
 
 /** Ten bars; the predicted class marked ▶ and bold, the true label marked ✓ (not by colour alone). */
-export function renderProbabilities(root, probs, predicted, label = null, after = null) {
+export function renderProbabilities(root, probs, predicted, label = null) {
   root.replaceChildren(
     ...probs.map((p, k) => {
       const marks = `${k === predicted ? "▶" : ""}${k === label ? "✓" : ""}`;
       const row = el(
         "div",
-        { class: `inside-prob${k === predicted ? " top" : ""}`, "data-testid": `inside-prob-${k}` },
+        { class: `inside-prob${k === predicted ? " top" : ""}` },
         el("span", { class: "digit" }, `${marks} ${k}`.trim()),
         el("span", { class: "bar" }, el("span", { class: "fill" })),
         el("span", { class: "pct" }, `${(p * 100).toFixed(1)} %`),
       );
       row.querySelector(".fill").style.width = `${p * 100}%`;
-      if (after) {
-        const bar = el("span", { class: "fill after" });
-        bar.style.width = `${after[k] * 100}%`;
-        row.querySelector(".bar").append(bar);
-      }
       return row;
     }),
   );

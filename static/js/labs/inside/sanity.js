@@ -8,6 +8,7 @@ import { el, hideTooltip, showTooltip } from "../../ui.js";
 import { METHOD_NAMES } from "./methods.js";
 
 const SIGNED = { saliency: true, smoothgrad: true, gradcam: false, occlusion: true };
+const SHORT = { saliency: "Saliency", smoothgrad: "SmoothGrad", gradcam: "Grad-CAM", occlusion: "Occlusion" };
 
 function rho(value) {
   return value === null || value === undefined ? "ρ —" : `ρ ${value.toFixed(2)}`;
@@ -33,10 +34,10 @@ export function renderSanity(root, answer) {
       const r = step.rank_correlation[m];
       const low = r !== null && r < 0.5;
       td.append(el("span", { class: `inside-rho${low ? " low" : ""}`, "data-testid": `sanity-rho-${m}` },
-        rho(r), el("span", { class: "hint" }, ` |·| ${rho(step.rank_correlation_abs[m]).slice(2)}`)));
+        rho(r), el("span", { class: "hint" }, `|·| ${rho(step.rank_correlation_abs[m]).slice(2)}`)));
       return td;
     });
-    return el("tr", {}, el("th", { scope: "row" }, METHOD_NAMES[m]), ...cells);
+    return el("tr", {}, el("th", { scope: "row" }, SHORT[m]), ...cells);
   });
   const predicted = steps.map((s, i) => (i === 0 ? `answers ${s.predicted}` : `answers ${s.predicted}`));
   const foot = el("tr", { class: "inside-sanity-foot" }, el("th", { scope: "row" }, "the network"),
