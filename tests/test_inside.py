@@ -323,7 +323,9 @@ def test_accuracy_curve_equals_one_digit_at_a_time(trained_small):
     assert curve[0] == pytest.approx(float((net.logits(images).argmax(1) == labels).mean()))
     assert curve[-1] < curve[0]                   # a trained network is fooled by ε = 0.2
     events = list(fgsm.curve_steps(net, images, labels, eps))
-    assert [e["stage"] for e in events] == ["gradient", "epsilon", "epsilon", "epsilon"]
+    chunks = -(-60 // network.CHUNK)
+    assert [e["stage"] for e in events] == ["gradient"] * chunks + ["epsilon"] * 3
+    assert [e["done"] for e in events[:chunks]] == list(range(1, chunks + 1))
 
 
 # --------------------------------------------------------------------------- sanity check
