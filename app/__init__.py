@@ -6,13 +6,13 @@ entry point (the server, the tests, the benchmarks) imports this package first.
 import os
 
 # A parked OpenMP thread wakes in ~0.8 ms instead of ~10 ms after an idle moment
-# (PERF_NOTES.md); a page that sends one request per knob move lives in that regime.
+# (docs/PERFORMANCE.md §9); a page that sends one request per knob move lives in that regime.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numba  # noqa: E402
 
 # The default "workqueue" layer aborts the process when two requests run parallel
-# kernels at once (TOOLCHAIN.md §3); "threadsafe" picks TBB or OpenMP.
+# kernels at once (docs/RUNTIME.md); "threadsafe" picks TBB or OpenMP.
 numba.config.THREADING_LAYER = "threadsafe"
 
 # NumPy's BLAS (OpenBLAS) on one thread for the whole process.  Its worker threads spin

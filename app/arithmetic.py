@@ -6,6 +6,7 @@ Equation numbers refer to the chapter ConvLab teaches (36.4–36.11).
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable, NamedTuple, Sequence
 
 Pair = tuple[int, int]
@@ -97,6 +98,35 @@ def padding_sides(padding, kh: int, kw: int, dh: int = 1, dw: int = 1) -> tuple[
     return (ph, ph), (pw, pw)
 
 
+def conv_transpose_output_size(n: int, k: int, s: int = 1, p: int = 0, d: int = 1, output_padding: int = 0) -> int:
+    """Output length of a transposed convolution along one axis: (n − 1)·s − 2p + d(k − 1) + output_padding + 1.
+
+    Raises ValueError when output_padding is not smaller than the stride or the
+    dilation (PyTorch's rule: larger values would add cells no input reaches) or
+    when the result would be < 1.
+    """
+    for name, v, lo in (("input size", n, 1), ("kernel", k, 1), ("stride", s, 1), ("dilation", d, 1),
+                        ("padding", p, 0), ("output_padding", output_padding, 0)):
+        if v < lo:
+            raise ValueError(f"{name} must be >= {lo}, got {v}")
+    if output_padding >= max(s, d):
+        raise ValueError(
+            f"output_padding {output_padding} must be smaller than the stride ({s}) or the dilation ({d})"
+        )
+    out = (n - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
+    if out < 1:
+        raise ValueError(
+            f"padding {p} crops everything: (n−1)·s − 2p + d(k−1) + output_padding + 1 = {out}; lower padding"
+        )
+    return out
+
+
+def output_padding_for(n_in: int, n_out: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
+    """The output_padding that makes a transposed convolution give back ``n_in``
+    from a forward convolution's ``n_out`` (the rows the forward floor dropped)."""
+    return n_in - ((n_out - 1) * s - 2 * p + d * (k - 1) + 1)
+
+
 def _fitting_size(n: int, k: int, s: int, pad_total: int, d: int = 1) -> int:
     if n + pad_total < effective_kernel(k, d):
         return 0
@@ -158,6 +188,20 @@ def activation_bytes(shape: Iterable[int], bytes_per_value: int = 4) -> int:
     return n * bytes_per_value
 
 
+def format_bytes(n: int) -> str:
+    """A byte count in binary units, one decimal: 784 → "784 B", 8323200 → "7.9 MiB".
+
+    The unit is the largest in which the rounded value is at least 1.0 (1048575 →
+    "1.0 MiB", not "1024.0 KiB"). Rounds half up on the exact quotient (integer
+    arithmetic), so the page's ``formatBytes`` prints the same text for every count.
+    """
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        tenths = (20 * n + size) // (2 * size)
+        if tenths >= 10:
+            return f"{tenths // 10}.{tenths % 10} {unit}"
+    return f"{n} B"
+
+
 def _padding_before(padding, k: int, d: int) -> int:
     if padding == "same":
         return same_padding(k, d)[0]
@@ -214,3 +258,23 @@ def receptive_field(layers: Sequence[dict]) -> list[dict]:
 def _squash(values):
     values = [int(v) if isinstance(v, float) and v.is_integer() else v for v in values]
     return values[0] if values[0] == values[1] else (values[0], values[1])
+
+
+def unit_field(rf: dict, row: int, col: int) -> dict:
+    """The input pixels output unit (row, col) can see: {top, left, height, width}.
+
+    ``rf`` is one layer of :func:`receptive_field`; the box is centred on
+    start + index·jump and may reach outside the image (into the padding).
+    """
+    size, jump, start = (tuple(rf[k]) if isinstance(rf[k], (tuple, list)) else (rf[k], rf[k])
+                         for k in ("size", "jump", "start"))
+    return {
+        "top": _round_half_up(start[0] + row * jump[0] - (size[0] - 1) / 2),
+        "left": _round_half_up(start[1] + col * jump[1] - (size[1] - 1) / 2),
+        "height": size[0],
+        "width": size[1],
+    }
+
+
+def _round_half_up(x: float) -> int:
+    return int(math.floor(x + 0.5))

@@ -15,7 +15,7 @@ import urllib.request
 import webbrowser
 
 # glibc: keep large temporaries mapped between requests instead of returning them to the
-# kernel and faulting them in again on every call (PERF_NOTES.md, "Allocation").
+# kernel and faulting them in again on every call (docs/PERFORMANCE.md §8).
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824"}
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 

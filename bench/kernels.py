@@ -1,17 +1,35 @@
 """Benchmark ConvLab's kernels against NumPy im2col, a per-channel SciPy loop and PyTorch.
 
-Run:  .venv/bin/python bench/kernels.py [--quick] [--only W2,W4b]
+Run:  .venv/bin/python bench/kernels.py [--rounds 3] [--only W2,W4b,C2w] [--no-scipy]
 
 Workloads (issue 2): W1 gray 512² one 3×3 p1; W2 RGB 512² → 8 3×3 p1 + bias;
 W3 RGB 1024² → 16 5×5 s2 p2; W4 16×128² → 32 3×3 p1 (forward and backward);
 W5 = W2 with dilation 2, p2; W6 max 2×2 and avg 3×3 s1 on 8×512².
-float32; every implementation in the same run; median of repeats after a
-warm-up call.  PyTorch is optional (only for this benchmark; never a runtime or
-test dependency): install with ``pip install torch==2.13.0`` (never unpinned).
+The chapter model's batched layers (issue 22; batch 128, "same" 3×3):
+C1 1 → 32 at 28×28 (f: forward, w: weight + bias gradient, the first layer
+needs no input gradient), C2 32 → 64 at 14×14 (f, w, x: input gradient,
+b: input + weight + bias gradients), P1/P2 max pool 2 on 128×32×28² and
+128×64×14² (f: forward with argmax, b: backward from the argmax).
+float32 throughout.
+
+How the timing is kept fair (issue 22).  Each implementation is timed in a
+block of its own (median of repeats after a warm-up call), and before every
+block the harness sleeps QUIET_S seconds so that no column inherits the
+previous one's spinning threads (OpenBLAS workers busy-wait ~0.1 s after a
+NumPy matmul, PyTorch's OpenMP workers and Numba's spin briefly too).  The
+blocks are interleaved: every round times every row's implementations, in an
+order that rotates from round to round, and the table reports the range over
+rounds (lo–hi of the block medians) and the CL/torch ratio of each round, so
+a load spike on a shared machine shows up as a wide range rather than as a
+wrong ratio.  GFLOP/s are ConvLab's best round; %peak is against the peak
+measured at start-up with two threads of independent FMAs (AVX-512 where the
+CPU has it: ~460 GFLOP/s on this project's 2-core machine; ~200 with AVX2).
 
 The script re-executes itself with glibc's malloc thresholds raised
 (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_) so that no implementation pays
-page faults on every call for its large temporaries (PERF_NOTES.md), and says so.
+page faults on every call for its large temporaries (docs/PERFORMANCE.md §8), and says so.
+PyTorch is optional (only for this benchmark; never a runtime or test
+dependency): install with ``pip install torch==2.13.0`` (never unpinned).
 """
 import argparse
 import os
@@ -28,6 +46,14 @@ from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
 import numba  # noqa: E402
 
 import app.kernels as K  # noqa: E402
+from app.kernels import _simd  # noqa: E402
+
+# 16-lane vectors where the CPU has AVX-512 (LLVM splits them into two AVX2 registers otherwise).
+_AVX512 = "avx512f" in open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else False
+if _AVX512:
+    LANES, _lanes_load, _lanes_fma, _lanes_sum, _lanes_zero = 16, _simd.load16, _simd.fma16, _simd.sum16, _simd.zero16
+else:
+    LANES, _lanes_load, _lanes_fma, _lanes_sum, _lanes_zero = 8, _simd.load8, _simd.fma8, _simd.sum8, _simd.zero8
 
 try:
     import torch  # noqa: E402
@@ -42,7 +68,8 @@ try:
 except ImportError:
     signal = ndimage = None
 
-PEAK_GFLOPS = 200.0  # 2 cores × 2 FMA units × 8 float32 lanes × 2 flops × ~3.1 GHz
+QUIET_S = 0.25  # sleep before each timed block: longer than OpenBLAS's ~0.1 s busy-wait
+GHZ = 3.5  # sustained all-core clock under vector load on this project's machine (single-core FMA loop: ~230 GFLOP/s at 16 lanes)
 
 
 # --------------------------------------------------------------------------- baselines
@@ -109,8 +136,9 @@ def sp_conv_backward(x, w, gy, pad):
 # --------------------------------------------------------------------------- timing
 
 
-def median_ms(fn, budget=1.0, min_reps=3, max_reps=25):
-    fn()  # warm-up (and JIT)
+def median_ms(fn, budget=0.5, min_reps=3, max_reps=25):
+    """Median wall time of ``fn`` in one block, after a warm-up call (JIT, caches)."""
+    fn()
     times = []
     start = time.perf_counter()
     while len(times) < min_reps or (len(times) < max_reps and time.perf_counter() - start < budget):
@@ -118,6 +146,45 @@ def median_ms(fn, budget=1.0, min_reps=3, max_reps=25):
         fn()
         times.append(time.perf_counter() - t0)
     return 1e3 * float(np.median(times))
+
+
+@numba.njit(parallel=True, cache=False)
+def _fma_peak(a, n, out):
+    for t in numba.prange(out.shape[0]):
+        x = _lanes_load(a, 0)
+        y = _lanes_load(a, LANES)
+        c0 = _lanes_zero()
+        c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11 = c0, c0, c0, c0, c0, c0, c0, c0, c0, c0, c0
+        for _ in range(n):
+            c0 = _lanes_fma(x, y, c0)
+            c1 = _lanes_fma(x, y, c1)
+            c2 = _lanes_fma(x, y, c2)
+            c3 = _lanes_fma(x, y, c3)
+            c4 = _lanes_fma(x, y, c4)
+            c5 = _lanes_fma(x, y, c5)
+            c6 = _lanes_fma(x, y, c6)
+            c7 = _lanes_fma(x, y, c7)
+            c8 = _lanes_fma(x, y, c8)
+            c9 = _lanes_fma(x, y, c9)
+            c10 = _lanes_fma(x, y, c10)
+            c11 = _lanes_fma(x, y, c11)
+        out[t] = (_lanes_sum(c0) + _lanes_sum(c1) + _lanes_sum(c2) + _lanes_sum(c3) + _lanes_sum(c4)
+                  + _lanes_sum(c5) + _lanes_sum(c6) + _lanes_sum(c7) + _lanes_sum(c8) + _lanes_sum(c9)
+                  + _lanes_sum(c10) + _lanes_sum(c11))
+
+
+def measured_peak_gflops(threads):
+    """Float32 FMA throughput of ``threads`` threads running 12 independent vector FMA chains (best of 5)."""
+    a = np.full(2 * LANES, 1e-9, np.float32)
+    out = np.zeros(threads, np.float32)
+    n = 2_000_000
+    _fma_peak(a, 10, out)
+    best = 0.0
+    for _ in range(5):
+        t0 = time.perf_counter()
+        _fma_peak(a, n, out)
+        best = max(best, threads * 12 * LANES * 2 * n / (time.perf_counter() - t0) / 1e9)
+    return best
 
 
 def conv_workloads(rng):
@@ -143,10 +210,116 @@ def conv_flops(x, w, stride, pad, dil):
     return 2.0 * o * o * c_out * c_in * k * k
 
 
+def chapter_rows(rng, use_np):
+    """Rows for the chapter model's batched layers (batch 128, float32, "same" 3×3)."""
+    rows = []
+    for tag, c_in, size, c_out in (("C1", 1, 28, 32), ("C2", 32, 14, 64)):
+        x = rng.standard_normal((128, c_in, size, size), dtype=np.float32)
+        w = rng.standard_normal((c_out, c_in, 3, 3), dtype=np.float32)
+        b = rng.standard_normal(c_out, dtype=np.float32)
+        gy = rng.standard_normal((128, c_out, size, size), dtype=np.float32)
+        flops = 2.0 * 128 * size * size * c_out * c_in * 9
+        xt, wt, bt, gyt = (torch.from_numpy(a) for a in (x, w, b, gy)) if torch else (None,) * 4
+
+        def t_back(mask, xt=xt, wt=wt, gyt=gyt, c_out=c_out):
+            return lambda: torch.ops.aten.convolution_backward(
+                gyt, xt, wt, [c_out], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, mask)
+
+        def np_fwd(x=x, w=w, b=b):  # im2col + BLAS image by image
+            return [np_conv(xn, w, b, 1, 1, 1) for xn in x]
+
+        parts = [
+            ("f", flops, lambda x=x, w=w, b=b: K.conv2d_batch(x, w, b, padding="same"),
+             (lambda xt=xt, wt=wt, bt=bt: F.conv2d(xt, wt, bt, padding=1)) if torch else None, np_fwd),
+            ("w", flops, lambda x=x, w=w, gy=gy: K.conv2d_batch_backward(x, w, gy, padding="same", input_grad=False),
+             t_back([False, True, True]) if torch else None, None),
+        ]
+        if tag == "C2":
+            parts.append(("x", flops, lambda x=x, w=w, gy=gy: K.conv2d_batch_backward(x, w, gy, padding="same")[0],
+                          t_back([True, False, False]) if torch else None, None))
+            parts.append(("b", 2 * flops, lambda x=x, w=w, gy=gy: K.conv2d_batch_backward(x, w, gy, padding="same"),
+                          t_back([True, True, True]) if torch else None, None))
+        for suffix, fl, cl, tt, nn in parts:
+            impls = {"convlab": cl}
+            if use_np and nn is not None:
+                impls["numpy"] = nn
+            if tt is not None:
+                impls["torch"] = tt
+            rows.append({"row": tag + suffix, "flops": fl, "impls": impls})
+    for tag, shape in (("P1", (128, 32, 28, 28)), ("P2", (128, 64, 14, 14))):
+        x = rng.standard_normal(shape, dtype=np.float32)
+        y, arg = K.pool2d_batch(x, "max", 2)
+        gy = rng.standard_normal(y.shape, dtype=np.float32)
+        f_impls = {"convlab": lambda x=x: K.pool2d_batch(x, "max", 2)}
+        b_impls = {"convlab": lambda x=x, gy=gy, arg=arg: K.pool2d_batch_backward(x, gy, "max", 2, argmax=arg)}
+        if torch:
+            xt, gyt = torch.from_numpy(x), torch.from_numpy(gy)
+            it = F.max_pool2d(xt, 2, return_indices=True)[1]
+            f_impls["torch"] = lambda xt=xt: F.max_pool2d(xt, 2, return_indices=True)
+            b_impls["torch"] = lambda xt=xt, gyt=gyt, it=it: torch.ops.aten.max_pool2d_with_indices_backward(
+                gyt, xt, [2, 2], [2, 2], [0, 0], [1, 1], False, it)
+        rows.append({"row": tag + "f", "flops": 0, "impls": f_impls})
+        rows.append({"row": tag + "b", "flops": 0, "impls": b_impls})
+    return rows
+
+
+def single_image_rows(rng, use_sp):
+    """Rows W1–W6 (one image, the page's workloads)."""
+    rows = []
+    for name, wl in conv_workloads(rng).items():
+        x, w, b, s, p, d = wl["x"], wl["w"], wl["b"], wl["stride"], wl["pad"], wl["dil"]
+        impls = {"convlab": lambda x=x, w=w, b=b, s=s, p=p, d=d: K.conv2d(x, w, b, stride=s, padding=p, dilation=d),
+                 "numpy": lambda x=x, w=w, b=b, s=s, p=p, d=d: np_conv(x, w, b, s, p, d)}
+        if use_sp:
+            impls["scipy"] = lambda x=x, w=w, b=b, s=s, p=p, d=d: sp_conv(x, w, b, s, p, d)
+        if torch:
+            xt, wt = torch.from_numpy(x)[None], torch.from_numpy(w)
+            bt = torch.from_numpy(b) if b is not None else None
+            impls["torch"] = lambda xt=xt, wt=wt, bt=bt, s=s, p=p, d=d: F.conv2d(xt, wt, bt, stride=s, padding=p,
+                                                                                dilation=d)
+        rows.append({"row": name, "flops": conv_flops(x, w, s, p, d), "impls": impls})
+        if name in ("W2", "W4"):
+            gy = rng.standard_normal(K.conv2d(x, w, b, padding=p).shape, dtype=np.float32)
+            impls = {"convlab": lambda x=x, w=w, gy=gy, p=p: K.conv2d_backward(x, w, gy, padding=p),
+                     "numpy": lambda x=x, w=w, gy=gy, p=p: np_conv_backward(x, w, gy, p)}
+            if use_sp:
+                impls["scipy"] = lambda x=x, w=w, gy=gy, p=p: sp_conv_backward(x, w, gy, p)
+            if torch:
+                xt, wt, gyt = torch.from_numpy(x)[None], torch.from_numpy(w), torch.from_numpy(gy)[None]
+                impls["torch"] = lambda xt=xt, wt=wt, gyt=gyt, p=p, c=w.shape[0]: torch.ops.aten.convolution_backward(
+                    gyt, xt, wt, [c], [1, 1], [p, p], [1, 1], False, [0, 0], 1, [True, True, True])
+            rows.append({"row": name + "b", "flops": 2 * conv_flops(x, w, s, p, d), "impls": impls})
+    x = rng.standard_normal((8, 512, 512), dtype=np.float32)
+    for name, kind, k, s in (("W6max", "max", 2, 2), ("W6avg", "avg", 3, 1)):
+        win = lambda k=k, s=s: sliding_window_view(x, (k, k), axis=(1, 2))[:, ::s, ::s]  # noqa: E731
+        impls = {"convlab": lambda kind=kind, k=k, s=s: K.pool2d(x, kind, k, s),
+                 "numpy": (lambda win=win: win().max(axis=(3, 4))) if kind == "max" else (lambda win=win: win().mean(axis=(3, 4)))}
+        if use_sp:
+            filt = ndimage.maximum_filter if kind == "max" else ndimage.uniform_filter
+            org = -(k // 2) if k % 2 == 0 else 0
+            impls["scipy"] = lambda filt=filt, k=k, s=s, org=org: filt(x, size=(1, k, k), origin=(0, org, org))[:, ::s, ::s]
+        if torch:
+            xt = torch.from_numpy(x)[None]
+            impls["torch"] = ((lambda k=k, s=s: F.max_pool2d(xt, k, s, return_indices=True)) if kind == "max"
+                              else (lambda k=k, s=s: F.avg_pool2d(xt, k, s)))
+        rows.append({"row": name, "flops": 0, "impls": impls})
+    return rows
+
+
+def rng_text(values, fmt="{:.2f}"):
+    """'lo–hi' of a list of numbers (one value: that value), '-' when empty."""
+    if not values:
+        return "-"
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}–{fmt.format(hi)}"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", help="comma-separated rows, e.g. W1,W2b,W6max")
+    ap.add_argument("--only", help="comma-separated rows, e.g. W1,W2b,W6max,C2w,P1f")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (ranges are over rounds)")
     ap.add_argument("--no-scipy", action="store_true", help="skip the (slow) SciPy column")
+    ap.add_argument("--no-numpy", action="store_true", help="skip the NumPy column")
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
 
@@ -154,58 +327,34 @@ def main():
     print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}  numba threads={numba.get_num_threads()} layer={numba.config.THREADING_LAYER}  "
           f"torch={'%s (%d threads)' % (torch.__version__, torch.get_num_threads()) if torch else 'absent'}")
     print(f"warmup(): {K.warmup():.2f} s")
+    measured = measured_peak_gflops(numba.get_num_threads())
+    nominal = numba.get_num_threads() * 2 * LANES * 2 * GHZ  # threads × 2 FMA units × lanes × 2 flops × clock
+    peak = max(measured, nominal)
+    print(f"float32 FMA peak, {numba.get_num_threads()} threads, {LANES}-lane vectors: measured {measured:.0f} GFLOP/s, "
+          f"nominal {nominal:.0f}" + ("  << machine busy: figures below are noisy" if measured < 0.8 * nominal else ""))
     rng = np.random.default_rng(0)
-    rows = []
     use_sp = signal is not None and not args.no_scipy
-
-    for name, wl in conv_workloads(rng).items():
-        x, w, b, s, p, d = wl["x"], wl["w"], wl["b"], wl["stride"], wl["pad"], wl["dil"]
-        if only is None or name in only:
-            flops = conv_flops(x, w, s, p, d)
-            r = {"row": name, "flops": flops}
-            r["convlab"] = median_ms(lambda: K.conv2d(x, w, b, stride=s, padding=p, dilation=d))
-            r["numpy"] = median_ms(lambda: np_conv(x, w, b, s, p, d))
-            if use_sp:
-                r["scipy"] = median_ms(lambda: sp_conv(x, w, b, s, p, d), budget=0.1, min_reps=1)
-            if torch:
-                xt, wt = torch.from_numpy(x)[None], torch.from_numpy(w)
-                bt = torch.from_numpy(b) if b is not None else None
-                r["torch"] = median_ms(lambda: F.conv2d(xt, wt, bt, stride=s, padding=p, dilation=d))
-            rows.append(r)
-        if name in ("W2", "W4") and (only is None or name + "b" in only):
-            gy = rng.standard_normal(K.conv2d(x, w, b, padding=p).shape, dtype=np.float32)
-            r = {"row": name + "b", "flops": 2 * conv_flops(x, w, s, p, d)}
-            r["convlab"] = median_ms(lambda: K.conv2d_backward(x, w, gy, padding=p))
-            r["numpy"] = median_ms(lambda: np_conv_backward(x, w, gy, p))
-            if use_sp:
-                r["scipy"] = median_ms(lambda: sp_conv_backward(x, w, gy, p), budget=0.1, min_reps=1)
-            if torch:
-                xt, wt, gyt = torch.from_numpy(x)[None], torch.from_numpy(w), torch.from_numpy(gy)[None]
-                r["torch"] = median_ms(lambda: torch.ops.aten.convolution_backward(
-                    gyt, xt, wt, [w.shape[0]], [1, 1], [p, p], [1, 1], False, [0, 0], 1, [True, True, True]))
-            rows.append(r)
-
-    x = rng.standard_normal((8, 512, 512), dtype=np.float32)
-    for name, kind, k, s in (("W6max", "max", 2, 2), ("W6avg", "avg", 3, 1)):
-        if only is not None and name not in only:
-            continue
-        r = {"row": name, "flops": 0}
-        r["convlab"] = median_ms(lambda: K.pool2d(x, kind, k, s))
-        win = lambda: sliding_window_view(x, (k, k), axis=(1, 2))[:, ::s, ::s]  # noqa: E731
-        r["numpy"] = median_ms(lambda: win().max(axis=(3, 4)) if kind == "max" else win().mean(axis=(3, 4)))
-        if use_sp:
-            filt = ndimage.maximum_filter if kind == "max" else ndimage.uniform_filter
-            r["scipy"] = median_ms(lambda: filt(x, size=(1, k, k), origin=(0, -(k // 2) if k % 2 == 0 else 0,
-                                                                             -(k // 2) if k % 2 == 0 else 0))[:, ::s, ::s])
-        if torch:
-            xt = torch.from_numpy(x)[None]
-            if kind == "max":
-                r["torch"] = median_ms(lambda: F.max_pool2d(xt, k, s, return_indices=True))
-            else:
-                r["torch"] = median_ms(lambda: F.avg_pool2d(xt, k, s))
-        rows.append(r)
+    rows = single_image_rows(rng, use_sp) + chapter_rows(rng, not args.no_numpy)
+    if args.no_numpy:
+        for r in rows:
+            r["impls"].pop("numpy", None)
+    rows = [r for r in rows if only is None or r["row"] in only]
+    times = {(r["row"], impl): [] for r in rows for impl in r["impls"]}
+    for rnd in range(args.rounds):
+        for r in rows:
+            names = list(r["impls"])
+            names = names[rnd % len(names):] + names[:rnd % len(names)]  # rotate who goes first
+            for impl in names:
+                time.sleep(QUIET_S)
+                slow = impl == "scipy"
+                times[(r["row"], impl)].append(
+                    median_ms(r["impls"][impl], budget=0.1 if slow else 0.5, min_reps=1 if slow else 3))
+                if slow:
+                    r["impls"].pop(impl)  # one round of SciPy is plenty (seconds per call)
+        print(f"round {rnd + 1}/{args.rounds} done", flush=True)
 
     # The page's regime: one request after an idle moment (thread wake-up included).
+    idle = None
     if only is None or "W1idle" in only:
         wl = conv_workloads(np.random.default_rng(0))["W1"]
         t = []
@@ -214,22 +363,27 @@ def main():
             t0 = time.perf_counter()
             K.conv2d(wl["x"], wl["w"], padding=1)
             t.append(time.perf_counter() - t0)
-        rows.append({"row": "W1idle", "flops": conv_flops(wl["x"], wl["w"], 1, 1, 1), "convlab": 1e3 * float(np.median(t))})
+        idle = 1e3 * float(np.median(t))
 
     print()
-    head = f"{'row':7} {'ConvLab ms':>10} {'GFLOP/s':>8} {'%peak':>6} {'NumPy ms':>9} {'SciPy ms':>9} {'torch ms':>9} {'CL/torch':>9} {'SciPy/CL':>9} {'NumPy/CL':>9}"
+    head = (f"{'row':7} {'ConvLab ms':>13} {'GFLOP/s':>8} {'%peak':>6} {'NumPy ms':>13} {'SciPy ms':>9} "
+            f"{'torch ms':>13} {'CL/torch':>11}")
     print(head)
     print("-" * len(head))
     for r in rows:
-        cl = r["convlab"]
-        gf = r["flops"] / cl / 1e6 if r["flops"] else float("nan")
-        cell = lambda v: f"{v:9.2f}" if v is not None else f"{'-':>9}"  # noqa: E731
-        ratio = lambda a, b: f"{a / b:9.2f}" if a is not None and b is not None else f"{'-':>9}"  # noqa: E731
-        print(f"{r['row']:7} {cl:10.3f} {gf:8.1f} {100 * gf / PEAK_GFLOPS:5.1f}% {cell(r.get('numpy'))} "
-              f"{cell(r.get('scipy'))} {cell(r.get('torch'))} {ratio(cl, r.get('torch'))} "
-              f"{ratio(r.get('scipy'), cl)} {ratio(r.get('numpy'), cl)}")
-    print(f"\nPeak ~{PEAK_GFLOPS:.0f} GFLOP/s float32 (2 cores × AVX2 FMA). Rows ending in b: grad_input + grad_weight "
-          "(+ grad_bias). CL/torch < 1 means ConvLab is faster.")
+        cl = times[(r["row"], "convlab")]
+        gf = r["flops"] / min(cl) / 1e6 if r["flops"] else float("nan")
+        tt = times.get((r["row"], "torch"), [])
+        ratios = [a / b for a, b in zip(cl, tt)]
+        sp = times.get((r["row"], "scipy"), [])
+        print(f"{r['row']:7} {rng_text(cl):>13} {gf:8.1f} {100 * gf / peak:5.1f}% "
+              f"{rng_text(times.get((r['row'], 'numpy'), [])):>13} {rng_text(sp):>9} {rng_text(tt):>13} "
+              f"{rng_text(ratios):>11}")
+    if idle is not None:
+        print(f"{'W1idle':7} {idle:13.3f}   (one call after 0.3 s idle, thread wake-up included)")
+    print(f"\nRanges are lo–hi over {args.rounds} interleaved rounds; each figure is one block's median after "
+          f"a {QUIET_S} s quiet gap. %peak of {peak:.0f} GFLOP/s. Rows ending in b: input + weight (+ bias) "
+          "gradients; C*w: weight + bias gradients; C2x: input gradient. CL/torch < 1 means ConvLab is faster.")
 
 
 if __name__ == "__main__":

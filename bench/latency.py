@@ -5,7 +5,7 @@
 
 Each scenario sends what the page sends (same endpoint, same JSON body, same binary
 transport) after an idle pause of --gap seconds, because a student turning a knob is
-the "after idle" case (PERF_NOTES.md). Prints p50/p95/p99 in milliseconds and the
+the "after idle" case (docs/PERFORMANCE.md §9). Prints p50/p95/p99 in milliseconds and the
 goal each is held to (issue 8).
 """
 from __future__ import annotations

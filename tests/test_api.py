@@ -459,3 +459,12 @@ def test_unexpected_error_is_generic_500_with_headers():
         assert "secret" not in r.text
         assert r.headers["x-content-type-options"] == "nosniff"
         assert c.get("/api/health").status_code == 200
+
+
+def test_schema_padding_modes_are_the_kernels_padding_modes():
+    """One PaddingMode literal in the schemas, one PADDING_MODES tuple in the kernels: the same names."""
+    from typing import get_args
+
+    from app.schemas.common import PaddingMode
+
+    assert get_args(PaddingMode) == kernels.PADDING_MODES

@@ -366,3 +366,44 @@ def test_pool2d_batch_backward_rejects_a_foreign_argmax():
     bad[1, 1, 2, 3] = -1
     with pytest.raises(ValueError, match=r"argmax holds 1 indices outside"):
         pool2d_batch_backward(x, y, argmax=bad)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    c_in=st.integers(8, 20),
+    c_out=st.sampled_from([1, 5, 32, 33, 40]),
+    k=st.sampled_from([(3, 3), (3, 5), (2, 4), (5, 3)]),
+    dilation=st.sampled_from([1, (1, 2), 2]),
+    mode=st.sampled_from(MODES),
+    padding=st.sampled_from(["same", "valid", 1, (2, 1)]),
+    w_extra=st.integers(0, 20),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_many_channel_kernels_match_reference(c_in, c_out, k, dilation, mode, padding, w_extra, seed):
+    """Forward and both gradients where C_in·kh·kw ≥ 64 and rows ≥ 14 wide (the channel-vector kernel)."""
+    rng = np.random.default_rng(seed)
+    (kh, kw), (dh, dw) = k, (dilation if isinstance(dilation, tuple) else (dilation, dilation))
+    if padding == "same":
+        pads = same_pads(kh, dh) + same_pads(kw, dw)
+    elif padding == "valid":
+        pads = (0, 0, 0, 0)
+    else:
+        ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
+        pads = (ph, ph, pw, pw)
+    h = max(dh * (kh - 1) + 1, 6)
+    w = 14 + dw * (kw - 1) + w_extra
+    x = rng.uniform(-1, 1, (2, c_in, h, w)).astype(np.float32)
+    wt = rng.uniform(-1, 1, (c_out, c_in, kh, kw)).astype(np.float32)
+    b = rng.uniform(-1, 1, c_out).astype(np.float32)
+    kwargs = dict(padding=padding, dilation=dilation, padding_mode=mode)
+    ref_args = dict(stride=(1, 1), pads=pads, dilation=(dh, dw), mode=mode)
+    y = conv2d_batch(x, wt, b, **kwargs)
+    n = c_in * kh * kw + 1
+    npt.assert_allclose(y, ref_conv_batch(x, wt, b, **ref_args), rtol=0, atol=atol(n, np.float32))
+    gy = rng.uniform(-1, 1, y.shape).astype(np.float32)
+    gx, gw, gb = conv2d_batch_backward(x, wt, gy, **kwargs)
+    rx, rw, rb = ref_conv_batch_backward(x, wt, gy, **ref_args)
+    npt.assert_allclose(gx, rx, rtol=0, atol=atol(c_out * kh * kw * 9, np.float32))
+    n_w = 2 * y.shape[2] * y.shape[3]
+    npt.assert_allclose(gw, rw, rtol=0, atol=atol(n_w, np.float32))
+    npt.assert_allclose(gb, rb, rtol=0, atol=atol(n_w, np.float32))

@@ -1,6 +1,6 @@
 """ConvLab's compute core: NumPy in, NumPy out, Numba inside.
 
-Public API (see ../shared/SPEC.md, "Python compute API — app.kernels"):
+Public API (docs/CONTRACT.md, "Python: app.kernels"):
 ``conv2d``/``conv2d_backward``, ``pool2d``/``pool2d_backward``, ``flip_kernel``,
 ``relu``/``relu_backward``, ``pad2d``/``pad2d_backward``, ``conv_transpose2d``/
 ``conv_transpose2d_backward``, ``conv1d``/``conv1d_backward``, the batched
@@ -89,4 +89,10 @@ def warmup():
         conv2d_backward(x, w, conv2d(x, w, stride=stride, padding=1), stride=stride, padding=1)
     x = np.linspace(-1, 1, 4 * 9 * 40, dtype=np.float32).reshape(4, 9, 40)
     conv_transpose2d_backward(x, w, conv_transpose2d(x, w, padding=1), padding=1)
+    # The batched kernels of a network layer (batch_blocked.py): row-vector and
+    # channel-vector forward (>= 64 taps per output, rows >= 14), weight gradient.
+    for c_in in (1, 8):
+        xb = np.linspace(-1, 1, 2 * c_in * 5 * 16, dtype=np.float32).reshape(2, c_in, 5, 16)
+        w = np.ones((32, c_in, 3, 3), np.float32)
+        conv2d_batch_backward(xb, w, conv2d_batch(xb, w, padding="same"), padding="same")
     return time.perf_counter() - t0

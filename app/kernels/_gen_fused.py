@@ -2,7 +2,7 @@
 
 Why generated code: LLVM vectorises the sweep over an output row only when
 every tap of a kernel row reads its own 1-D row view with the bare loop index
-(PERF_NOTES.md item 1) and all taps of that row are fused into one pass with the
+(docs/PERFORMANCE.md §2) and all taps of that row are fused into one pass with the
 accumulator in a register (item 2).  That needs one named view and one scalar
 weight per tap, i.e. the kernel width in the source text.  Numba caches only
 functions defined in a real file, so the variants are written out once and

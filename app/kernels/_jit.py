@@ -6,7 +6,7 @@ or ``parallel=`` themselves, so one edit changes the whole compute core.
 - ``cache=True``: the first process compiles (tens of seconds for the whole set)
   and writes ``__pycache__/*.nbi|*.nbc``; later processes load them in well under
   a second.  Set ``NUMBA_CACHE_DIR`` where the package directory and ``$HOME``
-  are read-only (TOOLCHAIN.md §3).
+  are read-only (docs/RUNTIME.md).
 - ``fastmath``: only ``contract`` (fused multiply-add) for element-wise sweeps,
   so results stay reproducible and ``-inf`` padding of max pooling keeps its IEEE
   meaning.  Kernels that reduce a long sum into one scalar (the weight gradient)

@@ -2,7 +2,7 @@
 
 Why: LLVM's loop vectoriser turns a Numba loop into 8-wide FMAs only when the
 loop is innermost, indexed by the bare loop variable and free of aliasing
-doubts (PERF_NOTES.md item 1), and it never keeps a block of accumulators in
+doubts (docs/PERFORMANCE.md §2), and it never keeps a block of accumulators in
 registers across an outer reduction loop (item 7: the accumulators go back to
 memory on every input channel and tap).  ``F32x8`` is a Numba type whose value
 is an LLVM ``<8 x float>``; a kernel holds a dozen of them in local variables,

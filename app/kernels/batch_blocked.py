@@ -6,7 +6,8 @@ kernels spend their time on per-call and per-row set-up, their 16-column
 blocks do not fit a 14-wide row, and the weight gradient summed image by image
 re-reads every partial sum.  Here:
 
-- Rows are cut into 16-lane vectors (``_simd.F32x16``: one AVX-512 register;
+- Rows are cut into 16-lane vectors (``_simd.F32x16``: one AVX-512 register —
+  used only where the CPU has AVX-512, see ``HOST_AVX512``;
   a 14-wide row is one vector, a 28-wide row two), the last vector of a row
   masked, so any width runs without a leftover loop.
 - Forward (eq. 36.3): each image is padded into a scratch that stays in L1/L2
@@ -39,7 +40,7 @@ RO = 3  # output channels per forward block
 RI = 7  # row vectors per forward block (a 14-row map: 2 blocks; a 28×28 map, 56 vectors: 8)
 GO = 3  # output channels per weight-gradient block
 GT = 9  # taps per weight-gradient block (a 3×3 kernel: all of them)
-GCHUNK = 16  # images per weight-gradient sweep: their input planes stay in L2, δ maps in L1
+GCHUNK = 8  # images per weight-gradient sweep: their δ maps of a block and input plane stay in L1 (16: L2-bound)
 CHUNKS_PER_THREAD = 2
 
 
@@ -233,6 +234,157 @@ def _conv_forward_batch(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left,
                     store16n(yf, y2 + y6_, a26, n6)
 
 
+PM = 14  # output positions (of one row) per channel-vector block
+OV = 2  # 16-channel vectors per channel-vector block
+
+
+@kernel(parallel=True)
+def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, off, wpk, b, c_out,
+                           oh, ow, yf, scratch):
+    """Eq. 36.3 at stride 1 with output channels in the vector lanes (many input channels).
+
+    Blocks of OV·16 = 32 output channels × PM = 14 positions of one output row
+    (28 registers): per tap, two weight vectors and 14 broadcast input values
+    feed 28 FMAs, and no lane is wasted on a row's end.  wpk: weights packed
+    (C_out/32 rounded up, C_in, T, 32), zero beyond C_out.  The block is
+    written through a small tile (position-major) into the channel-major
+    output.  Needs W_out >= PM (a row's last block is shifted left to end at
+    W_out).  scratch as for ``_conv_forward_batch``.
+    """
+    n_chunks = scratch.shape[0]
+    plane = hp * wp
+    n_taps = off.shape[0]
+    ohw = oh * ow
+    n_ob = wpk.shape[0] // (c_in * n_taps * OV * LANES)
+    ob_size = c_in * n_taps * OV * LANES
+    for t in prange(n_chunks):
+        buf = scratch[t]
+        tile = np.empty(PM * OV * LANES, np.float32)
+        for q in range(c_in * plane, buf.shape[0]):
+            buf[q] = 0
+        for n in range(t * n_img // n_chunks, (t + 1) * n_img // n_chunks):
+            _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, buf, 0)
+            for ob in range(n_ob):
+                o_first = ob * OV * LANES
+                o_n = min(OV * LANES, c_out - o_first)
+                for i in range(oh):
+                    for j00 in range(0, ow, PM):
+                        j0 = min(j00, ow - PM)
+                        c0_0 = zero16()
+                        c0_1 = c0_0
+                        c1_0 = c0_0
+                        c1_1 = c0_0
+                        c2_0 = c0_0
+                        c2_1 = c0_0
+                        c3_0 = c0_0
+                        c3_1 = c0_0
+                        c4_0 = c0_0
+                        c4_1 = c0_0
+                        c5_0 = c0_0
+                        c5_1 = c0_0
+                        c6_0 = c0_0
+                        c6_1 = c0_0
+                        c7_0 = c0_0
+                        c7_1 = c0_0
+                        c8_0 = c0_0
+                        c8_1 = c0_0
+                        c9_0 = c0_0
+                        c9_1 = c0_0
+                        c10_0 = c0_0
+                        c10_1 = c0_0
+                        c11_0 = c0_0
+                        c11_1 = c0_0
+                        c12_0 = c0_0
+                        c12_1 = c0_0
+                        c13_0 = c0_0
+                        c13_1 = c0_0
+                        wi = ob * ob_size
+                        xc = i * wp + j0
+                        for c in range(c_in):
+                            for k in range(n_taps):
+                                xo = xc + off[k]
+                                w0 = load16(wpk, wi)
+                                w1 = load16(wpk, wi + LANES)
+                                wi += OV * LANES
+                                xb = splat16(buf, xo + 0)
+                                c0_0 = fma16(w0, xb, c0_0)
+                                c0_1 = fma16(w1, xb, c0_1)
+                                xb = splat16(buf, xo + 1)
+                                c1_0 = fma16(w0, xb, c1_0)
+                                c1_1 = fma16(w1, xb, c1_1)
+                                xb = splat16(buf, xo + 2)
+                                c2_0 = fma16(w0, xb, c2_0)
+                                c2_1 = fma16(w1, xb, c2_1)
+                                xb = splat16(buf, xo + 3)
+                                c3_0 = fma16(w0, xb, c3_0)
+                                c3_1 = fma16(w1, xb, c3_1)
+                                xb = splat16(buf, xo + 4)
+                                c4_0 = fma16(w0, xb, c4_0)
+                                c4_1 = fma16(w1, xb, c4_1)
+                                xb = splat16(buf, xo + 5)
+                                c5_0 = fma16(w0, xb, c5_0)
+                                c5_1 = fma16(w1, xb, c5_1)
+                                xb = splat16(buf, xo + 6)
+                                c6_0 = fma16(w0, xb, c6_0)
+                                c6_1 = fma16(w1, xb, c6_1)
+                                xb = splat16(buf, xo + 7)
+                                c7_0 = fma16(w0, xb, c7_0)
+                                c7_1 = fma16(w1, xb, c7_1)
+                                xb = splat16(buf, xo + 8)
+                                c8_0 = fma16(w0, xb, c8_0)
+                                c8_1 = fma16(w1, xb, c8_1)
+                                xb = splat16(buf, xo + 9)
+                                c9_0 = fma16(w0, xb, c9_0)
+                                c9_1 = fma16(w1, xb, c9_1)
+                                xb = splat16(buf, xo + 10)
+                                c10_0 = fma16(w0, xb, c10_0)
+                                c10_1 = fma16(w1, xb, c10_1)
+                                xb = splat16(buf, xo + 11)
+                                c11_0 = fma16(w0, xb, c11_0)
+                                c11_1 = fma16(w1, xb, c11_1)
+                                xb = splat16(buf, xo + 12)
+                                c12_0 = fma16(w0, xb, c12_0)
+                                c12_1 = fma16(w1, xb, c12_1)
+                                xb = splat16(buf, xo + 13)
+                                c13_0 = fma16(w0, xb, c13_0)
+                                c13_1 = fma16(w1, xb, c13_1)
+                            xc += plane
+                        store16n(tile, 0 * LANES, c0_0, LANES)
+                        store16n(tile, 1 * LANES, c0_1, LANES)
+                        store16n(tile, 2 * LANES, c1_0, LANES)
+                        store16n(tile, 3 * LANES, c1_1, LANES)
+                        store16n(tile, 4 * LANES, c2_0, LANES)
+                        store16n(tile, 5 * LANES, c2_1, LANES)
+                        store16n(tile, 6 * LANES, c3_0, LANES)
+                        store16n(tile, 7 * LANES, c3_1, LANES)
+                        store16n(tile, 8 * LANES, c4_0, LANES)
+                        store16n(tile, 9 * LANES, c4_1, LANES)
+                        store16n(tile, 10 * LANES, c5_0, LANES)
+                        store16n(tile, 11 * LANES, c5_1, LANES)
+                        store16n(tile, 12 * LANES, c6_0, LANES)
+                        store16n(tile, 13 * LANES, c6_1, LANES)
+                        store16n(tile, 14 * LANES, c7_0, LANES)
+                        store16n(tile, 15 * LANES, c7_1, LANES)
+                        store16n(tile, 16 * LANES, c8_0, LANES)
+                        store16n(tile, 17 * LANES, c8_1, LANES)
+                        store16n(tile, 18 * LANES, c9_0, LANES)
+                        store16n(tile, 19 * LANES, c9_1, LANES)
+                        store16n(tile, 20 * LANES, c10_0, LANES)
+                        store16n(tile, 21 * LANES, c10_1, LANES)
+                        store16n(tile, 22 * LANES, c11_0, LANES)
+                        store16n(tile, 23 * LANES, c11_1, LANES)
+                        store16n(tile, 24 * LANES, c12_0, LANES)
+                        store16n(tile, 25 * LANES, c12_1, LANES)
+                        store16n(tile, 26 * LANES, c13_0, LANES)
+                        store16n(tile, 27 * LANES, c13_1, LANES)
+                        for o in range(o_n):
+                            oo = o_first + o
+                            dst = yf[(n * c_out + oo) * ohw + i * ow + j0:(n * c_out + oo) * ohw + i * ow + j0 + PM]
+                            bias = b[oo]
+                            for m in range(PM):
+                                dst[m] = tile[m * OV * LANES + o] + bias
+
+
 @kernel(parallel=True)
 def _pad_batch(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, xpf):
     """Pad every image into ``xpf`` (N, C_in, Hp, Wp) flattened, plus a zeroed tail of LANES."""
@@ -397,9 +549,33 @@ def _conv_grad_weight_batch(xpf, plane, wp, off, gyf, n_img, c_in, c_out, oh, ow
                                 partial[sl, oa + m, c * n_taps + k0 + q] += s[m * GT + q]
 
 
+def _host_has_avx512():
+    try:
+        import llvmlite.binding as llvm
+
+        return bool(llvm.get_host_cpu_features().get("avx512f", False))
+    except Exception:  # noqa: BLE001 - no feature map: assume the worst
+        return False
+
+
+# The register blocks (21, 27 and 28 accumulators of 16 lanes) fit AVX-512's 32
+# registers; with AVX2 each would take two of 16 registers and spill on every
+# FMA, so there the batched entry points loop over the per-image kernels
+# (blocked.py, tuned for AVX2) instead.
+HOST_AVX512 = _host_has_avx512()
+
+
 def fits(dtype, stride):
-    """Whether these kernels serve a convolution: float32 at stride 1 (any kernel, dilation, padding)."""
-    return dtype == np.float32 and tuple(stride) == (1, 1)
+    """Whether these kernels serve a convolution: float32 at stride 1 (any kernel, dilation, padding) on a CPU with AVX-512."""
+    return HOST_AVX512 and dtype == np.float32 and tuple(stride) == (1, 1)
+
+
+def _aligned(shape):
+    """A float32 array of ``shape`` whose data starts on a 64-byte line (vector loads split fewer lines)."""
+    size = int(np.prod(shape))
+    raw = np.empty(size + 16, np.float32)
+    start = (-(raw.ctypes.data // 4)) % 16
+    return raw[start:start + size].reshape(shape)
 
 
 def _tasks(n_img):
@@ -420,6 +596,20 @@ def tap_offsets(kh, kw, dilation, wp):
     return (a[:, None] * wp + bb[None, :]).ravel()
 
 
+# The channel-vector kernel pays its tile transpose (~0.2 ms per 1000 blocks)
+# back only when a block does enough work: C_in·kh·kw taps of 28 FMAs.
+CV_MIN_TAPS = 64
+
+
+def _pack_channels(w3):
+    """(C_out, C_in, T) -> (C_out/32 rounded up, C_in, T, 32) flattened, zero beyond C_out."""
+    c_out, c_in, n_taps = w3.shape
+    n_ob = -(-c_out // (OV * LANES))
+    wpk = np.zeros((n_ob * OV * LANES, c_in, n_taps), np.float32)
+    wpk[:c_out] = w3
+    return np.ascontiguousarray(wpk.reshape(n_ob, OV * LANES, c_in, n_taps).transpose(0, 2, 3, 1)).reshape(-1)
+
+
 def conv_forward_batch(x, w3, b, pads, mode, dilation, kh, kw, y):
     """Fill ``y`` (N, C_out, H_out, W_out) with eq. 36.3 of the C-contiguous float32 ``x`` (N, C_in, H, W).
 
@@ -431,7 +621,11 @@ def conv_forward_batch(x, w3, b, pads, mode, dilation, kh, kw, y):
     hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
     rowmap, colmap, q_lo, q_hi = _maps(h, w, pads, mode)
     off = tap_offsets(kh, kw, dilation, wp)
-    scratch = np.empty((_tasks(n_img), c_in * hp * wp + LANES), np.float32)
+    scratch = _aligned((_tasks(n_img), -(-(c_in * hp * wp + LANES) // 16) * 16))
+    if ow >= PM and c_in * kh * kw >= CV_MIN_TAPS:
+        _conv_forward_batch_cv(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
+                               _pack_channels(w3), b, c_out, oh, ow, y.reshape(-1), scratch)
+        return
     _conv_forward_batch(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
                         w3.reshape(-1), b, c_out, oh, ow, y.reshape(-1), scratch)
 
@@ -445,7 +639,7 @@ def conv_grad_weight_batch(x, gy, pads, mode, dilation, kh, kw):
     _, c_out, oh, ow = gy.shape
     hp, wp = h + pads[0] + pads[1], w + pads[2] + pads[3]
     rowmap, colmap, q_lo, q_hi = _maps(h, w, pads, mode)
-    xpf = np.empty(n_img * c_in * hp * wp + LANES, np.float32)
+    xpf = _aligned((n_img * c_in * hp * wp + LANES,))
     _pad_batch(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, xpf)
     n_slabs = _tasks(n_img)
     partial = np.zeros((n_slabs, c_out, c_in * kh * kw), np.float32)

@@ -7,7 +7,7 @@ multiply-adds.  Here a block of 4 output channels × 16 output columns of one
 output row lives in eight 8-lane registers (``_simd.F32x8``) for the whole
 reduction over input channels and taps.  Per tap: two vector loads of input,
 four weight broadcasts, eight FMAs — under one load per FMA, which is what
-oneDNN's blocked layouts achieve (PERF_NOTES.md item 7).
+oneDNN's blocked layouts achieve (docs/PERFORMANCE.md §7).
 
 Index maps are the ones ``conv.py`` builds (phase planes, so strides and
 dilations read contiguous runs): the input of tap ``k`` for output ``(i, j)`` is
@@ -157,7 +157,7 @@ def _fill_band(xf, h, w, rowmap, colmap, q_lo, q_hi, left, c0, cin_g, r0, nr, nr
                         start = xrow + lo * sw + pw - left
                         dst = buf[out + lo:out + lo + n]
                         if sw == 1:
-                            # Contiguous views indexed by the bare loop variable vectorise (PERF_NOTES.md item 1).
+                            # Contiguous views indexed by the bare loop variable vectorise (docs/PERFORMANCE.md §2).
                             row1 = xf[start:start + n]
                             for m in range(n):
                                 dst[m] = row1[m]

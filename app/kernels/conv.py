@@ -20,7 +20,7 @@ every tap (a, b') into a *contiguous* run of one plane::
 
 with ``tap_plane``, ``tap_row``, ``tap_col`` from ``_taps``.  Stride 1 needs no
 copy (one plane = ``xp``).  Inner loops then run over a 1-D row view indexed by
-the bare loop variable, which LLVM vectorises (PERF_NOTES.md item 1).
+the bare loop variable, which LLVM vectorises (docs/PERFORMANCE.md §2).
 """
 import functools
 from typing import NamedTuple
@@ -28,6 +28,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import prange
 
+from .. import arithmetic
 from ._checks import as_float_array, dims, pair
 from . import _fused
 from ._jit import kernel
@@ -167,9 +168,8 @@ def resolve_padding(padding, kh, kw, stride, dilation):
         if padding == "same":
             if stride != (1, 1):
                 raise ValueError(f'padding="same" needs stride 1, got stride {dims(*stride)}')
-            th, tw = dilation[0] * (kh - 1), dilation[1] * (kw - 1)
-            # PyTorch's rule: an odd total puts the extra row/column at the bottom/right.
-            return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+            # PyTorch's rule (app.arithmetic): an odd total puts the extra row/column at the bottom/right.
+            return arithmetic.same_padding(kh, dilation[0]) + arithmetic.same_padding(kw, dilation[1])
         raise ValueError(f'padding must be an int, an (h, w) pair, "valid" or "same"; got {padding!r}')
     ph, pw = pair(padding, "padding", 0)
     return (ph, ph, pw, pw)
@@ -204,8 +204,8 @@ def conv_geometry(x_shape, w_shape, stride, padding, dilation, padding_mode, gro
     if eh > hp or ew > wp:
         kind = "dilated kernel" if dilation != (1, 1) else "kernel"
         raise ValueError(f"{kind} {dims(eh, ew)} is larger than the padded input {dims(hp, wp)}")
-    oh = (hp - eh) // stride[0] + 1
-    ow = (wp - ew) // stride[1] + 1
+    oh = arithmetic.conv_output_size_padded(h, kh, stride[0], pads[0] + pads[1], dilation[0])  # eq. 36.4
+    ow = arithmetic.conv_output_size_padded(w, kw, stride[1], pads[2] + pads[3], dilation[1])
     tp, tr, tc = _taps(kh, kw, stride, dilation)
     return ConvGeometry(c_in, c_out, h, w, kh, kw, stride, dilation, pads, padding_mode, groups, oh, ow, tp, tr, tc)
 
@@ -318,7 +318,7 @@ FLAT_MAX_OW = 256
 
 
 def run_forward(planes, w3, b, g, y):
-    """Dispatch on kernel size outside the parallel loop (PERF_NOTES.md item 3).
+    """Dispatch on kernel size outside the parallel loop (docs/PERFORMANCE.md §3).
 
     The size-specialised kernels are compiled for float32 only (the speed
     path); float64 (finite-difference checks, small inputs) takes the generic

@@ -4,7 +4,7 @@ A padded axis of length ``before + n + after`` is described by an index map:
 padded coordinate -> source coordinate in ``0..n-1``, or -1 for a zero cell.
 The maps are O(H + W) NumPy work; the O(C·H·W) copies are Numba kernels that
 copy whole row slices and write only the border cells one by one (a branchy
-per-pixel pad cost ~10× more, PERF_NOTES.md item 5).
+per-pixel pad cost ~10× more, docs/PERFORMANCE.md §5).
 
 Modes follow PyTorch: ``zeros``; ``reflect`` mirrors without repeating the edge
 (``[c b | a b c d | c b]``, needs pad < n); ``replicate`` repeats the edge
@@ -157,7 +157,7 @@ def _pad_planes(x, rowmap, colmap, q_lo, q_hi, sw, left, planes):
             k = cm[q]
             out[q] = row[k] if k >= 0 else 0
         if hi > lo:
-            # Row views indexed by the bare loop variable: no wraparound checks (PERF_NOTES.md item 1).
+            # Row views indexed by the bare loop variable: no wraparound checks (docs/PERFORMANCE.md §2).
             start = lo * sw + pw - left
             dst = out[lo:hi]
             src = row[start:start + (hi - lo - 1) * sw + 1:sw]

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import prange
 
+from .. import arithmetic
 from ._checks import as_float_array, dims, pair
 from ._jit import kernel
 
@@ -156,7 +157,7 @@ def pool_geometry(x_shape, kind, kernel_size, stride, padding):
     hp, wp = h + 2 * ph, w + 2 * pw
     if kh > hp or kw > wp:
         raise ValueError(f"pool window {dims(kh, kw)} is larger than the padded input {dims(hp, wp)}")
-    oh, ow = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    oh, ow = arithmetic.pool_output_size(h, kh, sh, ph), arithmetic.pool_output_size(w, kw, sw, pw)
     return PoolGeometry(kind, kh, kw, sh, sw, ph, pw, oh, ow)
 
 

@@ -47,6 +47,31 @@ export function drawImage(canvas, pixels, c, h, w) {
 }
 
 /** Integer display scale so a w×h map fits in maxW×maxH CSS pixels (at least 1). */
+/**
+ * Show `canvas` at cssW×cssH CSS pixels. With `sharp` (the default) its backing store
+ * also gets the screen's pixel ratio, so lines and text drawn on it stay crisp; without,
+ * the backing store is left alone (a map drawn one cell per pixel and scaled by CSS).
+ * Returns the pixel ratio.
+ */
+export function sizeCanvas(canvas, cssW, cssH, { sharp = true } = {}) {
+  canvas.style.width = `${cssW}px`;
+  canvas.style.height = `${cssH}px`;
+  const dpr = window.devicePixelRatio || 1;
+  if (sharp) {
+    canvas.width = Math.round(cssW * dpr);
+    canvas.height = Math.round(cssH * dpr);
+  }
+  return dpr;
+}
+
+/** The {row, col} of an h×w grid drawn over `canvas` under the pointer of `event`, or null outside. */
+export function cellUnder(canvas, event, h, w) {
+  const rect = canvas.getBoundingClientRect();
+  const col = Math.floor(((event.clientX - rect.left) / rect.width) * w);
+  const row = Math.floor(((event.clientY - rect.top) / rect.height) * h);
+  return row >= 0 && col >= 0 && row < h && col < w ? { row, col } : null;
+}
+
 export function fitScale(h, w, maxW, maxH) {
   return Math.max(1, Math.floor(Math.min(maxW / w, maxH / h)));
 }
@@ -101,11 +126,7 @@ export class MapView {
   }
 
   #cellAt(event) {
-    const rect = this.canvas.getBoundingClientRect();
-    const col = Math.floor(((event.clientX - rect.left) / rect.width) * this.w);
-    const row = Math.floor(((event.clientY - rect.top) / rect.height) * this.h);
-    if (row < 0 || col < 0 || row >= this.h || col >= this.w) return null;
-    return { row, col };
+    return cellUnder(this.canvas, event, this.h, this.w);
   }
 
   #emit(handlers, event) {
@@ -129,13 +150,8 @@ export class MapView {
     this.scale = fitScale(h, w, this.maxW, this.maxH);
     const cssW = w * this.scale;
     const cssH = h * this.scale;
-    for (const c of [this.canvas, this.overlay]) {
-      c.style.width = `${cssW}px`;
-      c.style.height = `${cssH}px`;
-    }
-    const dpr = window.devicePixelRatio || 1;
-    this.overlay.width = Math.round(cssW * dpr);
-    this.overlay.height = Math.round(cssH * dpr);
+    sizeCanvas(this.canvas, cssW, cssH, { sharp: false });
+    sizeCanvas(this.overlay, cssW, cssH);
     this.clearOverlay();
   }
 

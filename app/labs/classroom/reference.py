@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.arithmetic import effective_kernel, pair, padding_sides
+from app.arithmetic import conv_sizes, effective_kernel, pair, padding_sides
 
 NP_PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
@@ -30,8 +30,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="
     (pt, pb), (pl, pr) = padding_sides(padding, kh, kw, dh, dw)
     xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr)), mode=NP_PAD_MODES[padding_mode])
     span_h, span_w = effective_kernel(kh, dh), effective_kernel(kw, dw)
-    oh = (xp.shape[1] - span_h) // sh + 1
-    ow = (xp.shape[2] - span_w) // sw + 1
+    oh, ow, _ = conv_sizes(x.shape[1], x.shape[2], kh, kw, (sh, sw), padding, (dh, dw))
     if oh < 1 or ow < 1:
         raise ValueError(f"dilated kernel {span_h}×{span_w} is larger than the padded input {xp.shape[1]}×{xp.shape[2]}")
     y = np.zeros((c_out, oh, ow))

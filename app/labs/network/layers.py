@@ -1,7 +1,7 @@
 """Layers of a stack: validating a layer dict, its output shape, parameters and multiply-adds.
 
 Pure compute (NumPy, ``app.arithmetic`` and ``app.kernels``; no web code). A stack
-is a list of layer dicts as the HTTP API takes them (SPEC.md,
+is a list of layer dicts as the HTTP API takes them (docs/CONTRACT.md,
 ``POST /api/network/summary``)::
 
     {"type": "conv", "filters", "kernel", "stride", "padding", "dilation", "padding_mode", "activation"}

@@ -5,7 +5,7 @@
 // in the cells when they are big enough, a keyboard cursor (arrow keys, Enter),
 // and a `decorate(ctx)` hook that draws boxes in cell units on the overlay.
 
-import { exportCanvases, fmt, strokeCellGrid } from "../heatmap.js";
+import { cellUnder, exportCanvases, fmt, sizeCanvas, strokeCellGrid } from "../heatmap.js";
 import { cssColor } from "../colormap.js";
 
 // Drawing is the page's hot path (a 512×512 RGB image with 8 filters repaints 2 M
@@ -80,11 +80,7 @@ export class GridView {
   }
 
   cellAt(event) {
-    const rect = this.canvas.getBoundingClientRect();
-    const col = Math.floor(((event.clientX - rect.left) / rect.width) * this.w);
-    const row = Math.floor(((event.clientY - rect.top) / rect.height) * this.h);
-    if (row < 0 || col < 0 || row >= this.h || col >= this.w) return null;
-    return { row, col };
+    return cellUnder(this.canvas, event, this.h, this.w);
   }
 
   #key(e) {
@@ -123,13 +119,8 @@ export class GridView {
     const cssH = Math.max(1, Math.round(h * this.scale));
     this.cssW = cssW;
     this.cssH = cssH;
-    for (const c of [this.canvas, this.overlay]) {
-      c.style.width = `${cssW}px`;
-      c.style.height = `${cssH}px`;
-    }
-    const dpr = window.devicePixelRatio || 1;
-    this.overlay.width = Math.round(cssW * dpr);
-    this.overlay.height = Math.round(cssH * dpr);
+    sizeCanvas(this.canvas, cssW, cssH, { sharp: false });
+    sizeCanvas(this.overlay, cssW, cssH);
   }
 
   /**

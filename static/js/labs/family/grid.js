@@ -4,7 +4,7 @@
 // boxes can be drawn over them. Knows nothing about convolutions.
 
 import { MAPS, colorOf, rangeFor } from "../../colormap.js";
-import { fmt } from "../../heatmap.js";
+import { cellUnder, fmt, sizeCanvas } from "../../heatmap.js";
 import { hideTooltip, showTooltip } from "../../ui.js";
 
 export const KIND = { normal: 0, padding: 1, inserted: 2, dropped: 3, beyond: 4, skipped: 5, empty: 6 };
@@ -63,11 +63,7 @@ export class NumberGrid {
   }
 
   cellAt(event) {
-    const rect = this.canvas.getBoundingClientRect();
-    const col = Math.floor(((event.clientX - rect.left) / rect.width) * this.w);
-    const row = Math.floor(((event.clientY - rect.top) / rect.height) * this.h);
-    if (row < 0 || col < 0 || row >= this.h || col >= this.w) return null;
-    return { row, col };
+    return cellUnder(this.canvas, event, this.h, this.w);
   }
 
   /**
@@ -100,13 +96,9 @@ export class NumberGrid {
 
   draw() {
     const size = this.cellSize();
-    const dpr = window.devicePixelRatio || 1;
     const cssW = this.w * size + 1;
     const cssH = this.h * size + 1;
-    this.canvas.style.width = `${cssW}px`;
-    this.canvas.style.height = `${cssH}px`;
-    this.canvas.width = Math.round(cssW * dpr);
-    this.canvas.height = Math.round(cssH * dpr);
+    const dpr = sizeCanvas(this.canvas, cssW, cssH);
     const ctx = this.canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0.5 * dpr, 0.5 * dpr);
     ctx.clearRect(-1, -1, cssW + 1, cssH + 1);

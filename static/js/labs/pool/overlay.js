@@ -2,7 +2,7 @@
 // box, print numbers in cells, mark cells without relying on colour, colour bars.
 // Drawing only; knows nothing about pooling or gradients.
 
-import { drawColorbar, fmt } from "../../heatmap.js";
+import { drawColorbar, fmt, sizeCanvas } from "../../heatmap.js";
 import { el } from "../../ui.js";
 
 /** CSS pixels per cell of a view. */
@@ -13,10 +13,7 @@ export function fitView(view, maxW, maxH) {
   const k = Math.min(1, maxW / (view.w * view.scale), maxH / (view.h * view.scale));
   const cssW = Math.round(view.w * view.scale * k);
   const cssH = Math.round(view.h * view.scale * k);
-  for (const c of [view.canvas, view.overlay]) {
-    c.style.width = `${cssW}px`;
-    c.style.height = `${cssH}px`;
-  }
+  for (const c of [view.canvas, view.overlay]) sizeCanvas(c, cssW, cssH, { sharp: false });
 }
 
 /** Overlay context in device pixels, with the size of one cell. */
