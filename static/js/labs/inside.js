@@ -219,7 +219,7 @@ export function mount(root, ctx) {
       maps.classList.remove("stale");
       renderPrediction(answers[0]);
       const notes = answers.map((a, k) => renderAnswer(maps, a, { digit: digitDisplay(), side: confusion.side,
-        method: methods[k], knobs }));
+        method: methods[k], knobs, compact: method === "compare" }));
       $(".inside-method-note").textContent = method === "compare" ?
         `Three answers to "which pixels made it say ${answers[0].target}?": the input gradient, the last conv block's ` +
         "coarse class map, and the probability lost when a patch is covered." : notes[0];

@@ -55,10 +55,10 @@ export function mapCard(root, { title, values, h, w, map = MAPS.diverging, range
 }
 
 /** The digit with a coarse h×w heat map laid over it (each cell covers side/h pixels; not resampled). */
-export function overlayCard(root, { title, digit, side, cam, h, w, maxW = 224, caption = "" }) {
+export function overlayCard(root, { title, digit, side, cam, h, w, maxW = 224, caption = "", testid = null }) {
   const fig = el("figure", { class: "map-card inside-card" });
   fig.append(el("figcaption", { class: "inside-card-title" }, title));
-  const canvas = el("canvas", { class: "map-canvas inside-overlay", role: "img",
+  const canvas = el("canvas", { class: "map-canvas inside-overlay", role: "img", "data-testid": testid,
     "aria-label": `${title}: the ${h}×${w} map drawn over the ${side}×${side} digit` });
   const flat = Float32Array.from(cam.flat());
   const peak = Math.max(...flat) || 1;
@@ -120,12 +120,13 @@ export function occlusionFormula(side, patch, stride) {
 }
 
 /** Draw one method's answer into `root` (which is emptied); returns the note to show under it. */
-export function renderAnswer(root, answer, { digit, side, method, knobs }) {
+export function renderAnswer(root, answer, { digit, side, method, knobs, compact = false }) {
   const classWord = `class ${answer.target}`;
+  const maxW = compact ? 168 : 224;
   if (method === "saliency" || method === "smoothgrad") {
     const title = method === "saliency" ? `∂ logit_${answer.target} / ∂ pixels` :
       `SmoothGrad, n = ${knobs.samples}, σ = ${knobs.noise}`;
-    mapCard(root, { title, values: answer.map, h: side, w: side, testid: `inside-map-${method}`,
+    mapCard(root, { title, values: answer.map, h: side, w: side, testid: `inside-map-${method}`, maxW,
       describe: (c, v) => [`pixel (${c.row}, ${c.col})`, `∂ logit_${answer.target} / ∂ pixel = ${fmt(v)}`,
         v > 0 ? "more ink here raises the score" : v < 0 ? "more ink here lowers the score" : "no effect"] });
     return method === "saliency" ?
@@ -135,15 +136,18 @@ export function renderAnswer(root, answer, { digit, side, method, knobs }) {
   }
   if (method === "gradcam") {
     const h = answer.map.length;
-    overlayCard(root, { title: `Grad-CAM over the digit (${h}×${h})`, digit, side, cam: answer.map, h, w: h });
-    mapCard(root, { title: `ReLU(Σ α_k A_k), ${h}×${h}`, values: answer.map, h, w: h, map: MAPS.viridis,
-      testid: "inside-map-gradcam", maxW: 168 });
+    overlayCard(root, { title: compact ? `Grad-CAM (${h}×${h})` : `Grad-CAM over the digit (${h}×${h})`, digit, side, cam: answer.map, h, w: h, maxW,
+      testid: compact ? "inside-map-gradcam" : null });
+    if (!compact) {
+      mapCard(root, { title: `ReLU(Σ α_k A_k), ${h}×${h}`, values: answer.map, h, w: h, map: MAPS.viridis,
+        testid: "inside-map-gradcam", maxW: 168 });
+    }
     return `A = ${answer.layer}'s ${answer.weights.length} maps of ${h}×${h} (after the ReLU, before pooling); ` +
       `α_k = mean of ∂ logit_${answer.target} / ∂ A_k. Coarse by design: this layer sees the digit at half resolution.`;
   }
   if (method === "occlusion") {
     const n = answer.map_size;
-    mapCard(root, { title: `Occlusion, ${n}×${n}`, values: answer.map, h: n, w: n, testid: "inside-map-occlusion",
+    mapCard(root, { title: `Occlusion, ${n}×${n}`, values: answer.map, h: n, w: n, testid: "inside-map-occlusion", maxW,
       describe: (c, v) => [`patch at row ${c.row * knobs.stride}, column ${c.col * knobs.stride}`,
         `p_${answer.target} drops by ${fmt(v)}`] });
     return `Cell (i, j): p_${answer.target}(digit) − p_${answer.target}(digit with the ${knobs.patch}×${knobs.patch} ` +
