@@ -26,7 +26,8 @@ export class Superseded extends Error {
 
 const inflight = new Map();
 
-async function errorFrom(response) {
+/** The ApiError for a non-2xx response, carrying its {"detail"} text. */
+export async function errorFrom(response) {
   let detail = `${response.status} ${response.statusText}`;
   try {
     const body = await response.json();

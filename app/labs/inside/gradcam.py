@@ -12,22 +12,15 @@ from __future__ import annotations
 import numpy as np
 
 from .network import InspectNet
-from .saliency import resolve_target, softmax
+from .saliency import explain_one
 
 
 def gradcam(net: InspectNet, image, target: int | None = None) -> dict:
     """ReLU(Σ_k α_k A_k) for one image, with α (C,) and the prediction."""
     layer = net.cam_layer
-    trace = net.forward(image)
-    logits = trace.outputs[trace.last][0]
-    p = softmax(logits.astype(np.float64))
-    t = resolve_target(target, int(np.argmax(p)), net.classes)
-    seed = np.zeros((1, net.classes), net.dtype)
-    seed[0, t] = 1.0
-    _, kept = net.backward(trace, seed, keep=(layer,))
-    activation = trace.outputs[layer][0].astype(np.float64)   # (C, h, w)
-    grad = kept[layer][0].astype(np.float64)
-    alpha = grad.mean(axis=(1, 2))
+    out = explain_one(net, image, target, keep=(layer,))
+    activation = out["trace"].outputs[layer][0].astype(np.float64)   # (C, h, w)
+    alpha = out["kept"][layer][0].astype(np.float64).mean(axis=(1, 2))
     cam = np.maximum(np.tensordot(alpha, activation, axes=1), 0.0)
-    return {"map": cam, "weights": alpha, "layer": layer, "probabilities": p, "predicted": int(np.argmax(p)),
-            "target": t}
+    return {"map": cam, "weights": alpha, "layer": layer, "probabilities": out["probabilities"],
+            "predicted": out["predicted"], "target": out["target"]}

@@ -55,13 +55,25 @@ def logit_gradient(net: InspectNet, images, targets) -> tuple[np.ndarray, np.nda
     return grads, logits
 
 
-def saliency(net: InspectNet, image, target: int | None = None) -> dict:
-    """∂ logit_target / ∂ pixels of one image (side × side, signed) with its prediction."""
+def explain_one(net: InspectNet, image, target: int | None, keep=()) -> dict:
+    """One image forward, then back from a one-hot δ on logit_target (the predicted class when None).
+
+    Returns {"gradient" (side, side), "kept" {layer: dL/d(output)}, "trace", "probabilities",
+    "predicted", "target"}; saliency and Grad-CAM read what they need from it.
+    """
     trace = net.forward(image)
-    logits = trace.outputs[trace.last][0]
-    p = softmax(logits.astype(np.float64))
-    t = resolve_target(target, int(np.argmax(p)), net.classes)
+    p = softmax(trace.outputs[trace.last][0].astype(np.float64))
+    predicted = int(np.argmax(p))
+    t = resolve_target(target, predicted, net.classes)
     seed = np.zeros((1, net.classes), net.dtype)
     seed[0, t] = 1.0
-    grad = net.backward(trace, seed)[0][0]
-    return {"map": grad, "probabilities": p, "predicted": int(np.argmax(p)), "target": t}
+    grad, kept = net.backward(trace, seed, keep=keep)
+    return {"gradient": grad[0], "kept": kept, "trace": trace, "probabilities": p, "predicted": predicted,
+            "target": t}
+
+
+def saliency(net: InspectNet, image, target: int | None = None) -> dict:
+    """∂ logit_target / ∂ pixels of one image (side × side, signed) with its prediction."""
+    out = explain_one(net, image, target)
+    return {"map": out["gradient"], "probabilities": out["probabilities"], "predicted": out["predicted"],
+            "target": out["target"]}

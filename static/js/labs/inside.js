@@ -14,6 +14,7 @@ import { layerOptions, renderImages, renderTop } from "./inside/featurevis.js";
 import { curveSummary, drawCurve, renderAdversarial, verdict } from "./inside/fgsm.js";
 import { METHOD_NAMES, digitCard, occlusionFormula, renderAnswer, renderProbabilities } from "./inside/methods.js";
 import { renderSanity } from "./inside/sanity.js";
+import { sessionId } from "./train/run.js";
 import { streamLines } from "./inside/stream.js";
 
 export const FIELDS = [
@@ -38,18 +39,6 @@ export const FIELDS = [
 const POLL_MS = 2000;
 const RUN_KEY = "convlab.trainRun"; // set by the Train lab while this tab has a run on the server
 const EPSILONS = Array.from({ length: 13 }, (_, i) => Math.round(i * 25) / 1000);
-
-/** The Train lab's key for this tab's run (the same sessionStorage entry train.js makes). */
-function sessionId() {
-  const key = "convlab.trainSession";
-  let id = sessionStorage.getItem(key);
-  if (!id) {
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    id = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    sessionStorage.setItem(key, id);
-  }
-  return id;
-}
 
 const clampInt = (v, lo, hi, def) => (Number.isFinite(v) ? Math.max(lo, Math.min(hi, Math.round(v))) : def);
 const clampNum = (v, lo, hi, def) => (Number.isFinite(v) ? Math.max(lo, Math.min(hi, v)) : def);

@@ -1,7 +1,7 @@
 // Newline-delimited JSON from a POST (feature visualisation and the ε curve stream their
 // progress this way): each line is an object; "type": "error" ends the stream with a message.
 
-import { ApiError, Superseded } from "../../api.js";
+import { ApiError, Superseded, errorFrom } from "../../api.js";
 
 const controllers = new Map();
 
@@ -28,16 +28,7 @@ export async function streamLines(url, body, onLine, { key } = {}) {
       if (controller.signal.aborted) throw new Superseded();
       throw new ApiError(0, "The ConvLab server cannot be reached. Is it still running?");
     }
-    if (!response.ok) {
-      let detail = `${response.status} ${response.statusText}`;
-      try {
-        const answer = await response.json();
-        if (answer && typeof answer.detail === "string") detail = answer.detail;
-      } catch {
-        /* keep the status line */
-      }
-      throw new ApiError(response.status, detail);
-    }
+    if (!response.ok) throw await errorFrom(response);
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
     let buffer = "";
