@@ -18,11 +18,14 @@
    quoted per round.  GFLOP/s counts the multiply-adds of the convolutions and
    dense layers (2 flops each): forward, the input gradient (not for conv1) and
    the weight gradient, about 25 MFLOP per image.  The machine's float32 peak is
-   about 200 GFLOP/s (2 cores × 2 FMA units × 8 lanes × 2 flops × ~3.1 GHz).
+   about 200 GFLOP/s with AVX2 (2 cores × 2 FMA units × 8 lanes × 2 flops × ~3.1 GHz)
+   and about 450 GFLOP/s on an AVX-512 CPU (docs/PERFORMANCE.md §1); the script
+   reads /proc/cpuinfo and quotes both.
 
 Absolute times on a shared 2-core machine vary by 2× or more: read ratios from
-one run.  Set ``MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824``
-in the environment for fair allocation behaviour (the script prints whether it is).
+one run; the CPU time per step (both threads, spinning included) moves less
+with other load.  The script re-runs itself with the allocation settings the
+server uses (``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``, app/cli.py).
 """
 from __future__ import annotations
 
@@ -40,7 +43,17 @@ from app.labs.train import chapter  # noqa: E402
 from app.labs.train.digits import load_chapter_digits  # noqa: E402
 
 BATCH = 128
-PEAK_GFLOPS = 200.0
+
+
+def peak_gflops() -> tuple[float, str]:
+    """The float32 FMA peak of 2 cores (docs/PERFORMANCE.md §1): ~200 GFLOP/s with AVX2, ~450 with AVX-512."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        flags = ""
+    return (450.0, "AVX-512") if "avx512f" in flags else (200.0, "AVX2")
+
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "1073741824"}  # as app/cli.py sets
 
 
 def flops_per_image() -> float:
@@ -163,30 +176,42 @@ def throughput(rounds: int, steps: int, options: dict) -> None:
     if torch_block:
         torch_block()
     fl = flops_per_image()
-    ours, theirs = [], []
-    for r in range(rounds):
+    ours, theirs, cpu_ours, cpu_theirs = [], [], [], []
+
+    def timed(block):
+        """(images per second of wall time, CPU ms per step summed over threads, spinning included)."""
         time.sleep(0.3)
-        t0 = time.perf_counter()
-        convlab_block()
-        ours.append(steps * BATCH / (time.perf_counter() - t0))
-        line = f"round {r}: ConvLab {ours[-1]:6.0f} img/s ({ours[-1] * fl / 1e9:5.1f} GFLOP/s)"
+        t0, c0 = time.perf_counter(), time.process_time()
+        block()
+        return steps * BATCH / (time.perf_counter() - t0), 1e3 * (time.process_time() - c0) / steps
+
+    for r in range(rounds):
+        rate, cpu = timed(convlab_block)
+        ours.append(rate)
+        cpu_ours.append(cpu)
+        line = f"round {r}: ConvLab {rate:6.0f} img/s ({rate * fl / 1e9:5.1f} GFLOP/s, {cpu:5.1f} ms CPU/step)"
         if torch_block:
-            time.sleep(0.3)
-            t0 = time.perf_counter()
-            torch_block()
-            theirs.append(steps * BATCH / (time.perf_counter() - t0))
-            line += (f"   PyTorch {theirs[-1]:6.0f} img/s ({theirs[-1] * fl / 1e9:5.1f} GFLOP/s)"
-                     f"   ConvLab/PyTorch {ours[-1] / theirs[-1]:.2f}")
+            rate, cpu = timed(torch_block)
+            theirs.append(rate)
+            cpu_theirs.append(cpu)
+            line += (f"   PyTorch {rate:6.0f} img/s ({rate * fl / 1e9:5.1f} GFLOP/s, {cpu:5.1f} ms CPU/step)"
+                     f"   ConvLab/PyTorch {ours[-1] / rate:.2f}")
         print(line)
+    peak, isa = peak_gflops()
     print(f"ConvLab {min(ours):.0f}–{max(ours):.0f} img/s = {min(ours) * fl / 1e9:.0f}–{max(ours) * fl / 1e9:.0f} "
-          f"GFLOP/s ({100 * max(ours) * fl / 1e9 / PEAK_GFLOPS:.0f} % of the ~{PEAK_GFLOPS:.0f} GFLOP/s peak at best)")
+          f"GFLOP/s ({100 * max(ours) * fl / 1e9 / peak:.0f} % of this CPU's ~{peak:.0f} GFLOP/s {isa} peak at best; "
+          f"{100 * max(ours) * fl / 1e9 / 200:.0f} % of the 200 GFLOP/s AVX2 figure)")
     if theirs:
         ratios = [a / b for a, b in zip(ours, theirs)]
         print(f"PyTorch {min(theirs):.0f}–{max(theirs):.0f} img/s; ConvLab/PyTorch per round "
               f"{min(ratios):.2f}–{max(ratios):.2f} (median {np.median(ratios):.2f}; goal ≥ 0.8, ≥ 1.0 hoped)")
+        print(f"CPU time per step (both threads): ConvLab {min(cpu_ours):.0f}–{max(cpu_ours):.0f} ms, "
+              f"PyTorch {min(cpu_theirs):.0f}–{max(cpu_theirs):.0f} ms (less sensitive to other load than wall time)")
 
 
 def main() -> None:
+    if any(os.environ.get(k) != v for k, v in MALLOC_ENV.items()):   # the server's allocation settings
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **MALLOC_ENV})
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--epochs", type=int, default=30)

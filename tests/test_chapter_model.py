@@ -175,6 +175,12 @@ def test_reinitialize_named_layers_for_the_randomisation_check():
     npt.assert_array_equal(m.params["conv1.weight"], 2 * trained["conv1.weight"])
     m.load_state_dict(trained)
     npt.assert_array_equal(m.params["dense1.weight"], trained["dense1.weight"])
+    bn = ChapterModel(batch_norm=True, seed=1)
+    copy = ChapterModel.from_state_dict(bn.state_dict(), dtype=np.float64)
+    assert copy.batch_norm and copy.dtype == np.float64
+    npt.assert_allclose(copy.params["conv2.weight"], bn.params["conv2.weight"])
+    with pytest.raises(ValueError, match="missing"):
+        ChapterModel.from_state_dict({"conv1.weight": trained["conv1.weight"]})
 
 
 @pytest.mark.parametrize("batch_norm", [False, True])
@@ -241,6 +247,8 @@ def test_trainer_epochs_history_and_done():
     t.fit()
     assert t.done and len(t.history) == 2 and t.step == 6
     assert t.last["step"] == 6 and t.first_layer_filters().shape == (32, 3, 3)
+    p = t.progress()
+    assert p["done"] and p["step"] == 6 and p["test_accuracy"] == t.history[-1]["test_accuracy"]
 
 
 @pytest.mark.parametrize("options", [dict(), dict(batch_norm=True, augment=True, dropout=0.3)])
@@ -262,6 +270,8 @@ def test_trainer_rejects_bad_options():
         Trainer(dropout=0.95, data=small_data())
     with pytest.raises(ValueError, match="epochs"):
         Trainer(epochs=0, data=small_data())
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        Trainer(seed=-1, data=small_data())
 
 
 def test_a_few_epochs_learn_something():
@@ -334,3 +344,15 @@ def test_augmentation_geometry_and_seeding():
     t = D.random_affine(1000, np.random.default_rng(0))
     assert np.abs(t[:, :2]).max() <= D.MAX_SHIFT and np.abs(t[:, 2]).max() <= D.MAX_ROTATION
     assert t[:, 3].min() >= D.SCALE_RANGE[0] and t[:, 3].max() <= D.SCALE_RANGE[1]
+
+
+def test_keras_code_follows_the_switches():
+    from app.labs.train.chapter import keras_code
+
+    plain = keras_code()
+    assert 'layer_dropout(rate = 0.5)' in plain and "batch_normalization" not in plain and "random" not in plain
+    assert "batch_size = 128" in plain and "epochs = 10" in plain and "validation_split = 0.1" in plain
+    assert plain.count('padding = "same", activation = "relu"') == 2
+    switched = keras_code(batch_norm=True, dropout=0.0, augment=True, epochs=30)
+    assert switched.count("layer_batch_normalization(epsilon = 1e-5") == 2 and "layer_dropout" not in switched
+    assert "layer_random_rotation" in switched and "epochs = 30" in switched

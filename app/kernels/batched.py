@@ -53,15 +53,16 @@ def conv2d_batch(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_
 
 
 def conv2d_batch_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, padding_mode="zeros",
-                          input_grad=True):
+                          input_grad=True, weight_grad=True):
     """Gradients of ``conv2d_batch`` for upstream δ = ``grad_output`` (N, C_out, H_out, W_out).
 
     Returns
     -------
     grad_input : (N, C_in, H, W), eq. 36.10 per image, or None when ``input_grad`` is
         False (a network's first layer needs no gradient of its input)
-    grad_weight : (C_out, C_in, kh, kw), eq. 36.9 summed over the batch
-    grad_bias : (C_out,), δ summed over the batch and each map
+    grad_weight : (C_out, C_in, kh, kw), eq. 36.9 summed over the batch, or None
+        when ``weight_grad`` is False (frozen weights; timing one gradient alone)
+    grad_bias : (C_out,), δ summed over the batch and each map, or None with ``grad_weight``
     All in the dtype of ``x``.
     """
     x, w, g = _conv_args(x, weight, stride, padding, dilation, padding_mode)
@@ -71,19 +72,23 @@ def conv2d_batch_backward(x, weight, grad_output, stride=1, padding=0, dilation=
         raise ValueError(f"grad_output has shape {tuple(gy.shape)}; the output of this conv2d_batch is "
                          f"{(n_img, g.c_out, g.oh, g.ow)}")
     if batch_blocked.fits(x.dtype, g.stride):
-        gw, gb = batch_blocked.conv_grad_weight_batch(x, gy, g.pads, g.padding_mode, g.dilation, g.kh, g.kw)
+        gw = gb = None
+        if weight_grad:
+            gw, gb = batch_blocked.conv_grad_weight_batch(x, gy, g.pads, g.padding_mode, g.dilation, g.kh, g.kw)
+            gw = gw.reshape(w.shape)
         gx = _grad_input_batch(w, gy, g, x.shape) if input_grad else None
-        return gx, gw.reshape(w.shape), gb
-    gw = np.zeros((g.c_out, g.c_in * g.kh * g.kw), dtype=x.dtype)
-    gb = np.zeros(g.c_out, dtype=x.dtype)
+        return gx, gw, gb
+    gw = np.zeros((g.c_out, g.c_in * g.kh * g.kw), dtype=x.dtype) if weight_grad else None
+    gb = np.zeros(g.c_out, dtype=x.dtype) if weight_grad else None
     gx = np.empty(x.shape, dtype=x.dtype) if input_grad else None
     for n in range(n_img):
-        gwn, gbn = grad_weight_bias(pad_planes(x[n], g.pads, g.padding_mode, g.stride), gy[n], g)
-        gw += gwn.reshape(g.c_out, -1)
-        gb += gbn
+        if weight_grad:
+            gwn, gbn = grad_weight_bias(pad_planes(x[n], g.pads, g.padding_mode, g.stride), gy[n], g)
+            gw += gwn.reshape(g.c_out, -1)
+            gb += gbn
         if input_grad:
             gx[n] = grad_input(w, gy[n], g)
-    return gx, gw.reshape(w.shape), gb
+    return gx, (gw.reshape(w.shape) if weight_grad else None), gb
 
 
 def _grad_input_batch(w, gy, g, x_shape):

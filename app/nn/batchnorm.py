@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.kernels.norm import batch_norm_train_backward, batch_norm_train_forward
+from app.kernels.norm import batch_norm_train_backward, batch_norm_train_forward, channel_affine
 
 from .sequential import Layer
 
@@ -75,8 +75,7 @@ def batch_norm_inference(x, gamma, beta, running_mean, running_var, eps=EPS):
     """
     inv_std = (1.0 / np.sqrt(running_var + eps)).astype(x.dtype)
     scale = gamma * inv_std
-    y = x * _per_channel(scale)
-    y += _per_channel(beta - running_mean * scale)
+    y = channel_affine(x, scale, beta - running_mean * scale)
     return y, (x, running_mean, inv_std, scale)
 
 

@@ -92,6 +92,8 @@ class Sequential:
     """Layers applied in order; parameters and buffers in two dicts of dotted names."""
 
     def __init__(self, layers: list[Layer], seed: int = 0, dtype=np.float32):
+        if not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
         names = [layer.name for layer in layers]
         if len(set(names)) != len(names) or not all(names):
             raise ValueError(f"layer names must be unique and non-empty; got {names}")
@@ -135,7 +137,7 @@ class Sequential:
         ReLU → max-pool path (same result; ``cache.outputs`` then lacks those
         ReLUs' outputs).
         """
-        from .activation import ReLU
+        from .activation import ReLU  # here, not at the top: those modules import Layer from this one
         from .conv import MaxPool2d, ReLUMaxPool2d
 
         if upto is not None:
@@ -217,6 +219,8 @@ class Sequential:
 
     def reinitialize(self, names, seed: int) -> None:
         """Redraw the parameters and buffers of the named layers from PyTorch's defaults (in place)."""
+        if not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
         for name in names:
             layer = self.layer(name)
             index = self.layers.index(layer)

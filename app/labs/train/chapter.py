@@ -44,7 +44,7 @@ import numpy as np
 
 from app.nn import (Adam, BatchNorm2d, Cache, Conv2d, Dense, Dropout, Flatten, Gradients, MaxPool2d, ReLU,
                     Sequential, softmax, softmax_cross_entropy)
-from app.nn.blas import single_threaded_blas
+from app.nn.blas import use_one_blas_thread
 
 from .digits import CHAPTER_SIDE, ChapterDigits, augment_batch, augmented_strip, load_chapter_digits
 
@@ -71,9 +71,11 @@ def chapter_layers(batch_norm: bool = False, dropout: float = 0.5) -> list:
 class ChapterModel(Sequential):
     """The chapter's classifier.  Inherits ``forward``/``backward``/``state_dict``/... from ``app.nn.Sequential``.
 
-    ``forward(x, train, rng=None, upto=None) -> (logits or the output of upto, Cache)``:
+    ``forward(x, train, rng=None, upto=None, record=True) -> (logits or the output of upto, Cache)``:
     x is (N, 28, 28) or (N, 1, 28, 28) in [0, 1]; ``rng`` draws dropout masks
-    when ``train`` is True.
+    when ``train`` is True; ``cache.outputs[name]`` is every layer's output.
+    ``record=False`` (training steps, ``logits``) lets ReLU and the max pool
+    after it run fused, so ``cache.outputs`` then has no ``relu1``/``relu2``.
 
     ``backward(cache, grad, start=None, input_grad=False, param_grads=True, keep_grads=False) -> Gradients``:
     ``grad`` is dL/d(output of ``start``), by default dL/dlogits; returns
@@ -86,6 +88,16 @@ class ChapterModel(Sequential):
 
     def __repr__(self) -> str:
         return f"ChapterModel(batch_norm={self.batch_norm}, dropout={self.dropout}, dtype={self.dtype.name})"
+
+    @classmethod
+    def from_state_dict(cls, state: dict, dropout: float = 0.5, dtype=np.float32) -> "ChapterModel":
+        """A model holding ``state`` (PyTorch names; batch norm when ``bn1.*`` is present).
+
+        ``dropout`` only matters for training; inference ignores it.
+        """
+        model = cls(batch_norm="bn1.weight" in state, dropout=dropout, dtype=dtype)
+        model.load_state_dict(state)
+        return model
 
     @staticmethod
     def as_batch(x) -> np.ndarray:
@@ -101,23 +113,26 @@ class ChapterModel(Sequential):
 
     def forward(self, x, train: bool, rng: np.random.Generator | None = None,
                 upto: str | None = None, record: bool = True) -> tuple[np.ndarray, Cache]:
+        use_one_blas_thread()  # app.nn.blas: spinning BLAS threads would slow the kernels after each dense layer
         return super().forward(self.as_batch(x), train, rng, upto, record)
 
     def loss_and_grads(self, x, labels, rng: np.random.Generator | None = None):
-        """One training-mode pass: (mean cross-entropy, parameter gradients, logits)."""
-        with single_threaded_blas():
-            logits, cache = self.forward(x, train=True, rng=rng, record=False)
-            loss, g_logits, _ = softmax_cross_entropy(logits, labels)
-            return loss, self.backward(cache, g_logits).params, logits
+        """One training-mode pass: (mean cross-entropy, parameter gradients, logits).
+
+        ``forward`` switches NumPy's BLAS to one thread for the process (``app.nn.blas``):
+        the dense layers then no longer leave spinning threads behind to slow the kernels.
+        """
+        logits, cache = self.forward(x, train=True, rng=rng, record=False)
+        loss, g_logits, _ = softmax_cross_entropy(logits, labels)
+        return loss, self.backward(cache, g_logits).params, logits
 
     def logits(self, x, batch: int = 256) -> np.ndarray:
         """Inference-mode logits (N, 10), in chunks of ``batch`` images."""
         x = self.as_batch(x)
         if not len(x):
             return np.zeros((0, CLASSES), self.dtype)
-        with single_threaded_blas():
-            return np.concatenate([self.forward(x[i:i + batch], train=False, record=False)[0]
-                                   for i in range(0, len(x), batch)])
+        return np.concatenate([self.forward(x[i:i + batch], train=False, record=False)[0]
+                               for i in range(0, len(x), batch)])
 
     def predict_proba(self, x, batch: int = 256) -> np.ndarray:
         """Class probabilities (N, 10) in inference mode (dropout off, batch norm's running statistics)."""
@@ -133,6 +148,46 @@ class ChapterModel(Sequential):
     def parameter_count(self) -> int:
         """Trained parameters (421,642 without batch norm; + 192 with)."""
         return int(sum(v.size for v in self.params.values()))
+
+
+def keras_code(batch_norm: bool = False, dropout: float = 0.5, augment: bool = False, epochs: int = 10,
+               batch_size: int = 128, lr: float = 1e-3) -> str:
+    """The R Keras code (the chapter's dialect) that this run reproduces, for the page to show beside it.
+
+    Batch norm appears as ``layer_batch_normalization`` between each conv and its
+    ReLU; augmentation as Keras's random-transform layers (ConvLab's own ranges:
+    ±2 pixels, ±10°, ±10 % scale).  ConvLab's numerical choices that differ from
+    Keras's defaults are PyTorch's (initialisation, batch norm's ε and momentum,
+    Adam's ε) and are named in comments.
+    """
+    conv_act = "" if batch_norm else ', activation = "relu"'
+    bn = ("  layer_batch_normalization(epsilon = 1e-5, momentum = 0.9) |>\n"
+          "  layer_activation(\"relu\") |>\n") if batch_norm else ""
+    aug = ("  layer_random_translation(height_factor = 2 / 28, width_factor = 2 / 28) |>\n"
+           "  layer_random_rotation(factor = 10 / 360) |>\n"
+           "  layer_random_zoom(height_factor = 0.1) |>\n") if augment else ""
+    drop = f"  layer_dropout(rate = {dropout:g}) |>\n" if dropout > 0 else ""
+    lr_arg = "" if lr == 1e-3 else f"learning_rate = {lr:g}"
+    return (
+        "library(keras)\n\n"
+        "# ConvLab initialises like PyTorch (uniform ±1/sqrt(fan_in)) and uses Adam's epsilon 1e-8.\n"
+        "model <- keras_model_sequential(input_shape = c(28, 28, 1)) |>\n"
+        f"{aug}"
+        f"  layer_conv_2d(filters = 32, kernel_size = c(3, 3), padding = \"same\"{conv_act}) |>\n{bn}"
+        "  layer_max_pooling_2d(pool_size = c(2, 2)) |>\n"
+        f"  layer_conv_2d(filters = 64, kernel_size = c(3, 3), padding = \"same\"{conv_act}) |>\n{bn}"
+        "  layer_max_pooling_2d(pool_size = c(2, 2)) |>\n"
+        "  layer_flatten() |>\n"
+        "  layer_dense(units = 128, activation = \"relu\") |>\n"
+        f"{drop}"
+        "  layer_dense(units = 10, activation = \"softmax\")\n\n"
+        "model |> compile(\n"
+        f"  optimizer = optimizer_adam({lr_arg}),\n"
+        "  loss = \"sparse_categorical_crossentropy\",\n"
+        "  metrics = \"accuracy\"\n"
+        ")\n\n"
+        f"model |> fit(x_train, y_train, epochs = {epochs}, batch_size = {batch_size}, validation_split = 0.1)\n"
+    )
 
 
 # --------------------------------------------------------------------------- training
@@ -265,6 +320,14 @@ class Trainer:
             self.run_batch()
         return self.history
 
+    def progress(self) -> dict:
+        """Where the run stands, cheaply (no evaluation): the last step's numbers and the last epoch's record."""
+        last_epoch = self.history[-1] if self.history else {}
+        return {"step": self.step, "epoch": round(self.epoch, 4), "epochs": self.epochs, "done": self.done,
+                "loss": self.last.get("loss"), "accuracy": self.last.get("accuracy"),
+                "val_accuracy": last_epoch.get("val_accuracy"), "test_accuracy": last_epoch.get("test_accuracy"),
+                "train_seconds": round(self.train_seconds, 3)}
+
     # ----------------------------------------------------------------- measurements
 
     def test_accuracy(self) -> float:
@@ -275,7 +338,11 @@ class Trainer:
         return self.model.accuracy(self.data.x_val, self.data.y_val)
 
     def train_loss(self, limit: int = 256) -> float:
-        """Inference-mode cross-entropy on the first ``limit`` fitted digits (a steadier curve than batch losses)."""
+        """Inference-mode cross-entropy on the first ``limit`` fitted digits (a steadier curve than batch losses).
+
+        Costs about a forward pass of a batch of ``limit``; the per-step ``last`` and
+        per-epoch ``history`` numbers cost nothing extra.
+        """
         return softmax_cross_entropy(self.model.logits(self.data.x_train[:limit]), self.data.y_train[:limit])[0]
 
     def first_layer_filters(self) -> np.ndarray:
@@ -288,4 +355,24 @@ class Trainer:
         return augmented_strip(self.data.x_train[index], count, self.seed if seed is None else seed)
 
 
-__all__ = ["CLASSES", "DEFAULTS", "ChapterModel", "Gradients", "Trainer", "chapter_layers"]
+def warmup() -> float:
+    """Compile (or load from Numba's cache) every kernel the chapter model uses; returns the seconds it took.
+
+    One tiny training step with batch norm, dropout and augmentation, then
+    inference and an input gradient, in float32 (training) and float64 (the
+    finite-difference tests and any float64 inspection).  A server calls this
+    at start-up so no request waits for the JIT.
+    """
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(0)
+    x = augment_batch(rng.random((2, CHAPTER_SIDE, CHAPTER_SIDE), dtype=np.float32), rng)
+    for dtype in (np.float32, np.float64):
+        model = ChapterModel(batch_norm=True, dtype=dtype)
+        _, grads, _ = model.loss_and_grads(x, np.array([0, 1]), rng)
+        Adam(model.params).step(model.params, grads)
+        logits, cache = model.forward(x, train=False)
+        model.backward(cache, np.ones_like(logits), input_grad=True, keep_grads=True)
+    return time.perf_counter() - t0
+
+
+__all__ = ["CLASSES", "DEFAULTS", "ChapterModel", "Gradients", "Trainer", "chapter_layers", "keras_code", "warmup"]

@@ -170,29 +170,32 @@ def affine_warp(images: np.ndarray, transforms: np.ndarray) -> np.ndarray:
     n, h, w = images.shape
     t = np.asarray(transforms, dtype=np.float64).reshape(n, 4)
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
-    theta = np.deg2rad(t[:, 2])[:, None]
-    cos, sin = np.cos(theta), np.sin(theta)
-    rr, cc = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
-    dy = rr.ravel()[None, :] - cy - t[:, 0:1]
-    dx = cc.ravel()[None, :] - cx - t[:, 1:2]
-    sy = cy + (cos * dy - sin * dx) / t[:, 3:4]
-    sx = cx + (sin * dy + cos * dx) / t[:, 3:4]
-    # A one-pixel zero border makes every neighbour outside the image read 0.
-    padded = np.zeros((n, h + 2, w + 2), np.float32)
+    theta = np.deg2rad(t[:, 2])
+    # Per image: source = a·(row, col) + offset, so each coordinate is one multiply-add per pixel.
+    cos, sin = np.cos(theta) / t[:, 3], np.sin(theta) / t[:, 3]
+    oy = cy - cos * (cy + t[:, 0]) + sin * (cx + t[:, 1])
+    ox = cx - sin * (cy + t[:, 0]) - cos * (cx + t[:, 1])
+    f32 = np.float32
+    rr = np.repeat(np.arange(h, dtype=f32), w)[None, :]
+    cc = np.tile(np.arange(w, dtype=f32), h)[None, :]
+    cos, sin = cos.astype(f32)[:, None], sin.astype(f32)[:, None]
+    sy = cos * rr - sin * cc + oy.astype(f32)[:, None]
+    sx = sin * rr + cos * cc + ox.astype(f32)[:, None]
+    # A one-pixel zero border makes every neighbour outside the image read 0; coordinates
+    # beyond it are clamped onto it first, so both neighbours of such a point read 0.
+    padded = np.zeros((n, h + 2, w + 2), f32)
     padded[:, 1:-1, 1:-1] = images
-    flat = padded.reshape(n, -1)
-    # Coordinates beyond the border are clamped onto it first, so both neighbours read 0.
-    sy, sx = np.clip(sy, -1.0, h), np.clip(sx, -1.0, w)
+    flat = padded.ravel()
+    np.clip(sy, -1.0, h, out=sy)
+    np.clip(sx, -1.0, w, out=sx)
     y0, x0 = np.floor(sy), np.floor(sx)
-    fy, fx = (sy - y0).astype(np.float32), (sx - x0).astype(np.float32)
-    y0, x0 = y0.astype(np.int64) + 1, x0.astype(np.int64) + 1
-    y1, x1 = np.minimum(y0 + 1, h + 1), np.minimum(x0 + 1, w + 1)
-
-    def at(yy, xx):
-        return np.take_along_axis(flat, yy * (w + 2) + xx, axis=1)
-
-    top = at(y0, x0) * (1 - fx) + at(y0, x1) * fx
-    bottom = at(y1, x0) * (1 - fx) + at(y1, x1) * fx
+    fy, fx = sy - y0, sx - x0
+    base = (np.arange(n, dtype=np.int64) * ((h + 2) * (w + 2)))[:, None]
+    i00 = base + (y0.astype(np.int64) + 1) * (w + 2) + (x0.astype(np.int64) + 1)
+    down = np.where(y0 < h, w + 2, 0)            # the row below, unless already on the bottom border
+    right = np.where(x0 < w, 1, 0)
+    top = flat[i00] * (1 - fx) + flat[i00 + right] * fx
+    bottom = flat[i00 + down] * (1 - fx) + flat[i00 + down + right] * fx
     return (top * (1 - fy) + bottom * fy).reshape(n, h, w)
 
 
