@@ -15,18 +15,4 @@ import numba  # noqa: E402
 # kernels at once (docs/RUNTIME.md); "threadsafe" picks TBB or OpenMP.
 numba.config.THREADING_LAYER = "threadsafe"
 
-# NumPy's BLAS (OpenBLAS) on one thread for the whole process.  Its worker threads spin
-# after every call and take the cores from the Numba kernels that run next; and
-# ``openblas_set_num_threads`` called later from a request's worker thread does not
-# reliably stick (OpenBLAS 0.3.31: the limit read back 2 inside the block).  Measured
-# on the Inside lab's held-out pass (359 digits, chapter model) run in a thread-pool
-# thread, loaded machine: ~400–800 ms CPU with two BLAS threads, ~110 ms with one;
-# the dense products themselves lose at most 2× and are a few ms.
-try:
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1, user_api="blas")
-except ImportError:  # pragma: no cover - scikit-learn brings threadpoolctl
-    pass
-
 __version__ = "0.1.0"

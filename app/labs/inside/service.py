@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from app.nn.blas import single_threaded_blas
+from app.nn.blas import use_one_blas_thread
 
 from . import confusion, featurevis, fgsm, gradcam, occlusion, sanity, saliency, smoothgrad
 from .network import InspectNet, from_state
@@ -86,20 +86,13 @@ def digit_from(net: InspectNet, pixels=None, index: int | None = None) -> tuple[
     return image, ("drawn", hashlib.blake2b(image.tobytes(), digest_size=12).hexdigest())
 
 
-def _one_blas_thread(events: Iterator[dict]) -> Iterator[dict]:
-    """Each step of ``events`` with NumPy's BLAS on one thread (``app.nn.blas``), released between steps."""
-    while True:
-        with single_threaded_blas():
-            event = next(events, None)
-        if event is None:
-            return
-        yield event
-
-
 class InsideLab:
     """The Inside lab's computations over any number of runs, with bounded caches."""
 
     def __init__(self, max_results: int = 256, max_nets: int = 8):
+        # Spinning OpenBLAS threads took the cores from the kernels after every dense layer:
+        # the held-out pass cost ~400–800 ms CPU in a server thread with two, ~110 ms with one.
+        use_one_blas_thread()
         self.nets = LRU(max_nets)          # fingerprint → InspectNet
         self.evaluations = LRU(max_nets)   # fingerprint → confusion.Evaluation
         self.results = LRU(max_results)    # (fingerprint, digit key, method, knobs) → dict
@@ -111,11 +104,7 @@ class InsideLab:
 
     def evaluation(self, key: str, net: InspectNet) -> confusion.Evaluation:
         """The held-out pass of this network (confusion matrix, predictions, unit scores)."""
-        def compute():
-            with single_threaded_blas():
-                return confusion.evaluate(net, *confusion.heldout(net.model))
-
-        return self.evaluations.get_or_compute(key, compute)
+        return self.evaluations.get_or_compute(key, lambda: confusion.evaluate(net, *confusion.heldout(net.model)))
 
     def inspect(self, key: str, net: InspectNet, image: np.ndarray, digit: tuple, method: str,
                 target: int | None, knobs: dict) -> tuple[dict, bool]:
@@ -123,21 +112,13 @@ class InsideLab:
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
         cache_key = (key, digit, method, target, tuple(sorted(knobs.items())))
-        def compute():
-            with single_threaded_blas():
-                return run_method(net, image, method, target, knobs)
-
-        return self.results.lookup(cache_key, compute)
+        return self.results.lookup(cache_key, lambda: run_method(net, image, method, target, knobs))
 
     def sanity(self, key: str, net: InspectNet, image: np.ndarray, digit: tuple, target: int | None,
                methods: tuple, seed: int, knobs: dict) -> tuple[dict, bool]:
         """The cascading randomisation test (``sanity.sanity_check``), and whether it came from the cache."""
         cache_key = (key, digit, "sanity", target, tuple(methods), seed, tuple(sorted(knobs.items())))
-        def compute():
-            with single_threaded_blas():
-                return sanity.sanity_check(net, image, target, methods, seed, knobs)
-
-        return self.results.lookup(cache_key, compute)
+        return self.results.lookup(cache_key, lambda: sanity.sanity_check(net, image, target, methods, seed, knobs))
 
     def fgsm_curve(self, key: str, net: InspectNet, epsilons) -> Iterator[dict]:
         """Held-out accuracy against ε as events (``fgsm.curve_steps``); a cached curve comes at once."""
@@ -149,7 +130,7 @@ class InsideLab:
             return
         images, labels = confusion.heldout(net.model)
         accuracies = []
-        for event in _one_blas_thread(fgsm.curve_steps(net, images, labels, epsilons)):
+        for event in fgsm.curve_steps(net, images, labels, epsilons):
             if event["stage"] == "epsilon":
                 accuracies.append(event["accuracy"])
             yield event
@@ -163,7 +144,7 @@ class InsideLab:
         if hit is not None:
             yield hit
             return
-        for event in _one_blas_thread(featurevis.visualise(net, layer, unit, steps, lr, reg, seed)):
+        for event in featurevis.visualise(net, layer, unit, steps, lr, reg, seed):
             if event["done"]:
                 ev = self.evaluation(key, net)
                 event["top"] = [{"index": i, "score": score, "label": int(ev.labels[i]),
