@@ -151,3 +151,48 @@ def test_a_drawn_digit_is_explained(trained_page: Page):
     expect(page.locator(".inside-digit-title")).to_have_text("Your drawing")
     expect(page.get_by_test_id("inside-verdict")).to_contain_text(re.compile(r"answers \d"))
     expect(page.get_by_test_id("inspect-map").locator("canvas").first).to_be_visible()
+
+
+def test_the_running_run_is_followed(trained_page: Page):
+    """While the run trains, the lab reads its current weights: the step in the run line moves on."""
+    page = trained_page
+    page.get_by_test_id("nav-train").click()
+    page.get_by_test_id("train-resume").click()
+    try:
+        open_inside(page)
+        line = page.get_by_test_id("inside-run")
+        expect(line).to_contain_text("running")
+        first = line.text_content()
+        expect(line).not_to_have_text(first, timeout=15_000)     # refreshed as training goes on
+    finally:
+        page.get_by_test_id("nav-train").click()
+        page.get_by_test_id("train-pause").click()
+
+
+def test_the_chapter_model_at_28_by_28(browser, live_server):
+    """A run of the chapter's classifier (put into the server's sessions directly: the Train lab's page
+    starts the small model here) is inspected at its own sizes: Grad-CAM 14×14, occlusion by eq. 36.4."""
+    chapter = pytest.importorskip("app.labs.train.chapter")
+    from app.api.train import get_sessions
+    from app.main import app
+
+    sessions = get_sessions(type("Request", (), {"app": app})(), app.state.settings)
+    run = sessions.start("inside-e2e-chapter", lr=0.01, batch_size=32, filters=4)
+    sessions.pause("inside-e2e-chapter")
+    with run.lock:
+        run.trainer = chapter.Trainer(seed=0, epochs=1, batch_norm=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.add_init_script("sessionStorage.setItem('convlab.trainSession', 'inside-e2e-chapter');"
+                            "sessionStorage.setItem('convlab.trainRun', '1');")
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/#lab=inside&inside.digit=5&inside.method=gradcam")
+        expect(page.get_by_test_id("inside-run")).to_contain_text("the chapter's classifier (28×28)")
+        expect(page.get_by_test_id("inspect-map")).to_contain_text("Grad-CAM over the digit (14×14)")
+        page.get_by_test_id("inspect-method").select_option("occlusion")
+        expect(page.get_by_test_id("inside-formula")).to_contain_text("⌊(28 − 4)/2⌋ + 1 = 13")
+        expect(page.get_by_test_id("inspect-map")).to_contain_text("Occlusion, 13×13")
+        expect(page.locator(".inside-pad-size")).to_contain_text("28×28")
+    finally:
+        context.close()
+        sessions.reset("inside-e2e-chapter")

@@ -93,6 +93,10 @@ export function overlayCard(root, { title, digit, side, cam, h, w, maxW = 224, c
   });
   canvas.addEventListener("mouseleave", hideTooltip);
   fig.append(canvas);
+  const bar = el("span", { class: "colorbar" }, el("span", {}, "0"), el("canvas", { "aria-hidden": "true" }),
+    el("span", {}, fmt(peak, 3)));
+  drawColorbar(bar.querySelector("canvas"), MAPS.viridis, 0, peak);
+  fig.append(bar);
   if (caption) fig.append(el("figcaption", {}, caption));
   root.append(fig);
 }
