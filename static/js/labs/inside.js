@@ -418,9 +418,10 @@ export function mount(root, ctx) {
     } else if (action === "sanity") runSanity();
     else if (action === "curve") runCurve();
     else if (action === "featurevis") runFeaturevis();
-    else if (!action && e.target.closest(".inside-sanity-panel") && !e.target.closest("button, input, select, a, canvas")) {
-      // A click anywhere on the sanity panel runs it when it has not run for this digit yet.
-      if (!results.sanity || results.sanity.key !== sanityKey()) runSanity();
+    else if (!action && !e.target.closest("button, input, select, a, canvas, label")) {
+      // A click anywhere on the sanity or feature-visualisation panel runs it when it has no result yet.
+      if (e.target.closest(".inside-sanity-panel") && (!results.sanity || results.sanity.key !== sanityKey())) runSanity();
+      if (e.target.closest(".inside-fv-panel") && !results.featurevis) runFeaturevis();
     }
   });
 
