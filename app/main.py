@@ -14,9 +14,10 @@ from app import __version__
 from app.api import (backward, classroom, compute, equivariance, family, images, inside, network, pages, pool, system,
                      train)
 from app.api.errors import install_error_handlers
-from app.api.middleware import BodyLimit, SecurityHeaders
+from app.api.middleware import BodyLimit, MultipartComplete, RelativeRedirects, SecurityHeaders, TrustedHosts
 from app.config import Settings, get_settings
 from app.paths import STATIC_DIR
+from app.imaging.decode import DecodeGate
 from app.imaging.store import ImageStore
 
 DESCRIPTION = """
@@ -68,8 +69,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.store = ImageStore(settings.cache_bytes)
+    app.state.decode_gate = DecodeGate(settings.concurrent_large_decodes, settings.large_image_pixels)
     install_error_handlers(app)
+    # Outermost last: security headers on every answer, then the Host check, then the body checks.
+    app.add_middleware(MultipartComplete)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RelativeRedirects)
+    app.add_middleware(TrustedHosts, hosts=settings.trusted_host_list())
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (system, pages, images, compute, pool, backward, network, equivariance, train, inside, family, classroom):

@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from app.errors import InvalidArgument
+
 from .featurevis import scores, unit_layers
 from .network import CHUNK, InspectNet
 from .saliency import softmax
@@ -66,4 +68,4 @@ def heldout(model: str) -> tuple[np.ndarray, np.ndarray]:
     if model == "chapter":
         d = load_chapter_digits()
         return d.x_test, d.y_test
-    raise ValueError(f'model must be "small" or "chapter"; got {model!r}')
+    raise InvalidArgument(f'model must be "small" or "chapter"; got {model!r}')

@@ -26,6 +26,8 @@ from typing import Iterator
 
 import numpy as np
 
+from app.errors import InvalidArgument
+
 from .network import InspectNet, Pass
 
 GREY = 0.5
@@ -43,13 +45,13 @@ class Regularisation:
 
     def check(self, side: int) -> None:
         if not 0 <= self.jitter <= side // 4:
-            raise ValueError(f"jitter must be between 0 and {side // 4} pixels; got {self.jitter}")
+            raise InvalidArgument(f"jitter must be between 0 and {side // 4} pixels; got {self.jitter}")
         if not 0.0 <= self.l2 <= 0.5:
-            raise ValueError(f"l2 must be between 0 and 0.5; got {self.l2}")
+            raise InvalidArgument(f"l2 must be between 0 and 0.5; got {self.l2}")
         if not 0.0 <= self.blur <= 2.0:
-            raise ValueError(f"blur σ must be between 0 and 2 pixels; got {self.blur}")
+            raise InvalidArgument(f"blur σ must be between 0 and 2 pixels; got {self.blur}")
         if not 1 <= self.blur_every <= 64:
-            raise ValueError(f"blur_every must be between 1 and 64 steps; got {self.blur_every}")
+            raise InvalidArgument(f"blur_every must be between 1 and 64 steps; got {self.blur_every}")
 
 
 def unit_layers(net: InspectNet) -> list[dict]:
@@ -74,7 +76,7 @@ def _spec(net: InspectNet, layer: str) -> dict:
     for spec in unit_layers(net):
         if spec["layer"] == layer:
             return spec
-    raise ValueError(f"layer must be one of {[s['layer'] for s in unit_layers(net)]}; got {layer!r}")
+    raise InvalidArgument(f"layer must be one of {[s['layer'] for s in unit_layers(net)]}; got {layer!r}")
 
 
 def scores(output: np.ndarray) -> np.ndarray:
@@ -123,11 +125,11 @@ def visualise(net: InspectNet, layer: str, unit: int, steps: int = 128, lr: floa
     """
     spec = _spec(net, layer)
     if not 0 <= unit < spec["units"]:
-        raise ValueError(f"unit must be between 0 and {spec['units'] - 1} for {layer}; got {unit}")
+        raise InvalidArgument(f"unit must be between 0 and {spec['units'] - 1} for {layer}; got {unit}")
     if not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps must be between 1 and {MAX_STEPS}; got {steps}")
+        raise InvalidArgument(f"steps must be between 1 and {MAX_STEPS}; got {steps}")
     if not 0.0 < lr <= 1.0:
-        raise ValueError(f"lr must be in (0, 1]; got {lr}")
+        raise InvalidArgument(f"lr must be in (0, 1]; got {lr}")
     reg.check(net.side)
     rng = np.random.default_rng(seed)
     x = np.full((2, net.side, net.side), GREY)

@@ -16,6 +16,8 @@ from typing import Iterator
 
 import numpy as np
 
+from app.errors import InvalidArgument
+
 from .network import CHUNK, InspectNet
 from .saliency import resolve_target, softmax
 
@@ -25,7 +27,7 @@ DEFAULT_EPSILONS = tuple(round(0.025 * i, 3) for i in range(13))   # 0, 0.025, â
 
 def _check_epsilon(epsilon: float) -> float:
     if not 0.0 <= epsilon <= MAX_EPSILON:
-        raise ValueError(f"epsilon must be between 0 and {MAX_EPSILON} (pixels lie in [0, 1]); got {epsilon}")
+        raise InvalidArgument(f"epsilon must be between 0 and {MAX_EPSILON} (pixels lie in [0, 1]); got {epsilon}")
     return float(epsilon)
 
 
@@ -75,7 +77,7 @@ def curve_steps(net: InspectNet, images, labels, epsilons=DEFAULT_EPSILONS) -> I
     """
     eps_list = [_check_epsilon(e) for e in epsilons]
     if not eps_list:
-        raise ValueError("epsilons: give at least one value")
+        raise InvalidArgument("epsilons: give at least one value")
     x = np.asarray(images, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     signs = np.empty(x.shape)

@@ -30,6 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
+from app.errors import InvalidArgument
 from app.kernels import conv2d_batch, pool2d_batch, pool2d_batch_backward
 
 BN_EPS = 1e-5   # PyTorch's BatchNorm2d default, as app.nn.batchnorm
@@ -145,7 +146,7 @@ class InspectNet:
 
     def layer(self, name: str) -> Layer:
         if name not in self._by_name:
-            raise ValueError(f"no layer named {name!r}; the layers are {self.layer_names}")
+            raise InvalidArgument(f"no layer named {name!r}; the layers are {self.layer_names}")
         return self._by_name[name]
 
     def weighted_layers(self) -> list[str]:
@@ -166,7 +167,7 @@ class InspectNet:
         if x.ndim == 3:
             x = x[:, None]
         if x.ndim != 4 or x.shape[1:] != (1, self.side, self.side):
-            raise ValueError(f"the {self.model} model takes {self.side}×{self.side} images; got shape {x.shape}")
+            raise InvalidArgument(f"the {self.model} model takes {self.side}×{self.side} images; got shape {x.shape}")
         return np.ascontiguousarray(x, dtype=self.dtype)
 
     def forward(self, x, upto: str | None = None) -> Pass:
@@ -200,7 +201,7 @@ class InspectNet:
             return h.reshape(len(h), -1)          # (C, H, W) order, as PyTorch and the small model flatten
         if layer.kind == "dense":
             return h @ a["weight"].T + a["bias"]
-        raise ValueError(f"unknown layer kind {layer.kind!r}")  # pragma: no cover - built here only
+        raise InvalidArgument(f"unknown layer kind {layer.kind!r}")  # pragma: no cover - built here only
 
     def backward(self, trace: Pass, grad, start: str | None = None, keep=()) -> tuple[np.ndarray, dict]:
         """dL/dx (N, side, side) for ``grad`` = dL/d(output of ``start``) (default: the logits).
@@ -211,10 +212,10 @@ class InspectNet:
         """
         start = trace.last if start is None else start
         if start not in trace.outputs:
-            raise ValueError(f"layer {start!r} did not run in this forward pass; ran {list(trace.outputs)}")
+            raise InvalidArgument(f"layer {start!r} did not run in this forward pass; ran {list(trace.outputs)}")
         g = np.asarray(grad, dtype=self.dtype)
         if g.shape != trace.outputs[start].shape:
-            raise ValueError(f"grad has shape {g.shape}; the output of {start!r} is {trace.outputs[start].shape}")
+            raise InvalidArgument(f"grad has shape {g.shape}; the output of {start!r} is {trace.outputs[start].shape}")
         names = list(trace.outputs)
         kept = {}
         for i in range(names.index(start), -1, -1):
@@ -241,7 +242,7 @@ class InspectNet:
             return g.reshape(before.shape)
         if layer.kind == "dense":
             return g @ layer.arrays["weight"]
-        raise ValueError(f"unknown layer kind {layer.kind!r}")  # pragma: no cover
+        raise InvalidArgument(f"unknown layer kind {layer.kind!r}")  # pragma: no cover
 
     def logits(self, x, batch: int = CHUNK) -> np.ndarray:
         """Inference-mode logits (N, classes), ``batch`` images at a time."""
@@ -305,7 +306,7 @@ def from_chapter_state(state: dict, dtype=np.float32) -> InspectNet:
             "dense2.weight", "dense2.bias"]
     missing = [k for k in need if k not in state]
     if missing:
-        raise ValueError(f"not a chapter-model state dict: missing {missing}")
+        raise InvalidArgument(f"not a chapter-model state dict: missing {missing}")
 
     def arrays(prefix, keys=("weight", "bias")):
         return _frozen({k: state[f"{prefix}.{k}"] for k in keys}, dtype)
@@ -327,7 +328,7 @@ def from_small_params(params: dict, dtype=np.float32) -> InspectNet:
     """The Train lab's 8×8 network from its params (``w1`` … ``b4``; dense weights stored (in, out))."""
     missing = [k for k in ("w1", "b1", "w2", "b2", "w3", "b3", "w4", "b4") if k not in params]
     if missing:
-        raise ValueError(f"not a small-model parameter dict: missing {missing}")
+        raise InvalidArgument(f"not a small-model parameter dict: missing {missing}")
     p = params
     layers = [
         Layer("conv1", "conv", _frozen({"weight": p["w1"], "bias": p["b1"]}, dtype)),
@@ -348,5 +349,5 @@ def from_state(state: dict, dtype=np.float32) -> InspectNet:
         return from_small_params(state, dtype)
     if "conv1.weight" in state:
         return from_chapter_state(state, dtype)
-    raise ValueError(f"unrecognised weights: expected the small model's w1…b4 or the chapter model's "
+    raise InvalidArgument(f"unrecognised weights: expected the small model's w1…b4 or the chapter model's "
                      f"conv1.weight…; got {sorted(state)[:6]}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.arithmetic import conv_output_size
+from app.errors import InvalidArgument
 
 from .network import InspectNet
 from .saliency import predict, resolve_target, softmax
@@ -23,9 +24,9 @@ MAX_COPIES = 1024
 def occlusion_size(side: int, patch: int, stride: int) -> int:
     """Cells per axis of the occlusion map (eq. 36.4 with no padding); ValueError with the numbers if empty."""
     if not 1 <= patch <= side:
-        raise ValueError(f"patch must be between 1 and {side} (the image is {side}×{side}); got {patch}")
+        raise InvalidArgument(f"patch must be between 1 and {side} (the image is {side}×{side}); got {patch}")
     if stride < 1:
-        raise ValueError(f"stride must be at least 1; got {stride}")
+        raise InvalidArgument(f"stride must be at least 1; got {stride}")
     return conv_output_size(side, patch, stride)
 
 
@@ -44,13 +45,13 @@ def occlusion(net: InspectNet, image, target: int | None = None, patch: int = 4,
               fill: float = 0.0) -> dict:
     """The occlusion map (n × n) for one image, with the prediction and n."""
     if not 0.0 <= fill <= 1.0:
-        raise ValueError(f"fill must lie in [0, 1] like the pixels; got {fill}")
+        raise InvalidArgument(f"fill must lie in [0, 1] like the pixels; got {fill}")
     image = np.asarray(image, dtype=np.float64)
     p, predicted = predict(net, image)
     t = resolve_target(target, predicted, net.classes)
     n = occlusion_size(net.side, patch, stride)
     if n * n > MAX_COPIES:  # pragma: no cover - side 28 gives at most 784
-        raise ValueError(f"{n}×{n} occluded copies are more than {MAX_COPIES}; use a larger stride")
+        raise InvalidArgument(f"{n}×{n} occluded copies are more than {MAX_COPIES}; use a larger stride")
     probs = softmax(net.logits(occluded_copies(image, patch, stride, fill)).astype(np.float64))
     cells = (p[t] - probs[:, t]).reshape(n, n)
     return {"map": cells, "size": n, "probabilities": p, "predicted": predicted, "target": t}

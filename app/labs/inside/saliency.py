@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.errors import InvalidArgument
+
 from .network import CHUNK, InspectNet
 
 
@@ -25,7 +27,7 @@ def resolve_target(target: int | None, predicted: int, classes: int) -> int:
     if target is None:
         return int(predicted)
     if not 0 <= int(target) < classes:
-        raise ValueError(f"target must be a class between 0 and {classes - 1}, or null for the predicted class; "
+        raise InvalidArgument(f"target must be a class between 0 and {classes - 1}, or null for the predicted class; "
                          f"got {target}")
     return int(target)
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.errors import InvalidArgument
+
 from .gradcam import gradcam
 from .network import InspectNet
 from .occlusion import occlusion
@@ -77,7 +79,7 @@ def method_map(net: InspectNet, method: str, image, target: int, knobs: dict) ->
     if method == "occlusion":
         return occlusion(net, image, target, knobs.get("patch", 4), knobs.get("stride", 2),
                          knobs.get("fill", 0.0))["map"]
-    raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    raise InvalidArgument(f"method must be one of {', '.join(METHODS)}; got {method!r}")
 
 
 def sanity_check(net: InspectNet, image, target: int | None = None, methods=METHODS, seed: int = 0,
@@ -92,7 +94,7 @@ def sanity_check(net: InspectNet, image, target: int | None = None, methods=METH
     methods = list(methods)
     for m in methods:
         if m not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(METHODS)}; got {m!r}")
+            raise InvalidArgument(f"method must be one of {', '.join(METHODS)}; got {m!r}")
     image = np.asarray(image, dtype=np.float64)
     p, predicted = predict(net, image)
     t = resolve_target(target, predicted, net.classes)

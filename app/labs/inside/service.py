@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from app.errors import InvalidArgument
 from app.nn.blas import use_one_blas_thread
 
 from . import confusion, featurevis, fgsm, gradcam, occlusion, sanity, saliency, smoothgrad
@@ -71,18 +72,18 @@ def fingerprint(state: dict) -> str:
 def digit_from(net: InspectNet, pixels=None, index: int | None = None) -> tuple[np.ndarray, tuple]:
     """The image to explain, (side, side) float64, and its cache key: held-out ``index`` or drawn ``pixels``."""
     if (pixels is None) == (index is None):
-        raise ValueError("send either pixels (a drawn digit) or index (a held-out digit), not both or neither")
+        raise InvalidArgument("send either pixels (a drawn digit) or index (a held-out digit), not both or neither")
     if index is not None:
         images, _ = confusion.heldout(net.model)
         if not 0 <= index < len(images):
-            raise ValueError(f"index must be between 0 and {len(images) - 1} (the held-out digits); got {index}")
+            raise InvalidArgument(f"index must be between 0 and {len(images) - 1} (the held-out digits); got {index}")
         return np.asarray(images[index], dtype=np.float64), ("heldout", int(index))
     image = np.asarray(pixels, dtype=np.float64)
     if image.shape != (net.side, net.side):
-        raise ValueError(f"pixels: the {net.model} model takes {net.side}×{net.side} images; "
+        raise InvalidArgument(f"pixels: the {net.model} model takes {net.side}×{net.side} images; "
                          f"got shape {list(image.shape)}")
     if not np.isfinite(image).all() or image.min() < 0 or image.max() > 1:
-        raise ValueError("pixels: values must lie in [0, 1] (0 = background, 1 = ink)")
+        raise InvalidArgument("pixels: values must lie in [0, 1] (0 = background, 1 = ink)")
     return image, ("drawn", hashlib.blake2b(image.tobytes(), digest_size=12).hexdigest())
 
 
@@ -110,7 +111,7 @@ class InsideLab:
                 target: int | None, knobs: dict) -> tuple[dict, bool]:
         """One method on one digit, and whether it came from the cache; ``knobs`` are the method's own."""
         if method not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+            raise InvalidArgument(f"method must be one of {', '.join(METHODS)}; got {method!r}")
         cache_key = (key, digit, method, target, tuple(sorted(knobs.items())))
         return self.results.lookup(cache_key, lambda: run_method(net, image, method, target, knobs))
 
@@ -168,7 +169,7 @@ def run_method(net: InspectNet, image: np.ndarray, method: str, target: int | No
                                    knobs.get("fill", 0.0))
     if method == "fgsm":
         return fgsm.fgsm(net, image, knobs.get("epsilon", 0.1), knobs.get("label"))
-    raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")  # pragma: no cover
+    raise InvalidArgument(f"method must be one of {', '.join(METHODS)}; got {method!r}")  # pragma: no cover
 
 
 __all__ = ["InsideLab", "LRU", "METHODS", "digit_from", "fingerprint", "run_method", "featurevis"]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.errors import InvalidArgument
+
 from .network import InspectNet
 from .saliency import logit_gradient, predict, resolve_target
 
@@ -20,9 +22,9 @@ MAX_SAMPLES = 256
 def noisy_copies(image: np.ndarray, samples: int, noise: float, seed: int) -> np.ndarray:
     """``samples`` copies of ``image`` (side, side) plus N(0, noise²) per pixel, from ``seed``."""
     if not 1 <= samples <= MAX_SAMPLES:
-        raise ValueError(f"samples must be between 1 and {MAX_SAMPLES}; got {samples}")
+        raise InvalidArgument(f"samples must be between 1 and {MAX_SAMPLES}; got {samples}")
     if not 0.0 <= noise <= 1.0:
-        raise ValueError(f"noise σ must be between 0 and 1 (pixel values lie in [0, 1]); got {noise}")
+        raise InvalidArgument(f"noise σ must be between 0 and 1 (pixel values lie in [0, 1]); got {noise}")
     rng = np.random.default_rng(seed)
     return image[None] + noise * rng.standard_normal((samples,) + image.shape)
 

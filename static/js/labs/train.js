@@ -51,7 +51,8 @@ async function loadDigits(select, selected) {
   const answer = await getJSON("/api/train/digits?count=40");
   select.replaceChildren(
     el("option", { value: "-1" }, "a held-out digit…"),
-    ...answer.digits.map((d) => el("option", { value: String(d.index) }, `#${d.index}: a ${d.label}`)),
+    // The label stays hidden until the network has answered: the picker must not give it away.
+    ...answer.digits.map((d) => el("option", { value: String(d.index) }, `held-out digit #${d.index + 1}`)),
   );
   select.value = String(selected);
   return answer.digits;
