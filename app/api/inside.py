@@ -24,6 +24,7 @@ from fastapi.responses import StreamingResponse
 from app.api.cores import ComputeRoute
 from app.api.deps import SettingsDep
 from app.api.train import _call, get_sessions
+from app.errors import InvalidArgument
 from app.labs.inside import confusion, featurevis
 from app.labs.inside.service import InsideLab, digit_from
 from app.schemas.common import error_responses
@@ -145,7 +146,7 @@ def _lines(first: dict | None, events: Iterator[dict], encode) -> Iterator[str]:
             yield json.dumps(encode(first), allow_nan=False) + "\n"
         for event in events:
             yield json.dumps(encode(event), allow_nan=False) + "\n"
-    except ValueError as exc:
+    except InvalidArgument as exc:
         yield json.dumps({"type": "error", "detail": str(exc)}) + "\n"
 
 
