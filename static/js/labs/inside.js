@@ -18,22 +18,24 @@ import { sessionId } from "./train/run.js";
 import { streamLines } from "./inside/stream.js";
 
 export const FIELDS = [
-  { name: "inside.digit", def: -1 },
-  { name: "inside.cell", def: "wrong" },
-  { name: "inside.method", def: "saliency" },
-  { name: "inside.target", def: -1 },
-  { name: "inside.samples", def: 25 },
-  { name: "inside.noise", def: 0.15, parse: parse.num },
-  { name: "inside.patch", def: 4 },
-  { name: "inside.stride", def: 2 },
-  { name: "inside.fill", def: 0, parse: parse.num },
-  { name: "inside.eps", def: 0.1, parse: parse.num },
-  { name: "inside.fvLayer", def: "dense2" },
-  { name: "inside.fvUnit", def: 0 },
-  { name: "inside.fvSteps", def: 128 },
-  { name: "inside.jitter", def: 1 },
-  { name: "inside.l2", def: 0.02, parse: parse.num },
-  { name: "inside.blur", def: 0.5, parse: parse.num },
+  // Limits mirror app/schemas/inside.py; state.js clamps values read from a link.
+  { name: "inside.digit", def: -1, min: -1, max: 358 },
+  { name: "inside.cell", def: "wrong", check: (v) => (/^(wrong|[0-9],[0-9])$/.test(v) ? v : undefined) },
+  { name: "inside.method", def: "saliency", options: ["saliency", "smoothgrad", "gradcam", "occlusion", "compare"] },
+  { name: "inside.target", def: -1, min: -1, max: 9 },
+  { name: "inside.samples", def: 25, min: 1, max: 256 },
+  { name: "inside.noise", def: 0.15, parse: parse.num, min: 0, max: 1 },
+  { name: "inside.patch", def: 4, min: 1, max: 28 },
+  { name: "inside.stride", def: 2, min: 1, max: 28 },
+  // The occlusion fill in percent: an integer default would round a fill of 0.5 read from a link.
+  { name: "inside.fillPct", def: 0, min: 0, max: 100 },
+  { name: "inside.eps", def: 0.1, parse: parse.num, min: 0, max: 0.3 },
+  { name: "inside.fvLayer", def: "dense2", options: ["conv1", "conv2", "dense1", "dense2"] },
+  { name: "inside.fvUnit", def: 0, min: 0, max: 1023 },
+  { name: "inside.fvSteps", def: 128, min: 1, max: 512 },
+  { name: "inside.jitter", def: 1, min: 0, max: 7 },
+  { name: "inside.l2", def: 0.02, parse: parse.num, min: 0, max: 0.5 },
+  { name: "inside.blur", def: 0.5, parse: parse.num, min: 0, max: 2 },
 ];
 
 const POLL_MS = 2000;
@@ -183,7 +185,7 @@ export function mount(root, ctx) {
 
   function knobsOf(s) {
     return { samples: s["inside.samples"], noise: s["inside.noise"], patch: s["inside.patch"], stride: s["inside.stride"],
-      fill: s["inside.fill"] };
+      fill: s["inside.fillPct"] / 100 };
   }
 
   async function runMethod() {
@@ -393,7 +395,9 @@ export function mount(root, ctx) {
   numberField("#inside-noise", "inside.noise", 0, 1, false);
   numberField("#inside-patch", "inside.patch", 1, 28);
   numberField("#inside-stride", "inside.stride", 1, 28);
-  numberField("#inside-fill", "inside.fill", 0, 1, false);
+  $("#inside-fill").addEventListener("change", (e) => {
+    state.set({ "inside.fillPct": clampInt(Number(e.target.value) * 100, 0, 100, 0) });
+  });
   numberField("#inside-fv-unit", "inside.fvUnit", 0, 1023);
   numberField("#inside-fv-steps", "inside.fvSteps", 1, 512);
   numberField("#inside-fv-jitter", "inside.jitter", 0, 7);
@@ -431,7 +435,7 @@ export function mount(root, ctx) {
     $("#inside-noise").value = String(s["inside.noise"]);
     $("#inside-patch").value = String(s["inside.patch"]);
     $("#inside-stride").value = String(s["inside.stride"]);
-    $("#inside-fill").value = String(s["inside.fill"]);
+    $("#inside-fill").value = String(s["inside.fillPct"] / 100);
     $("#inside-eps").value = String(s["inside.eps"]);
     $(".inside-eps-value").textContent = s["inside.eps"].toFixed(3);
     $("#inside-fv-unit").value = String(s["inside.fvUnit"]);
@@ -469,7 +473,7 @@ export function mount(root, ctx) {
         openDigit();
         return;
       }
-      if (has("method", "target", "samples", "noise", "patch", "stride", "fill")) runMethod();
+      if (has("method", "target", "samples", "noise", "patch", "stride", "fillPct")) runMethod();
       if (has("target")) {
         runFgsm();
         renderSanityState();
