@@ -196,3 +196,34 @@ def test_the_chapter_model_at_28_by_28(browser, live_server):
     finally:
         context.close()
         sessions.reset("inside-e2e-chapter")
+
+
+def test_every_panel_reads_from_the_back_row_and_on_a_phone(trained_page: Page):
+    """With every panel filled: presentation mode at 1920×1080 (text ≥ 16 px, numbers ≥ 18 px, nothing
+    cut off) and 390 px (no sideways scroll of the page)."""
+    from tests.e2e.legibility import CUT_TEXT, MIN_NUMBER_PX, MIN_TEXT_PX, PAGE_WIDTH, TEXT_SIZES
+
+    page = trained_page
+    open_inside(page)
+    page.get_by_test_id("cm-4-4").click()
+    page.get_by_test_id("confusion-cell").locator("[data-testid^=inside-digit-]").first.click()
+    page.get_by_test_id("inspect-method").select_option("compare")
+    expect(page.get_by_test_id("inside-map-occlusion")).to_be_visible()
+    page.get_by_test_id("sanity-run").click()
+    expect(page.get_by_test_id("sanity-check").locator("table")).to_be_visible(timeout=20_000)
+    page.get_by_test_id("featurevis-run").click()
+    expect(page.get_by_test_id("featurevis-views")).to_have_attribute("data-done", "1", timeout=30_000)
+    page.get_by_test_id("fgsm-curve-run").click()
+    expect(page.get_by_test_id("fgsm-curve")).to_have_attribute("data-done", "1", timeout=30_000)
+    try:
+        page.set_viewport_size({"width": 1920, "height": 1080})
+        page.get_by_test_id("present-toggle").click()
+        expect(page.locator("html")).to_have_class(re.compile(r"\bpresent\b"))
+        found = page.evaluate(TEXT_SIZES, [MIN_TEXT_PX, MIN_NUMBER_PX])
+        assert found == [], "\n".join(found)
+        assert page.evaluate(CUT_TEXT) == []
+        page.get_by_test_id("present-toggle").click()
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert page.evaluate(PAGE_WIDTH) == []
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 720})
