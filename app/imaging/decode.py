@@ -329,7 +329,7 @@ def resample(chw: np.ndarray, max_side: int) -> np.ndarray:
     small enough comes back unchanged (the same array): images are never enlarged.
     """
     if max_side < 1:
-        raise ValueError(f"max_side must be at least 1, not {max_side}")
+        raise InvalidArgument(f"max_side must be at least 1, not {max_side}")
     c, h, w = chw.shape
     tw, th = _target_size(w, h, max_side)
     if (tw, th) == (w, h):

@@ -9,6 +9,8 @@ written once, the tensor split into chunks over the cores.
 import numpy as np
 from numba import prange
 
+from app.errors import InvalidArgument
+
 from ._jit import kernel
 
 CHUNK = 16384
@@ -43,9 +45,9 @@ def adam_update(theta, grad, m, v, beta1, beta2, step, inv_sqrt_c2, eps):
     dt = theta.dtype.type
     flat = [a.reshape(-1) for a in (theta, m, v)]
     if not all(a.flags.c_contiguous for a in (theta, m, v)):
-        raise ValueError("adam_update needs contiguous parameter and moment arrays")
+        raise InvalidArgument("adam_update needs contiguous parameter and moment arrays")
     g = np.ascontiguousarray(grad, dtype=theta.dtype).reshape(-1)
     if g.shape != flat[0].shape:
-        raise ValueError(f"gradient has {g.size} values; the parameter has {flat[0].size}")
+        raise InvalidArgument(f"gradient has {g.size} values; the parameter has {flat[0].size}")
     _adam(flat[0], g, flat[1], flat[2], dt(beta1), dt(1.0 - beta1), dt(beta2), dt(1.0 - beta2), dt(step),
           dt(inv_sqrt_c2), dt(eps))

@@ -24,7 +24,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.kernels.norm import batch_norm_train_backward, batch_norm_train_forward, channel_affine
+from app.errors import InvalidArgument
+from app.kernels.norm import (
+    batch_norm_train_backward,
+    batch_norm_train_forward,
+    channel_affine,
+)
 
 from .sequential import Layer
 
@@ -53,7 +58,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, eps=EPS, momentum=MOME
     n, c, h, w = x.shape
     m = n * h * w
     if m < 2:
-        raise ValueError(f"batch norm in training mode needs more than one value per channel; got {x.shape}")
+        raise InvalidArgument(f"batch norm in training mode needs more than one value per channel; got {x.shape}")
     y, mean, var, inv_std = batch_norm_train_forward(x, gamma, beta, eps)
     running_mean *= 1.0 - momentum
     running_mean += (momentum * mean).astype(running_mean.dtype)

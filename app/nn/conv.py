@@ -9,7 +9,13 @@ padding), 2×2 max pooling with stride 2 — and keeps what backward needs.
 """
 from __future__ import annotations
 
-from app.kernels import conv2d_batch, conv2d_batch_backward, pool2d_batch, pool2d_batch_backward
+from app.errors import InvalidArgument
+from app.kernels import (
+    conv2d_batch,
+    conv2d_batch_backward,
+    pool2d_batch,
+    pool2d_batch_backward,
+)
 
 from .activation import relu, relu_backward
 from .init import torch_default_uniform
@@ -42,7 +48,7 @@ class Conv2d(Layer):
 
     def __init__(self, name: str, in_channels: int, out_channels: int, kernel_size: int = 3):
         if kernel_size % 2 != 1:
-            raise ValueError(f"'same' padding here needs an odd kernel size; got {kernel_size}")
+            raise InvalidArgument(f"'same' padding here needs an odd kernel size; got {kernel_size}")
         self.name, self.in_channels, self.out_channels, self.kernel_size = name, in_channels, out_channels, kernel_size
 
     def param_shapes(self):
@@ -55,7 +61,7 @@ class Conv2d(Layer):
 
     def forward(self, p, x, train, rng):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"{self.name} expects (N, {self.in_channels}, H, W); got {x.shape}")
+            raise InvalidArgument(f"{self.name} expects (N, {self.in_channels}, H, W); got {x.shape}")
         return conv2d_same(x, p["weight"], p["bias"]), x
 
     def backward(self, p, x, gy, input_grad, param_grads):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.errors import InvalidArgument
+
 from .init import torch_default_uniform
 from .sequential import Layer
 
@@ -45,7 +47,7 @@ class Dense(Layer):
 
     def forward(self, p, x, train, rng):
         if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(f"{self.name} expects (N, {self.in_features}); got {x.shape}")
+            raise InvalidArgument(f"{self.name} expects (N, {self.in_features}); got {x.shape}")
         return dense(x, p["weight"], p["bias"]), x
 
     def backward(self, p, x, gy, input_grad, param_grads):

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.errors import InvalidArgument
+
 from .sequential import Layer
 
 
 def dropout_mask(shape: tuple, rate: float, rng: np.random.Generator, dtype=np.float32) -> np.ndarray:
     """m = keep/(1 − rate) with keep ~ Bernoulli(1 − rate): each entry 0 or 1/(1 − rate)."""
     if not 0.0 <= rate < 1.0:
-        raise ValueError(f"dropout rate must be in [0, 1); got {rate}")
+        raise InvalidArgument(f"dropout rate must be in [0, 1); got {rate}")
     keep = rng.random(shape) >= rate
     return keep.astype(dtype) * np.dtype(dtype).type(1.0 / (1.0 - rate))
 
@@ -34,14 +36,14 @@ class Dropout(Layer):
 
     def __init__(self, name: str, rate: float):
         if not 0.0 <= rate < 1.0:
-            raise ValueError(f"dropout rate must be in [0, 1); got {rate}")
+            raise InvalidArgument(f"dropout rate must be in [0, 1); got {rate}")
         self.name, self.rate = name, float(rate)
 
     def forward(self, p, x, train, rng):
         if not train or self.rate == 0.0:
             return x, None
         if rng is None:
-            raise ValueError("dropout in training mode needs a random generator (rng)")
+            raise InvalidArgument("dropout in training mode needs a random generator (rng)")
         mask = dropout_mask(x.shape, self.rate, rng, x.dtype)
         return dropout(x, mask), mask
 

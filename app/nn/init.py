@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.errors import InvalidArgument
+
 
 def torch_default_uniform(rng: np.random.Generator, shape: tuple, fan_in: int, dtype=np.float32) -> np.ndarray:
     """U(−1/√fan_in, 1/√fan_in) of ``shape``, drawn in float64 and cast to ``dtype``."""
     if fan_in <= 0:
-        raise ValueError(f"fan_in must be positive; got {fan_in}")
+        raise InvalidArgument(f"fan_in must be positive; got {fan_in}")
     bound = 1.0 / np.sqrt(fan_in)
     return rng.uniform(-bound, bound, size=shape).astype(dtype)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.errors import InvalidArgument
+
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise log-softmax, shifted by the row maximum."""
@@ -38,9 +40,9 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray):
     labels = np.asarray(labels)
     n, k = logits.shape
     if labels.shape != (n,):
-        raise ValueError(f"labels has shape {labels.shape}; expected ({n},) for logits of shape {logits.shape}")
+        raise InvalidArgument(f"labels has shape {labels.shape}; expected ({n},) for logits of shape {logits.shape}")
     if n and (labels.min() < 0 or labels.max() >= k):
-        raise ValueError(f"labels must be class indices in [0, {k}); got {labels.min()}..{labels.max()}")
+        raise InvalidArgument(f"labels must be class indices in [0, {k}); got {labels.min()}..{labels.max()}")
     log_p = log_softmax(logits)
     rows = np.arange(n)
     loss = -float(log_p[rows, labels].mean())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.errors import InvalidArgument
 from app.kernels.update import adam_update
 
 
@@ -27,9 +28,9 @@ class Adam:
     def __init__(self, params: dict[str, np.ndarray], lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8):
         if lr <= 0:
-            raise ValueError(f"lr must be positive; got {lr}")
+            raise InvalidArgument(f"lr must be positive; got {lr}")
         if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
-            raise ValueError(f"betas must be in [0, 1); got {beta1}, {beta2}")
+            raise InvalidArgument(f"betas must be in [0, 1); got {beta1}, {beta2}")
         self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
         self.m = {k: np.zeros_like(v) for k, v in params.items()}
         self.v = {k: np.zeros_like(v) for k, v in params.items()}
@@ -54,9 +55,9 @@ class SGD:
 
     def __init__(self, params: dict[str, np.ndarray], lr: float = 0.01, momentum: float = 0.0):
         if lr <= 0:
-            raise ValueError(f"lr must be positive; got {lr}")
+            raise InvalidArgument(f"lr must be positive; got {lr}")
         if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1); got {momentum}")
+            raise InvalidArgument(f"momentum must be in [0, 1); got {momentum}")
         self.lr, self.momentum = lr, momentum
         self.buf = {k: np.zeros_like(v) for k, v in params.items()} if momentum else {}
 

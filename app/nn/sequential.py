@@ -26,6 +26,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from app.errors import InvalidArgument
+
 
 class Layer:
     """Base of the layers: no parameters, no buffers, identity-shaped."""
@@ -93,10 +95,10 @@ class Sequential:
 
     def __init__(self, layers: list[Layer], seed: int = 0, dtype=np.float32):
         if not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+            raise InvalidArgument(f"seed must be a non-negative integer; got {seed!r}")
         names = [layer.name for layer in layers]
         if len(set(names)) != len(names) or not all(names):
-            raise ValueError(f"layer names must be unique and non-empty; got {names}")
+            raise InvalidArgument(f"layer names must be unique and non-empty; got {names}")
         self.layers = list(layers)
         self.dtype = np.dtype(dtype)
         self.params: dict[str, np.ndarray] = {}
@@ -118,7 +120,7 @@ class Sequential:
         for layer in self.layers:
             if layer.name == name:
                 return layer
-        raise ValueError(f"no layer named {name!r}; the layers are {[l.name for l in self.layers]}")
+        raise InvalidArgument(f"no layer named {name!r}; the layers are {[l.name for l in self.layers]}")
 
     @property
     def layer_names(self) -> list[str]:
@@ -137,7 +139,9 @@ class Sequential:
         ReLU → max-pool path (same result; ``cache.outputs`` then lacks those
         ReLUs' outputs).
         """
-        from .activation import ReLU  # here, not at the top: those modules import Layer from this one
+        from .activation import (
+            ReLU,  # here, not at the top: those modules import Layer from this one
+        )
         from .conv import MaxPool2d, ReLUMaxPool2d
 
         if upto is not None:
@@ -172,9 +176,9 @@ class Sequential:
         """
         start = cache.last if start is None else start
         if start not in cache.outputs:
-            raise ValueError(f"layer {start!r} did not run in this forward pass; ran {list(cache.outputs)}")
+            raise InvalidArgument(f"layer {start!r} did not run in this forward pass; ran {list(cache.outputs)}")
         if np.shape(grad) != cache.outputs[start].shape:
-            raise ValueError(f"grad has shape {np.shape(grad)}; expected the output shape of {start!r}, "
+            raise InvalidArgument(f"grad has shape {np.shape(grad)}; expected the output shape of {start!r}, "
                              f"{cache.outputs[start].shape}")
         names = list(cache.outputs)
         g = np.asarray(grad, dtype=self.dtype)
@@ -208,19 +212,19 @@ class Sequential:
         expected = set(self.params) | set(self.buffers)
         missing, unexpected = expected - set(state), set(state) - expected
         if missing or unexpected:
-            raise ValueError(f"state dict does not fit this model: missing {sorted(missing)}, "
+            raise InvalidArgument(f"state dict does not fit this model: missing {sorted(missing)}, "
                              f"unexpected {sorted(unexpected)}")
         for key, value in state.items():
             target = self.params[key] if key in self.params else self.buffers[key]
             value = np.asarray(value)
             if value.shape != target.shape:
-                raise ValueError(f"{key} has shape {value.shape}; the model's is {target.shape}")
+                raise InvalidArgument(f"{key} has shape {value.shape}; the model's is {target.shape}")
             target[...] = value
 
     def reinitialize(self, names, seed: int) -> None:
         """Redraw the parameters and buffers of the named layers from PyTorch's defaults (in place)."""
         if not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+            raise InvalidArgument(f"seed must be a non-negative integer; got {seed!r}")
         for name in names:
             layer = self.layer(name)
             index = self.layers.index(layer)

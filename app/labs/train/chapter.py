@@ -42,11 +42,31 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.nn import (Adam, BatchNorm2d, Cache, Conv2d, Dense, Dropout, Flatten, Gradients, MaxPool2d, ReLU,
-                    Sequential, softmax, softmax_cross_entropy)
+from app.errors import InvalidArgument
+from app.nn import (
+    Adam,
+    BatchNorm2d,
+    Cache,
+    Conv2d,
+    Dense,
+    Dropout,
+    Flatten,
+    Gradients,
+    MaxPool2d,
+    ReLU,
+    Sequential,
+    softmax,
+    softmax_cross_entropy,
+)
 from app.nn.blas import use_one_blas_thread
 
-from .digits import CHAPTER_SIDE, ChapterDigits, augment_batch, augmented_strip, load_chapter_digits
+from .digits import (
+    CHAPTER_SIDE,
+    ChapterDigits,
+    augment_batch,
+    augmented_strip,
+    load_chapter_digits,
+)
 
 CLASSES = 10
 DEFAULTS = {"lr": 1e-3, "batch_size": 128, "epochs": 10, "dropout": 0.5, "batch_norm": False, "augment": False,
@@ -57,7 +77,7 @@ MAX_DROPOUT = 0.9
 def chapter_layers(batch_norm: bool = False, dropout: float = 0.5) -> list:
     """The chapter's layer stack (see the module docstring); ``dropout`` 0 leaves the dropout layer out."""
     if not 0.0 <= dropout <= MAX_DROPOUT:
-        raise ValueError(f"dropout must be between 0 and {MAX_DROPOUT}; got {dropout}")
+        raise InvalidArgument(f"dropout must be between 0 and {MAX_DROPOUT}; got {dropout}")
     layers = [Conv2d("conv1", 1, 32)]
     layers += [BatchNorm2d("bn1", 32)] if batch_norm else []
     layers += [ReLU("relu1"), MaxPool2d("pool1"), Conv2d("conv2", 32, 64)]
@@ -108,7 +128,7 @@ class ChapterModel(Sequential):
         if x.ndim == 3:
             x = x[:, None]
         if x.ndim != 4 or x.shape[1:] != (1, CHAPTER_SIDE, CHAPTER_SIDE):
-            raise ValueError(f"the chapter model takes 28×28 images, (N, 28, 28) or (N, 1, 28, 28); got {x.shape}")
+            raise InvalidArgument(f"the chapter model takes 28×28 images, (N, 28, 28) or (N, 1, 28, 28); got {x.shape}")
         return x
 
     def forward(self, x, train: bool, rng: np.random.Generator | None = None,
@@ -227,9 +247,9 @@ class Trainer:
 
     def __post_init__(self):
         if self.epochs < 1:
-            raise ValueError(f"epochs must be at least 1; got {self.epochs}")
+            raise InvalidArgument(f"epochs must be at least 1; got {self.epochs}")
         if self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1; got {self.batch_size}")
+            raise InvalidArgument(f"batch_size must be at least 1; got {self.batch_size}")
         self.model = ChapterModel(self.batch_norm, self.dropout, self.seed)
         self.opt = Adam(self.model.params, lr=self.lr)
         self.shuffle_rng = np.random.default_rng([self.seed, 1])
@@ -351,7 +371,7 @@ class Trainer:
     def augmented_strip(self, count: int = 8, index: int = 0, seed: int | None = None) -> np.ndarray:
         """``count`` augmented versions of fitted digit ``index`` (count, 28, 28), for the page's strip."""
         if not 0 <= index < len(self.data.y_train):
-            raise ValueError(f"index must be in [0, {len(self.data.y_train)}); got {index}")
+            raise InvalidArgument(f"index must be in [0, {len(self.data.y_train)}); got {index}")
         return augmented_strip(self.data.x_train[index], count, self.seed if seed is None else seed)
 
 

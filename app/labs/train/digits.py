@@ -32,6 +32,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from app.errors import InvalidArgument
+
 SPLIT_SEED = 0
 TEST_FRACTION = 0.2
 VALIDATION_SPLIT = 0.1
@@ -114,7 +116,7 @@ def to_chapter_input(images8: np.ndarray) -> np.ndarray:
     """8×8 digits (N, 8, 8) in [0, 1] → (N, 28, 28) float32: bilinear to 20×20, centred with a 4-pixel margin."""
     images8 = np.asarray(images8)
     if images8.ndim != 3 or images8.shape[1:] != (SIDE, SIDE):
-        raise ValueError(f"expected 8×8 digits of shape (N, 8, 8); got {images8.shape}")
+        raise InvalidArgument(f"expected 8×8 digits of shape (N, 8, 8); got {images8.shape}")
     out = np.zeros((len(images8), CHAPTER_SIDE, CHAPTER_SIDE), np.float32)
     out[:, MARGIN:MARGIN + BOX, MARGIN:MARGIN + BOX] = resize_bilinear(images8, BOX)
     return out
@@ -135,7 +137,7 @@ class ChapterDigits:
 def validation_cut(n: int, validation_split: float = VALIDATION_SPLIT) -> int:
     """Where Keras cuts ``n`` samples for ``validation_split``: the first ⌈n(1 − split)⌉ are fitted."""
     if not 0.0 <= validation_split < 1.0:
-        raise ValueError(f"validation_split must be in [0, 1); got {validation_split}")
+        raise InvalidArgument(f"validation_split must be in [0, 1); got {validation_split}")
     return int(math.ceil(n * (1.0 - validation_split)))
 
 
@@ -208,7 +210,7 @@ def augmented_strip(image: np.ndarray, count: int = 8, seed: int = 0) -> np.ndar
     """``count`` augmented copies of one image (H, W), what the network sees of it in ``count`` epochs."""
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 2:
-        raise ValueError(f"expected one image (H, W); got shape {image.shape}")
+        raise InvalidArgument(f"expected one image (H, W); got shape {image.shape}")
     if not 1 <= count <= 64:
-        raise ValueError(f"count must be between 1 and 64; got {count}")
+        raise InvalidArgument(f"count must be between 1 and 64; got {count}")
     return augment_batch(np.repeat(image[None], count, axis=0), np.random.default_rng(seed))
