@@ -617,3 +617,39 @@ def test_a_chapter_run_is_inspected_at_28_by_28(api):
         assert r.status_code == 200 and np.abs(np.array(r.json()["perturbation"])).max() <= 0.05 + 1e-6
     finally:
         api.post("/api/train/reset", json={"session": "inside-chapter-3"})
+
+
+def test_no_inside_request_compiles_after_the_warm_up(api):
+    """After warm_kernels() (server start-up), every Inside endpoint runs on kernels already compiled."""
+    import sys
+
+    import numba
+
+    from app.main import warm_kernels
+
+    def versions():
+        out = {}
+        for name, module in list(sys.modules.items()):
+            if name == "app" or name.startswith("app."):
+                for attr, obj in vars(module).items():
+                    if isinstance(obj, numba.core.registry.CPUDispatcher):
+                        out[f"{name}.{attr}"] = {str(sig) for sig in obj.signatures}
+        return out
+
+    warm_kernels()
+    before = versions()
+    chapter_state = {k: v.astype(np.float32) for k, v in tiny_chapter_state(4, batch_norm=True).items()}
+    lab = InsideLab()
+    for state in (chapter_state,):
+        key, net = lab.net(state)
+        image, d = digit_from(net, index=1)
+        for method in ("saliency", "smoothgrad", "gradcam", "occlusion", "fgsm"):
+            lab.inspect(key, net, image, d, method, None, {})
+    for method in ("saliency", "smoothgrad", "gradcam", "occlusion", "fgsm"):
+        assert api.post("/api/inspect", json={"session": "inside-page-1", "index": 9, "method": method}).status_code == 200
+    assert api.post("/api/inside/sanity", json={"session": "inside-page-1", "index": 9}).status_code == 200
+    read_lines(api, "/api/inside/featurevis", {"session": "inside-page-1", "layer": "conv2", "unit": 1, "steps": 4})
+    read_lines(api, "/api/inside/fgsm-curve", {"session": "inside-page-1", "epsilons": [0.05]})
+    after = versions()
+    added = {n: sorted(after[n] - before.get(n, set())) for n in after if after[n] - before.get(n, set())}
+    assert not added, f"compiled on a request, not at start-up: {added}"
