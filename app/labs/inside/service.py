@@ -172,5 +172,4 @@ def run_method(net: InspectNet, image: np.ndarray, method: str, target: int | No
     raise InvalidArgument(f"method must be one of {', '.join(METHODS)}; got {method!r}")  # pragma: no cover
 
 
-
 __all__ = ["InsideLab", "LRU", "METHODS", "digit_from", "fingerprint", "run_method"]
