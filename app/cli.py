@@ -100,6 +100,16 @@ def main(argv: list[str] | None = None) -> int:
     tune_malloc()
     default_trusted_hosts(args.host)
     url = page_url(args.host, args.port)
+    # Worker processes read their settings from the environment: tell them how they are served
+    # (class mode refuses to split a class between workers that do not share Redis).
+    os.environ["CONVLAB_HOST"] = args.host
+    os.environ["CONVLAB_WORKERS"] = str(args.workers)
+    from app.config import get_settings
+
+    get_settings.cache_clear()
+    if args.workers > 1 and not get_settings().redis_url:
+        print(f"Class mode is off with {args.workers} workers and no Redis (a class must live in one place): "
+              "set CONVLAB_REDIS_URL=redis://127.0.0.1:6379/0, or use --workers 1.", flush=True)
     if args.host in ("0.0.0.0", "::"):
         print(f"Serving on every network interface ({args.host}): anyone who can reach this machine "
               f"can use ConvLab. Use TLS at a reverse proxy on an untrusted network.", flush=True)

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     # Server
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=1024,
+                         description="worker processes (the convlab command sets it from --workers)")
+    # Class mode
+    redis_url: str = Field("", description="redis://host:6379/0: classes shared by every worker and host")
+    public_url: str = Field("", description="base of the join URL students open, e.g. http://10.0.0.5:8000")
+    class_idle_hours: float = Field(6.0, gt=0, le=24 * 30, description="a class nobody changed for this long is forgotten")
 
     @model_validator(mode="after")
     def _consistent(self):

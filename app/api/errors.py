@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.api.middleware import SECURITY_HEADERS
 from app.errors import InvalidArgument
 from app.imaging.decode import ImageError
+from app.labs.classmode.rules import ClassModeError
 
 log = logging.getLogger("convlab")
 
@@ -156,6 +157,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ImageError)
     async def image_error(request: Request, exc: ImageError):
         # 413 too large, 415 not a supported image, 422 damaged file
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(ClassModeError)
+    async def class_mode_error(request: Request, exc: ClassModeError):
+        # 403 not the teacher, 404 unknown class/question/student, 409 not now, 503 no shared store
         return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
 
     @app.exception_handler(InvalidArgument)

@@ -56,6 +56,8 @@ export const STRINGS = {
   "tools.compareTitle": "Open this configuration twice, side by side",
   "tools.code": "Code export and parity…",
   "tools.codeTitle": "NumPy and PyTorch code that reproduce the Convolution lab's numbers",
+  "tools.classStart": "Start a class (phones answer)",
+  "tools.classStartTitle": "Every student answers on their phone; the projector shows the class's answers",
   "tools.learn": "Learn a filter…",
   "tools.learnTitle": "Recover a hidden kernel by gradient descent",
 
