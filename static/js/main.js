@@ -16,7 +16,7 @@ import { UNREACHABLE } from "./api.js";
 import { clearError, notify, reportError, showError } from "./ui.js";
 import { mountImagePicker } from "./widgets/image-picker.js";
 
-const LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "family"];
+const LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "inside", "family"];
 
 state.registerFields([
   { name: "lab", def: "conv" },
