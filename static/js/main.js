@@ -12,8 +12,9 @@
 import * as image from "./image.js";
 import * as state from "./state.js";
 import { t } from "./strings.js";
-import { notify, reportError, showError } from "./ui.js";
+import { reportError, showError } from "./ui.js";
 import { mountImagePicker } from "./widgets/image-picker.js";
+import { mountResetLab } from "./widgets/reset-lab.js";
 
 const LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "family"];
 
@@ -66,7 +67,10 @@ async function importLab(lab) {
 function ensureMounted(lab) {
   if (mounted.has(lab) || !modules.has(lab)) return mounted.get(lab) || null;
   try {
-    mounted.set(lab, modules.get(lab).mount(sectionOf(lab), ctx));
+    const module = modules.get(lab);
+    const tools = sectionOf(lab).querySelector("[data-lab-tools]");
+    if (tools && module.FIELDS) mountResetLab(tools, { state, lab, fields: module.FIELDS });
+    mounted.set(lab, module.mount(sectionOf(lab), ctx));
   } catch (err) {
     modules.delete(lab);
     labFailed(lab, err);
@@ -93,6 +97,42 @@ function showLab(lab) {
   }
 }
 
+/**
+ * The share link, shown in a box a student can select and copy by hand (the clipboard
+ * may be refused); the box follows the state while it is open.
+ */
+function mountShareBox() {
+  const box = document.getElementById("share-box");
+  const field = document.getElementById("share-url");
+  const status = document.getElementById("share-status");
+  const show = () => {
+    field.value = state.shareUrl();
+  };
+  document.getElementById("share-link").addEventListener("click", async () => {
+    state.flush();
+    show();
+    box.hidden = false;
+    field.focus();
+    field.select();
+    try {
+      await navigator.clipboard.writeText(field.value);
+      status.textContent = t("shell.linkCopied");
+    } catch {
+      status.textContent = t("shell.linkCopyByHand");
+    }
+  });
+  document.getElementById("share-close").addEventListener("click", () => {
+    box.hidden = true;
+  });
+  field.addEventListener("focus", () => field.select());
+  state.subscribe(() => {
+    if (!box.hidden) {
+      show();
+      status.textContent = t("shell.linkUpdated");
+    }
+  });
+}
+
 function applyPresent(on) {
   document.documentElement.classList.toggle("present", on);
   document.getElementById("present-toggle").setAttribute("aria-pressed", String(on));
@@ -117,16 +157,7 @@ async function boot() {
     button.addEventListener("click", () => state.set({ lab: button.dataset.lab }, { history: true }));
   }
   document.getElementById("present-toggle").addEventListener("click", () => state.set({ present: !state.get().present }));
-  document.getElementById("share-link").addEventListener("click", async () => {
-    state.flush();
-    const url = state.shareUrl();
-    try {
-      await navigator.clipboard.writeText(url);
-      notify(t("shell.linkCopied"));
-    } catch {
-      notify(url, 15000);
-    }
-  });
+  mountShareBox();
   document.addEventListener("keydown", (e) => {
     const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(e.target.tagName) || e.target.isContentEditable;
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;

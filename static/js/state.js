@@ -113,11 +113,21 @@ export function set(patch, { history: push = false } = {}) {
   return changed;
 }
 
-/** Reset the given fields (or all) to their defaults. */
-export function reset(names = [...fields.keys()]) {
+/** Reset the given fields (or all) to their defaults (a history entry when `history`, so Back undoes it). */
+export function reset(names = [...fields.keys()], { history: push = false } = {}) {
   const patch = {};
   for (const name of names) patch[name] = clone(fields.get(name).def);
-  return set(patch);
+  return set(patch, { history: push });
+}
+
+/** The declared field `name` ({name, def, label?, show?, ...}), or undefined. */
+export function field(name) {
+  return fields.get(name);
+}
+
+/** Which of `names` hold something other than their default now. */
+export function nonDefault(names) {
+  return names.filter((name) => fields.has(name) && JSON.stringify(state[name]) !== JSON.stringify(fields.get(name).def));
 }
 
 /** fn(state, changedKeys) after every change. Returns an unsubscribe function. */
