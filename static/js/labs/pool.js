@@ -12,12 +12,12 @@ import { mountInvariance } from "./pool/invariance.js";
 import { mountPoolViews } from "./pool/views.js";
 
 export const FIELDS = [
-  { name: "pool.src", def: "image" },
-  { name: "pool.kind", def: "max" },
-  { name: "pool.k", def: [2, 2], parse: parse.pair },
-  { name: "pool.s", def: [2, 2], parse: parse.pair },
-  { name: "pool.p", def: [0, 0], parse: parse.pair },
-  { name: "pool.delta", def: "ones" },
+  { name: "pool.src", def: "image", label: "pooled map" },
+  { name: "pool.kind", def: "max", label: "kind" },
+  { name: "pool.k", def: [2, 2], parse: parse.pair, label: "window" },
+  { name: "pool.s", def: [2, 2], parse: parse.pair, label: "stride" },
+  { name: "pool.p", def: [0, 0], parse: parse.pair, label: "padding" },
+  { name: "pool.delta", def: "ones", label: "δ" },
   { name: "pool.at", def: [] }, // [row, col] of the clicked output cell
   { name: "pool.ch", def: 0 },
   { name: "pool.axis", def: "x" },
