@@ -201,7 +201,13 @@ export function mount(root, ctx) {
     }
   }
 
+  /** The row/column box follows the state at once (the maps follow when the answer comes). */
+  function renderPicker(s, geo = geometry(s)) {
+    views.renderPicker(geo?.ok && s["bw.delta"] === "one_hot" ? oneHotIndex(s, geo).slice(1) : null, geo?.ok ? [geo.hOut, geo.wOut] : [0, 0]);
+  }
+
   function draw(s) {
+    renderPicker(s);
     if (!last) return;
     renderChannels(last.answer.input_shape[0], s);
     views.draw(last.answer, { ...last.s, "bw.ch": s["bw.ch"] }, last.kernel);
@@ -223,6 +229,7 @@ export function mount(root, ctx) {
       if (last) return;
     }
     const geo = geometry(s);
+    renderPicker(s, geo);
     if (geo && !geo.ok && !GLOBAL_KEYS.some((k) => changed.includes(k))) {
       showError(geo.error);
       views.setStale(true);

@@ -180,7 +180,7 @@ export function mount(root, ctx) {
       clearError();
       const cur = state.get();
       renderChannels(answer.input_shape[0], cur);
-      renderArithmetic(cur);
+      renderPicker(cur, renderArithmetic(cur));
       views.draw(answer, cur);
       views.setStale(false);
     } catch (err) {
@@ -201,10 +201,20 @@ export function mount(root, ctx) {
     }
   }
 
+  /** The row/column box follows the state at once (the maps follow when the answer comes). */
+  function renderPicker(s, geo) {
+    if (!geo?.ok) return views.renderPicker(null, [0, 0]);
+    const [r, c] = s["pool.at"];
+    const chosen = r >= 0 && c >= 0 && r < geo.oh && c < geo.ow ? [r, c]
+      : s["pool.delta"] === "one_hot" ? [Math.floor(geo.oh / 2), Math.floor(geo.ow / 2)] : null;
+    views.renderPicker(chosen, [geo.oh, geo.ow]);
+  }
+
   function refresh(s, changed) {
     renderControls(s);
     renderExplain(s);
     const geo = renderArithmetic(s);
+    renderPicker(s, geo);
     const any = (keys) => keys.some((k) => changed.includes(k));
     if (geo && !geo.ok && !any(GLOBAL_KEYS)) {
       // The page already knows this cannot work: say why, keep the last pictures dimmed.

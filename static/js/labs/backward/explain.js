@@ -34,7 +34,7 @@ export function renderCheck(box, detail, answer, enabled, { chapter = false, kh 
   const row = (testid, eq, what, diff) => el("tr", { "data-testid": testid },
     el("th", { scope: "row" }, el("span", { class: "bw-eq-label" }, eq), el("br"), el("span", { class: "hint" }, what)),
     el("td", { class: "bw-check-diff", dataset: { value: String(diff) } }, sci(diff)));
-  box.replaceChildren(
+  box.replaceChildren(...[
     el("table", { class: "numbers bw-check-rows" },
       el("thead", {}, el("tr", {}, el("th", {}, "gradient checked"), el("th", {}, "max |analytic − numeric|"))),
       el("tbody", {},
@@ -52,7 +52,7 @@ export function renderCheck(box, detail, answer, enabled, { chapter = false, kh 
         `here eq. 36.9's row gives ${sci(g.max_abs_diff_weight)}. Both are rounding error, far below the gradients themselves: ` +
         "the weight gradient of a convolution is the convolution x ⋆ δ.")
       : null,
-  );
+  ].filter(Boolean));
   detail.replaceChildren(
     sideBySide("gradcheck-weights-table", `eq. 36.9, weight by weight: analytic (x ⋆ δ) and numeric`, "K",
       g.weight_analytic.map((a, t) => [`[${Math.floor((t % (kh * kw)) / kw)},${t % kw}]${g.weight_analytic.length > kh * kw ? ` ch ${Math.floor(t / (kh * kw))}` : ""}`, a, g.weight_numeric[t]]),
@@ -67,17 +67,17 @@ export function renderCheck(box, detail, answer, enabled, { chapter = false, kh 
   );
 }
 
-/** Nine significant digits: enough to see analytic and numeric agree to ~1e−9 and where they part. */
-const full = (v) => (v === 0 ? "0" : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? String(Number(v.toPrecision(9))) : v.toExponential(6)).replace("-", "−");
+/** Eight significant digits: enough to see analytic and numeric agree to ~1e−9 and where they part. */
+const full = (v) => (v === 0 ? "0" : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? String(Number(v.toPrecision(8))) : v.toExponential(6)).replace("-", "−");
 
 /** A foldable table: each checked number's analytic value, numeric value and their difference. */
 function sideBySide(testid, title, name, rows, open = false) {
   return el("details", { class: "bw-pairs", "data-testid": testid, open },
     el("summary", {}, title),
-    el("table", { class: "numbers" },
+    el("div", { class: "bw-pairs-scroll" }, el("table", { class: "numbers" },
       el("thead", {}, el("tr", {}, el("th", {}, name), el("th", {}, "analytic"), el("th", {}, "numeric"), el("th", {}, "|diff|"))),
       el("tbody", {}, ...rows.map(([where, a, n]) => el("tr", {},
-        el("td", {}, where), el("td", {}, full(a)), el("td", {}, full(n)), el("td", {}, sci(Math.abs(a - n))))))));
+        el("td", {}, where), el("td", {}, full(a)), el("td", {}, full(n)), el("td", {}, sci(Math.abs(a - n)))))))));
 }
 
 /** The words under the pictures, plus the one-hot stamp as numbers when there is one. */

@@ -179,7 +179,6 @@ export function mountBackwardViews(root, { onOutputClick }) {
   function readouts() {
     const { oh, ow } = data;
     const sel = selected();
-    picker.render(sel ? [sel.row, sel.col] : null, [oh, ow]);
     const lines = hover ? hoverLines(hover) : null;
     if (lines) {
       showTooltip(hover.event, lines);
@@ -240,6 +239,8 @@ export function mountBackwardViews(root, { onOutputClick }) {
   return {
     draw,
     taps: (i, j) => (data ? taps(i, j) : []),
+    /** The row/column box: the state's one-hot place (null: none) in an output of `size` [h, w]. */
+    renderPicker: (at, size) => picker.render(at, size),
     setStale(on) {
       for (const v of Object.values(views)) v.wrap.classList.toggle("stale", on);
       hoverLine.classList.toggle("stale", on); // the line reads the maps on screen: dimmed with them

@@ -116,8 +116,6 @@ export function mountPoolViews(root, { onOutputClick }) {
     }
     zoom(small ? sel ?? { row: Math.floor(oh / 2), col: Math.floor(ow / 2) } : null);
     markTies(sel);
-    const chosen = selectedCell(s, oh, ow, null);
-    picker.render(chosen ? [chosen.row, chosen.col] : null, [oh, ow]);
     if (hoverIn) return inputHover(hoverIn.cell, hoverIn.event);
     const lines = sel ? outputLines(sel) : null;
     // New numbers under a still mouse: the tooltip is rewritten from them, never left stale.
@@ -282,6 +280,8 @@ export function mountPoolViews(root, { onOutputClick }) {
   return {
     draw,
     overlays,
+    /** The row/column box: the state's chosen output cell (null: none) in an output of `size` [h, w]. */
+    renderPicker: (at, size) => picker.render(at, size),
     setStale(on) {
       for (const v of Object.values(views)) v.wrap.classList.toggle("stale", on);
     },
