@@ -11,9 +11,14 @@ import { el } from "../ui.js";
  *
  * axes: the coordinates in order, default ["row", "col"] (the Network lab adds
  * "layer" and "channel" in front). onPick(values) gets whole numbers clamped to
- * the ranges last given to render(). Returns {render(values | null, sizes), element}.
+ * the ranges last given to render(). With nothing chosen yet, the boxes show `fallback()`
+ * greyed (placeholders), and typing one box takes the others from it: one box is enough
+ * to choose a cell. Returns {render(values | null, sizes), element}.
  */
-export function mountCellPicker(slot, { testid, label = "Cell", axes = ["row", "col"], onPick, keys = "or focus the map and use the arrow keys" }) {
+export function mountCellPicker(slot, {
+  testid, label = "Cell", axes = ["row", "col"], onPick, keys = "or focus the map and use the arrow keys", showRange = true,
+  fallback = () => axes.map(() => 0),
+}) {
   let sizes = axes.map(() => 0);
   let shown = null; // the values of the last render
   const inputs = axes.map((axis) => el("input", {
@@ -29,7 +34,11 @@ export function mountCellPicker(slot, { testid, label = "Cell", axes = ["row", "
   slot.append(element);
 
   function commit() {
-    const values = inputs.map((input) => Number(input.value));
+    const start = fallback();
+    const values = inputs.map((input, i) => (input.value === "" && document.activeElement !== input ? start[i] : Number(input.value)));
+    inputs.forEach((input, i) => {
+      if (input.value === "" && document.activeElement !== input) input.value = String(values[i]);
+    });
     const bad = values.map((v, i) => inputs[i].value === "" || !Number.isInteger(v) || v < 0 || (sizes[i] > 0 && v >= sizes[i]));
     inputs.forEach((input, i) => input.classList.toggle("invalid", bad[i]));
     if (bad.some(Boolean) || sizes.some((n) => n <= 0)) return;
@@ -57,12 +66,15 @@ export function mountCellPicker(slot, { testid, label = "Cell", axes = ["row", "
     render(values, nextSizes) {
       sizes = nextSizes.map((n) => Math.max(0, n | 0));
       shown = values;
+      const start = fallback();
       inputs.forEach((input, i) => {
         input.max = String(Math.max(0, sizes[i] - 1));
         input.disabled = sizes[i] <= 0;
+        input.placeholder = sizes[i] > 0 ? String(start[i]) : "";
+        input.title = sizes[i] > 0 ? `${axes[i]} 0 … ${sizes[i] - 1}` : "";
       });
       showValues();
-      ranges.textContent = sizes.every((n) => n > 0) ? `(${axes.map((a, i) => `${a} 0–${sizes[i] - 1}`).join(", ")})` : "";
+      ranges.textContent = showRange && sizes.every((n) => n > 0) ? `(${axes.map((a, i) => `${a} 0–${sizes[i] - 1}`).join(", ")})` : "";
     },
   };
 }
