@@ -147,20 +147,25 @@ export function encode(s = state) {
   return params.toString();
 }
 
+const currentUrl = () => `${location.pathname}${location.search}#${encode()}`;
+
 function scheduleWrite(push) {
   clearTimeout(writeTimer);
-  // Coalesce URL writes during slider drags; history.replaceState is rate-limited by browsers.
-  writeTimer = setTimeout(() => {
-    const url = `${location.pathname}${location.search}#${encode()}`;
-    if (push) history.pushState(null, "", url);
-    else history.replaceState(null, "", url);
-  }, 120);
+  // A change asked as a history entry (a preset, a reset, an undo) is written at once, so two
+  // of them in quick succession stay two entries for Back; a plain change following it only
+  // rewrites that entry. Plain changes are coalesced (slider drags): browsers rate-limit
+  // history.replaceState.
+  if (push) {
+    history.pushState(null, "", currentUrl());
+    return;
+  }
+  writeTimer = setTimeout(() => history.replaceState(null, "", currentUrl()), 120);
 }
 
 /** Write the URL now (e.g. before copying a share link). */
 export function flush() {
   clearTimeout(writeTimer);
-  history.replaceState(null, "", `${location.pathname}${location.search}#${encode()}`);
+  history.replaceState(null, "", currentUrl());
 }
 
 /** The absolute link that reopens the current state. */

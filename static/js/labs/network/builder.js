@@ -247,6 +247,11 @@ export function mountBuilder(root, { onChange, onSelect }) {
       // Typing in the editor: keep the inputs (and focus), refresh the labels.
       list.querySelectorAll("li[data-index]").forEach((item, i) => {
         item.querySelector(".net-layer-label").textContent = layerLabel(layers[i]);
+        // The other box of a linked pair (and a pool's stride that follows its window) shows the new value.
+        for (const input of item.querySelectorAll("input[data-axis]")) {
+          const v = layers[i][input.dataset.key]?.[Number(input.dataset.axis)];
+          if (input !== document.activeElement && v !== undefined) input.value = String(v);
+        }
       });
     }
     list.querySelectorAll("li[data-index]").forEach((item, i) => {
