@@ -235,7 +235,8 @@ def chapter_rows(rng, use_np):
              t_back([False, True, True]) if torch else None, None),
         ]
         if tag == "C2":
-            parts.append(("x", flops, lambda x=x, w=w, gy=gy: K.conv2d_batch_backward(x, w, gy, padding="same")[0],
+            parts.append(("x", flops, lambda x=x, w=w, gy=gy: K.conv2d_batch_backward(x, w, gy, padding="same",
+                                                                                      weight_grad=False)[0],
                           t_back([True, False, False]) if torch else None, None))
             parts.append(("b", 2 * flops, lambda x=x, w=w, gy=gy: K.conv2d_batch_backward(x, w, gy, padding="same"),
                           t_back([True, True, True]) if torch else None, None))

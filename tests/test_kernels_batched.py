@@ -171,6 +171,9 @@ def test_conv2d_batch_backward_matches_reference_and_per_image_kernel(case, inpu
     npt.assert_allclose(gw, sum(p[1] for p in per_image), rtol=0, atol=atol(n_w, x.dtype))
     if input_grad:
         npt.assert_allclose(gx, np.stack([p[0] for p in per_image]), rtol=0, atol=atol(n_x, x.dtype))
+    gx_only, no_w, no_b = conv2d_batch_backward(x, w, gy, weight_grad=False, **kwargs)
+    assert no_w is None and no_b is None
+    npt.assert_allclose(gx_only, rx, rtol=0, atol=atol(n_x, x.dtype))
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -228,6 +231,9 @@ def test_chapter_shapes_match_per_image_kernels(x_shape, w_shape):
     assert none is None
     npt.assert_allclose(gw2, gw, rtol=1e-5, atol=1e-5)
     npt.assert_allclose(gb2, gb, rtol=1e-5, atol=1e-5)
+    gx3, none_w, none_b = conv2d_batch_backward(x, w, gy, padding="same", weight_grad=False)
+    assert none_w is None and none_b is None
+    npt.assert_array_equal(gx3, gx)
 
 
 @pytest.mark.parametrize("shape", [(128, 32, 28, 28), (128, 64, 14, 14), (3, 5, 7, 9)])
@@ -405,5 +411,49 @@ def test_many_channel_kernels_match_reference(c_in, c_out, k, dilation, mode, pa
     rx, rw, rb = ref_conv_batch_backward(x, wt, gy, **ref_args)
     npt.assert_allclose(gx, rx, rtol=0, atol=atol(c_out * kh * kw * 9, np.float32))
     n_w = 2 * y.shape[2] * y.shape[3]
+    npt.assert_allclose(gw, rw, rtol=0, atol=atol(n_w, np.float32))
+    npt.assert_allclose(gb, rb, rtol=0, atol=atol(n_w, np.float32))
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    c_in=st.sampled_from([9, 13, 16, 17, 24, 29, 32, 40, 61, 64]),
+    c_out=st.sampled_from([1, 3, 4, 7, 64]),
+    k=st.sampled_from([(3, 3), (1, 1), (2, 4), (5, 3)]),
+    dilation=st.sampled_from([1, (1, 2), 2]),
+    mode=st.sampled_from(MODES),
+    padding=st.sampled_from(["same", "valid", 1, (2, 1)]),
+    n_img=st.integers(1, 5),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_channel_lane_weight_gradient_matches_reference(c_in, c_out, k, dilation, mode, padding, n_img, seed):
+    """The weight gradient with input channels in the vector lanes (16- and 32-lane blocks more than half
+    filled), every padding mode, kernel size and dilation, blocks of output channels and taps with a
+    remainder, and single images split into bands of rows."""
+    from app.kernels import batch_blocked
+
+    rng = np.random.default_rng(seed)
+    (kh, kw), (dh, dw) = k, (dilation if isinstance(dilation, tuple) else (dilation, dilation))
+    if padding == "same":
+        pads = same_pads(kh, dh) + same_pads(kw, dw)
+    elif padding == "valid":
+        pads = (0, 0, 0, 0)
+    else:
+        ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
+        pads = (ph, ph, pw, pw)
+    h = max(dh * (kh - 1) + 1, min_size(dh * (kh - 1) + 1, pads[0], pads[1], mode), 5)
+    w = max(dw * (kw - 1) + 1, min_size(dw * (kw - 1) + 1, pads[2], pads[3], mode), 7)
+    if batch_blocked.HOST_AVX512:
+        assert batch_blocked._channel_lanes(c_in, (h + pads[0] + pads[1]) * (w + pads[2] + pads[3]))
+    x = rng.uniform(-1, 1, (n_img, c_in, h, w)).astype(np.float32)
+    wt = rng.uniform(-1, 1, (c_out, c_in, kh, kw)).astype(np.float32)
+    kwargs = dict(padding=padding, dilation=dilation, padding_mode=mode)
+    ref_args = dict(stride=(1, 1), pads=pads, dilation=(dh, dw), mode=mode)
+    y = conv2d_batch(x, wt, None, **kwargs)
+    gy = rng.uniform(-1, 1, y.shape).astype(np.float32)
+    none, gw, gb = conv2d_batch_backward(x, wt, gy, input_grad=False, **kwargs)
+    _, rw, rb = ref_conv_batch_backward(x, wt, gy, **ref_args)
+    assert none is None
+    n_w = n_img * y.shape[2] * y.shape[3]
     npt.assert_allclose(gw, rw, rtol=0, atol=atol(n_w, np.float32))
     npt.assert_allclose(gb, rb, rtol=0, atol=atol(n_w, np.float32))

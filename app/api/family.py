@@ -38,6 +38,7 @@ from app.schemas.family import (
     SeparableRequest,
     SeparableResponse,
 )
+from app.errors import InvalidArgument
 
 router = APIRouter(prefix="/api", tags=["family"], route_class=ComputeRoute)
 ERRORS = error_responses(413, 422)
@@ -59,9 +60,9 @@ def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
     b = None if req.bias is None else nested_array(req.bias, "bias", 1, dtype, settings, "(C_out,)")
     c_in, h, wd = x.shape
     if w.shape[0] != c_in:
-        raise ValueError(f"weight: its first axis ({w.shape[0]}) must equal the input channels ({c_in})")
+        raise InvalidArgument(f"weight: its first axis ({w.shape[0]}) must equal the input channels ({c_in})")
     if c_in % req.groups:
-        raise ValueError(f"groups: {req.groups} must divide the input channels ({c_in})")
+        raise InvalidArgument(f"groups: {req.groups} must divide the input channels ({c_in})")
     kh, kw = w.shape[2:]
     (sh, sw), (ph, pw) = arithmetic.pair(req.stride, "stride"), arithmetic.pair(req.padding, "padding")
     (dh, dw), (oph, opw) = arithmetic.pair(req.dilation, "dilation"), arithmetic.pair(req.output_padding, "output_padding")
@@ -69,8 +70,8 @@ def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
     for axis, n, k, s, p, d, op in (("H", h, kh, sh, ph, dh, oph), ("W", wd, kw, sw, pw, dw, opw)):
         try:
             out = arithmetic.conv_transpose_output_size(n, k, s, p, d, op)
-        except ValueError as exc:
-            raise ValueError(f"{axis}: {exc}") from None
+        except InvalidArgument as exc:
+            raise InvalidArgument(f"{axis}: {exc}") from None
         sizes.append({"n": n, "kernel": k, "stride": s, "padding": p, "dilation": d, "output_padding": op, "out": out})
     c_out = w.shape[1] * req.groups
     work = c_in * h * wd * w.shape[1] * kh * kw
@@ -99,7 +100,7 @@ def conv_transpose2d(req: ConvTranspose2dRequest, settings: SettingsDep):
     if req.grad_output is not None:
         gy = nested_array(req.grad_output, "grad_output", 3, dtype, settings, "(C_out, H_out, W_out)")
         if gy.shape != y.shape:
-            raise ValueError(f"grad_output: shape {list(gy.shape)} must equal the output shape {list(y.shape)}")
+            raise InvalidArgument(f"grad_output: shape {list(gy.shape)} must equal the output shape {list(y.shape)}")
         gx, gw, gb = kernels.conv_transpose2d_backward(x, w, gy, **args)
         answer.update(grad_input=_lists(gx), grad_weight=_lists(gw), grad_bias=_lists(gb))
     return answer
@@ -115,12 +116,12 @@ def input_gradient(req: InputGradientRequest, settings: SettingsDep):
     c_in, h, wd = x.shape
     c_out, wc_in, kh, kw = w.shape
     if wc_in != c_in:
-        raise ValueError(f"weight: its second axis ({wc_in}) must equal the input channels ({c_in})")
+        raise InvalidArgument(f"weight: its second axis ({wc_in}) must equal the input channels ({c_in})")
     stride, padding = arithmetic.pair(req.stride, "stride"), arithmetic.pair(req.padding, "padding")
     dilation = arithmetic.pair(req.dilation, "dilation")
     out = [arithmetic.conv_output_size(n, k, s, p, d) for n, k, s, p, d in zip((h, wd), (kh, kw), stride, padding, dilation)]
     if list(gy.shape) != [c_out, *out]:
-        raise ValueError(f"grad_output: shape {list(gy.shape)} must equal the conv output shape {[c_out, *out]}")
+        raise InvalidArgument(f"grad_output: shape {list(gy.shape)} must equal the conv output shape {[c_out, *out]}")
     check_work(settings, 2 * c_out * c_in * out[0] * out[1] * kh * kw, "this gradient", FAMILY_ADVICE)
     gx, _, _ = kernels.conv2d_backward(x, w, gy, stride=stride, padding=padding, dilation=dilation)
     op = [arithmetic.output_padding_for(n, o, k, s, p, d)
@@ -147,11 +148,11 @@ def conv1d(req: Conv1dRequest, settings: SettingsDep):
     c_in, length = x.shape
     c_out, wc_in, k = w.shape
     if wc_in != c_in:
-        raise ValueError(f"weight: expects {wc_in} input channels but the input has {c_in}")
+        raise InvalidArgument(f"weight: expects {wc_in} input channels but the input has {c_in}")
     try:
         out = arithmetic.conv_output_size(length, k, req.stride, req.padding, req.dilation)
-    except ValueError as exc:
-        raise ValueError(f"weight: {exc}") from None
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"weight: {exc}") from None
     check_work(settings, out * c_out * c_in * k * (3 if req.grad_output is not None else 1), "this 1-D convolution",
                FAMILY_ADVICE)
     args = dict(stride=req.stride, padding=req.padding, dilation=req.dilation, padding_mode=req.padding_mode)
@@ -167,7 +168,7 @@ def conv1d(req: Conv1dRequest, settings: SettingsDep):
     if req.grad_output is not None:
         gy = nested_array(req.grad_output, "grad_output", 2, dtype, settings, "(C_out, L_out)", promote=True)
         if gy.shape != y.shape:
-            raise ValueError(f"grad_output: shape {list(gy.shape)} must equal the output shape {list(y.shape)}")
+            raise InvalidArgument(f"grad_output: shape {list(gy.shape)} must equal the output shape {list(y.shape)}")
         gx, gw, gb = kernels.conv1d_backward(x, w, gy, **args)
         answer.update(grad_input=_lists(gx), grad_weight=_lists(gw), grad_bias=_lists(gb))
     return answer

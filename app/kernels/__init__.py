@@ -90,8 +90,9 @@ def warmup():
     x = np.linspace(-1, 1, 4 * 9 * 40, dtype=np.float32).reshape(4, 9, 40)
     conv_transpose2d_backward(x, w, conv_transpose2d(x, w, padding=1), padding=1)
     # The batched kernels of a network layer (batch_blocked.py): row-vector and
-    # channel-vector forward (>= 64 taps per output, rows >= 14), weight gradient.
-    for c_in in (1, 8):
+    # channel-vector forward (>= 64 taps per output, rows >= 14), row-vector and
+    # channel-lane weight gradients (>= 24 input channels).
+    for c_in in (1, 8, 16, 32):
         xb = np.linspace(-1, 1, 2 * c_in * 5 * 16, dtype=np.float32).reshape(2, c_in, 5, 16)
         w = np.ones((32, c_in, 3, 3), np.float32)
         conv2d_batch_backward(xb, w, conv2d_batch(xb, w, padding="same"), padding="same")

@@ -14,6 +14,7 @@ from ._jit import kernel
 from .conv import _weight_bias, conv_geometry, forward_into, grad_input, grad_weight_bias, transpose_flip
 from .padding import fold_contiguous, pad_planes
 from .pool import _avg_pool, _avg_pool_backward, pool_geometry
+from app.errors import InvalidArgument
 
 
 # --------------------------------------------------------------------------- convolution
@@ -53,37 +54,42 @@ def conv2d_batch(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_
 
 
 def conv2d_batch_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, padding_mode="zeros",
-                          input_grad=True):
+                          input_grad=True, weight_grad=True):
     """Gradients of ``conv2d_batch`` for upstream δ = ``grad_output`` (N, C_out, H_out, W_out).
 
     Returns
     -------
     grad_input : (N, C_in, H, W), eq. 36.10 per image, or None when ``input_grad`` is
         False (a network's first layer needs no gradient of its input)
-    grad_weight : (C_out, C_in, kh, kw), eq. 36.9 summed over the batch
-    grad_bias : (C_out,), δ summed over the batch and each map
+    grad_weight : (C_out, C_in, kh, kw), eq. 36.9 summed over the batch, or None
+        when ``weight_grad`` is False (frozen weights; timing one gradient alone)
+    grad_bias : (C_out,), δ summed over the batch and each map, or None with ``grad_weight``
     All in the dtype of ``x``.
     """
     x, w, g = _conv_args(x, weight, stride, padding, dilation, padding_mode)
     gy = as_float_array(grad_output, "grad_output", 4, x.dtype)
     n_img = x.shape[0]
     if gy.shape != (n_img, g.c_out, g.oh, g.ow):
-        raise ValueError(f"grad_output has shape {tuple(gy.shape)}; the output of this conv2d_batch is "
+        raise InvalidArgument(f"grad_output has shape {tuple(gy.shape)}; the output of this conv2d_batch is "
                          f"{(n_img, g.c_out, g.oh, g.ow)}")
     if batch_blocked.fits(x.dtype, g.stride):
-        gw, gb = batch_blocked.conv_grad_weight_batch(x, gy, g.pads, g.padding_mode, g.dilation, g.kh, g.kw)
+        gw = gb = None
+        if weight_grad:
+            gw, gb = batch_blocked.conv_grad_weight_batch(x, gy, g.pads, g.padding_mode, g.dilation, g.kh, g.kw)
+            gw = gw.reshape(w.shape)
         gx = _grad_input_batch(w, gy, g, x.shape) if input_grad else None
-        return gx, gw.reshape(w.shape), gb
-    gw = np.zeros((g.c_out, g.c_in * g.kh * g.kw), dtype=x.dtype)
-    gb = np.zeros(g.c_out, dtype=x.dtype)
+        return gx, gw, gb
+    gw = np.zeros((g.c_out, g.c_in * g.kh * g.kw), dtype=x.dtype) if weight_grad else None
+    gb = np.zeros(g.c_out, dtype=x.dtype) if weight_grad else None
     gx = np.empty(x.shape, dtype=x.dtype) if input_grad else None
     for n in range(n_img):
-        gwn, gbn = grad_weight_bias(pad_planes(x[n], g.pads, g.padding_mode, g.stride), gy[n], g)
-        gw += gwn.reshape(g.c_out, -1)
-        gb += gbn
+        if weight_grad:
+            gwn, gbn = grad_weight_bias(pad_planes(x[n], g.pads, g.padding_mode, g.stride), gy[n], g)
+            gw += gwn.reshape(g.c_out, -1)
+            gb += gbn
         if input_grad:
             gx[n] = grad_input(w, gy[n], g)
-    return gx, gw.reshape(w.shape), gb
+    return gx, (gw.reshape(w.shape) if weight_grad else None), gb
 
 
 def _grad_input_batch(w, gy, g, x_shape):
@@ -255,7 +261,7 @@ def pool2d_batch_backward(x, grad_output, kind="max", kernel_size=2, stride=None
     n, c, h, w = x.shape
     gy = as_float_array(grad_output, "grad_output", 4, x.dtype)
     if gy.shape != (n, c, g.oh, g.ow):
-        raise ValueError(f"grad_output has shape {tuple(gy.shape)}; the output of this pool2d_batch is "
+        raise InvalidArgument(f"grad_output has shape {tuple(gy.shape)}; the output of this pool2d_batch is "
                          f"{(n, c, g.oh, g.ow)}")
     gym = gy.reshape(n * c, g.oh, g.ow)
     if kind == "avg":
@@ -269,14 +275,14 @@ def pool2d_batch_backward(x, grad_output, kind="max", kernel_size=2, stride=None
     else:
         arg = np.asarray(argmax)
         if arg.dtype.kind not in "iu":
-            raise ValueError(f"argmax has dtype {arg.dtype}; expected the integer indices pool2d_batch returned")
+            raise InvalidArgument(f"argmax has dtype {arg.dtype}; expected the integer indices pool2d_batch returned")
         if arg.shape != gy.shape:
-            raise ValueError(f"argmax has shape {tuple(arg.shape)}; expected {tuple(gy.shape)}, the shape of grad_output")
+            raise InvalidArgument(f"argmax has shape {tuple(arg.shape)}; expected {tuple(gy.shape)}, the shape of grad_output")
         arg = np.ascontiguousarray(arg, dtype=np.int64).reshape(gym.shape)
         if not arg.flags.writeable:
             arg = arg.copy()
     bad = _max_pool_backward_checked(arg, gym, gx.reshape(n * c, h * w))
     if argmax is not None and bad.any():
-        raise ValueError(f"argmax holds {int(bad.sum())} indices outside 0..{h * w - 1}, the cells of an "
+        raise InvalidArgument(f"argmax holds {int(bad.sum())} indices outside 0..{h * w - 1}, the cells of an "
                          f"{h}×{w} map; pass the argmax pool2d_batch returned for this x")
     return gx.reshape(x.shape)

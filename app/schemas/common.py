@@ -76,5 +76,8 @@ def error_responses(*codes: int) -> dict:
         413: "Too large: request body, image pixels or computation exceed a limit (the message names it)",
         415: "Not an image ConvLab can read (PNG, JPEG, GIF, BMP, WebP)",
         422: "Invalid parameter or damaged file (the message names the field)",
+        403: "Not allowed: the teacher's token is missing or wrong",
+        409: "Not now: e.g. the question is closed (the message says why)",
+        503: "Unavailable: e.g. class mode needs Redis with several workers (the message says what to do)",
     }
     return {code: {"model": ErrorBody, "description": text[code]} for code in codes}

@@ -26,7 +26,7 @@ from app.imaging.samples import all_samples
 CASES = json.loads((Path(__file__).parents[1] / "cases" / "shapes.json").read_text())
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
 SOBEL_Y = SOBEL_X.T.copy()
-LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float32)
+LAPLACIAN = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]], dtype=np.float32)
 
 
 def sample(name: str) -> np.ndarray:

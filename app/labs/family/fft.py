@@ -25,6 +25,7 @@ import numpy as np
 from app import arithmetic
 from app.imaging.samples import stripes
 from app.kernels import conv2d
+from app.errors import InvalidArgument
 
 # Frequency bands (radius |f| in cycles per pixel; the corners of the spectrum reach √2/2).
 BANDS = (("low", 0.0, 0.125), ("middle", 0.125, 0.375), ("high", 0.375, math.sqrt(0.5)))
@@ -33,7 +34,7 @@ BANDS = (("low", 0.0, 0.125), ("middle", 0.125, 0.375), ("high", 0.375, math.sqr
 def _kernel(kernel) -> np.ndarray:
     k = np.asarray(kernel, dtype=np.float64)
     if k.ndim != 2 or k.size == 0:
-        raise ValueError(f"kernel: expected kh rows of kw numbers, got shape {list(k.shape)}")
+        raise InvalidArgument(f"kernel: expected kh rows of kw numbers, got shape {list(k.shape)}")
     return k
 
 
@@ -41,10 +42,10 @@ def _image(x) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 3:
         if x.shape[0] != 1:
-            raise ValueError(f"image: the frequency view uses one channel, got {x.shape[0]} (ask for gray)")
+            raise InvalidArgument(f"image: the frequency view uses one channel, got {x.shape[0]} (ask for gray)")
         x = x[0]
     if x.ndim != 2 or x.size == 0:
-        raise ValueError(f"image: expected an H×W array, got shape {list(x.shape)}")
+        raise InvalidArgument(f"image: expected an H×W array, got shape {list(x.shape)}")
     return x
 
 
@@ -63,7 +64,7 @@ def embed_kernel(kernel, shape: tuple[int, int]) -> np.ndarray:
     h, w = shape
     kh, kw = k.shape
     if kh > h or kw > w:
-        raise ValueError(f"kernel {kh}×{kw} is larger than the image {h}×{w}; use a larger image or a smaller kernel")
+        raise InvalidArgument(f"kernel {kh}×{kw} is larger than the image {h}×{w}; use a larger image or a smaller kernel")
     top, left = kernel_origin(kh, kw)
     big = np.zeros((h, w))
     big[:kh, :kw] = k
@@ -289,12 +290,12 @@ def aliasing(period: float, blur, stride: int = 2, size: int = 64) -> dict:
     and the blur's gain at the stripe frequency.
     """
     if not 2.0 <= period <= size:
-        raise ValueError(f"period: {period} must be between 2 pixels (the finest pattern pixels can hold) "
+        raise InvalidArgument(f"period: {period} must be between 2 pixels (the finest pattern pixels can hold) "
                          f"and the pattern size {size}")
     b = _kernel(blur)
     kh, kw = b.shape
     if kh > size // 2 or kw > size // 2:
-        raise ValueError(f"blur kernel {kh}×{kw} is too large for a {size}×{size} pattern; use at most {size // 2}")
+        raise InvalidArgument(f"blur kernel {kh}×{kw} is too large for a {size}×{size} pattern; use at most {size // 2}")
     x = stripes(size, period, 0.0).astype(np.float64)
     one = np.ones((1, 1, 1, 1))
     strided = conv2d(x, one, stride=stride)[0]

@@ -18,6 +18,7 @@ import numpy as np
 
 from app import arithmetic
 from app.kernels import conv2d, pad2d
+from app.errors import InvalidArgument
 
 MAX_SIDE = 16  # the patch matrix is drawn number by number
 MAX_CHANNELS = 4
@@ -50,9 +51,9 @@ def _geometry(shape, kh, kw, stride, padding, dilation):
     for axis, n, k, s, p, d in (("H", h, kh, sh, ph, dh), ("W", w, kw, sw, pw, dw)):
         try:
             out = arithmetic.conv_output_size(n, k, s, p, d)
-        except ValueError as exc:
+        except InvalidArgument as exc:
             need = -(-(arithmetic.effective_kernel(k, d) - n) // 2)
-            raise ValueError(f"{axis}: {exc}; add padding ≥ {need}, lower the dilation or use a smaller kernel") from None
+            raise InvalidArgument(f"{axis}: {exc}; add padding ≥ {need}, lower the dilation or use a smaller kernel") from None
         sizes.append({"n": n, "kernel": k, "stride": s, "padding": p, "dilation": d, "out": out})
     return (sh, sw), (ph, pw), (dh, dw), sizes
 
@@ -104,25 +105,25 @@ def lowered_conv(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_
     x = np.asarray(x, dtype=np.float64)
     w = np.asarray(weight, dtype=np.float64)
     if x.ndim != 3:
-        raise ValueError(f"input: expected (C_in, H, W), got shape {list(x.shape)}")
+        raise InvalidArgument(f"input: expected (C_in, H, W), got shape {list(x.shape)}")
     if w.ndim != 4:
-        raise ValueError(f"weight: expected (C_out, C_in, kh, kw), got shape {list(w.shape)}")
+        raise InvalidArgument(f"weight: expected (C_out, C_in, kh, kw), got shape {list(w.shape)}")
     c, h, wd = x.shape
     if h > MAX_SIDE or wd > MAX_SIDE:
-        raise ValueError(f"input: {h}×{wd} is larger than {MAX_SIDE}×{MAX_SIDE}; the patch matrix is drawn "
+        raise InvalidArgument(f"input: {h}×{wd} is larger than {MAX_SIDE}×{MAX_SIDE}; the patch matrix is drawn "
                          "number by number, so use a smaller input")
     c_out, wc, kh, kw = w.shape
     if c > MAX_CHANNELS:
-        raise ValueError(f"input: {c} channels; this view draws at most {MAX_CHANNELS}")
+        raise InvalidArgument(f"input: {c} channels; this view draws at most {MAX_CHANNELS}")
     if c_out > MAX_FILTERS:
-        raise ValueError(f"weight: {c_out} filters; this view draws at most {MAX_FILTERS}")
+        raise InvalidArgument(f"weight: {c_out} filters; this view draws at most {MAX_FILTERS}")
     if kh > MAX_KERNEL or kw > MAX_KERNEL:
-        raise ValueError(f"weight: kernel {kh}×{kw} is larger than {MAX_KERNEL}×{MAX_KERNEL}, the largest this view draws")
+        raise InvalidArgument(f"weight: kernel {kh}×{kw} is larger than {MAX_KERNEL}×{MAX_KERNEL}, the largest this view draws")
     if wc != c:
-        raise ValueError(f"weight: its second axis ({wc}) must equal the input channels ({c})")
+        raise InvalidArgument(f"weight: its second axis ({wc}) must equal the input channels ({c})")
     b = np.zeros(c_out) if bias is None else np.asarray(bias, dtype=np.float64)
     if b.shape != (c_out,):
-        raise ValueError(f"bias: expected {c_out} numbers (one per filter), got shape {list(b.shape)}")
+        raise InvalidArgument(f"bias: expected {c_out} numbers (one per filter), got shape {list(b.shape)}")
     _, _, _, sizes = _geometry(x.shape, kh, kw, stride, padding, dilation)
     oh, ow = sizes[0]["out"], sizes[1]["out"]
     ph, pw = arithmetic.pair(padding, "padding")

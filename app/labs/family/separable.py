@@ -16,12 +16,13 @@ import numpy as np
 
 from app import arithmetic
 from app.kernels import conv2d
+from app.errors import InvalidArgument
 
 
 def _kernel(kernel) -> np.ndarray:
     k = np.asarray(kernel, dtype=np.float64)
     if k.ndim != 2 or k.size == 0:
-        raise ValueError(f"kernel: expected kh rows of kw numbers, got shape {list(k.shape)}")
+        raise InvalidArgument(f"kernel: expected kh rows of kw numbers, got shape {list(k.shape)}")
     return k
 
 
@@ -97,7 +98,7 @@ def decompose(kernel, r: int, rtol: float = DEFAULT_RTOL) -> dict:
     kh, kw = k.shape
     n = min(kh, kw)
     if not 1 <= r <= n:
-        raise ValueError(f"rank: {r} must be between 1 and min(kh, kw) = {n} for a {kh}×{kw} kernel")
+        raise InvalidArgument(f"rank: {r} must be between 1 and min(kh, kw) = {n} for a {kh}×{kw} kernel")
     u, s, vt = np.linalg.svd(k)
     rank, tol = numerical_rank(s, k.shape, rtol)
     exact_rank, _ = numerical_rank(s, k.shape)
@@ -185,7 +186,7 @@ def on_image(image, kernel, r: int, rtol: float = DEFAULT_RTOL) -> dict:
     if x.ndim == 2:
         x = x[None]
     if x.ndim != 3 or x.shape[0] != 1:
-        raise ValueError(f"image: expected one channel (1, H, W), got shape {list(x.shape)}")
+        raise InvalidArgument(f"image: expected one channel (1, H, W), got shape {list(x.shape)}")
     kh, kw = k.shape
     d = decompose(k, r, rtol)
     full = conv2d(x, k[None, None], padding="same")[0]

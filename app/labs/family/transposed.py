@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.arithmetic import pair
+from app.errors import InvalidArgument
 
 __all__ = ["as_direct_convolution", "direct_weight", "zero_insert"]
 

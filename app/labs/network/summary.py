@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from app import arithmetic as ar
+from app.errors import InvalidArgument
 
 from .layers import (
     Layer,
@@ -68,7 +69,7 @@ def analyse(input_shape, specs: Sequence[dict], strict: bool = True) -> list[Row
         try:
             layer = parse_layer(spec, index)
             out = output_shape(layer, shape, index)
-        except ValueError as exc:
+        except InvalidArgument as exc:
             if strict:
                 raise
             rows.append(Row(index, layer, shape, error=str(exc)))

@@ -174,7 +174,7 @@ export function mount(root, ctx) {
 
   // --- the pipeline -----------------------------------------------------------------
   function currentSourceKey(s) {
-    return s["conv.src"] === "pixels" ? `px:${s.color}:${JSON.stringify(s["conv.px"])}` : `img:${s.image}:${s.color}`;
+    return s["conv.src"] === "pixels" ? `px:${s.color}:${JSON.stringify(s["conv.px"])}` : `img:${s.image}:${s.color}:${s.maxSide}`;
   }
 
   async function loadSource(s) {
@@ -211,7 +211,8 @@ export function mount(root, ctx) {
     const width = center.clientWidth || 560;
     const height = Math.max(200, window.innerHeight - 200);
     const pixels = state.get()["conv.src"] === "pixels";
-    const share = pixels ? 0.56 : 0.44;
+    // On a phone the input has the column to itself (the maps stack below it).
+    const share = window.innerWidth <= 760 ? 1 : pixels ? 0.56 : 0.44;
     return { maxW: Math.max(140, Math.floor(width * share) - 30), maxH: Math.min(height - 40, pixels ? 460 : 380) };
   }
 

@@ -22,7 +22,7 @@ export const FIELDS = [
   { name: "eq.pool", def: 2, label: "max pool" },
 ];
 
-const KEYS = ["image", "color", ...FIELDS.map((f) => f.name)];
+const KEYS = ["image", "color", "maxSide", ...FIELDS.map((f) => f.name)];
 // Each demo asks the obvious question with a one-pixel shift (two for "stride 2 holds"), and its
 // button says the shift it sets: the words come from the same table as the settings.
 const DEMOS = {

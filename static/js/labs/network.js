@@ -31,7 +31,7 @@ export const FIELDS = [
 ];
 
 const BINARY = { binary: true };
-const SUMMARY_KEYS = ["net.stack", "net.input", "image", "color"];
+const SUMMARY_KEYS = ["net.stack", "net.input", "image", "color", "maxSide"];
 const FORWARD_KEYS = [...SUMMARY_KEYS, "net.weights", "net.seed", "net.show"];
 const ERF_KEYS = [...FORWARD_KEYS, "net.unit", "net.gates", "net.zoom"];
 

@@ -8,9 +8,9 @@ import { PRESETS, presetKernel, rng } from "../../presets.js";
 import { el } from "../../ui.js";
 
 export const BW_PRESETS = [
-  { id: "numbered", name: "Numbered 1 … k² (shows orientation)", sized: true },
+  { id: "numbered", name: "Numbered 1…k²", sized: true },
   ...PRESETS,
-  { id: "normal", name: "Standard normal (seeded, as in the chapter's check)", sized: true },
+  { id: "normal", name: "Standard normal (seeded)", sized: true },
 ];
 
 /** `n` seeded standard-normal numbers (Box–Muller on the shared PRNG), as R's rnorm draws them in the chapter's check. */

@@ -181,6 +181,7 @@ export function mountControls(root, { state, getCin, onPixelResize }) {
             role: "tab",
             class: "filter-tab",
             "data-testid": `filter-tab-${f}`,
+            "aria-label": `Filter ${f}`,
             onclick: () => set({ "conv.sel": f }),
           }, String(f)),
         ),

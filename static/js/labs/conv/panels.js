@@ -29,8 +29,9 @@ function axisFormula(name, n, k, s, d, pads) {
     // the geometry's error says which knob; the formula still shows the numbers
   }
   const empty = inner < 0;
-  const text = `${name}_out = ⌊(${n} + ${padText} − ${d}·(${k}−1) − 1) / ${s}⌋ + 1 = ⌊${inner}/${s}⌋ + 1 = ${empty ? "empty" : value ?? "—"}`;
-  return { text, value, empty };
+  const formula = `${name}_out = ⌊(${n} + ${padText} − ${d}·(${k}−1) − 1) / ${s}⌋ + 1`;
+  const text = `${formula} = ⌊${inner}/${s}⌋ + 1 = ${empty ? "empty" : value ?? "—"}`;
+  return { text, formula, value, empty };
 }
 
 /**
@@ -49,7 +50,14 @@ export function renderOutputSize(root, g, raw) {
   } else {
     children.push(el("p", { class: "big size-result bad" }, fh.empty || fw.empty ? "empty output" : "not possible"));
   }
-  children.push(el("p", { class: "formula" }, fh.text), el("p", { class: "formula" }, fw.text));
+  if (g.ok || fh.empty || fw.empty) {
+    children.push(el("p", { class: "formula" }, fh.text), el("p", { class: "formula" }, fw.text));
+  } else {
+    // An impossible setting (padding "same" at stride 5, reflect padding too wide…) has no
+    // output size: the formula is shown with the numbers that would go in, not a result.
+    children.push(el("p", { class: "formula" }, `${fh.formula} = ?`), el("p", { class: "formula" }, `${fw.formula} = ?`),
+      el("p", { class: "warn", "data-testid": "size-impossible" }, g.error));
+  }
   children.push(el("p", { class: "hint" }, "⌊·⌋ rounds down; d·(k−1)+1 is the dilated kernel's span."));
   const warnings = [];
   if (g.ok) {

@@ -27,7 +27,7 @@ export const FIELDS = [
   { name: "family.c1.seed", def: 1 },
 ];
 
-const KEYS = FIELDS.map((f) => f.name).concat(["family.view", "image"]);
+const KEYS = FIELDS.map((f) => f.name).concat(["family.view", "image", "maxSide"]);
 const MAX_LEN = 64;
 
 function wave(kind, n) {
@@ -65,7 +65,7 @@ export function mount(cols, ctx) {
   const pad = numberControl(state, "family.c1.p", "Padding", { min: 0, max: 16, testid: "conv1d-padding" });
   const dil = numberControl(state, "family.c1.d", "Dilation", { min: 1, max: 8, testid: "conv1d-dilation" });
   const mode = selectControl(state, "family.c1.mode", "Pad mode", [["zeros", "zeros"], ["reflect", "reflect"], ["replicate", "replicate"], ["circular", "circular"]], { testid: "conv1d-padding-mode" });
-  const delta = selectControl(state, "family.c1.delta", "δ", [["onehot", "one-hot at the chosen output"], ["ones", "all ones"], ["random", "random (seeded)"]], { testid: "conv1d-delta" });
+  const delta = selectControl(state, "family.c1.delta", "δ", [["onehot", "one-hot at an output"], ["ones", "all ones"], ["random", "random (seeded)"]], { testid: "conv1d-delta" });
   const ctl = [src, wav, len, row, col, typed, kernel, stride, pad, dil, mode, delta];
   controls.append(...ctl.map((c) => c.row));
   // What the page changed about the asked-for signal (clamped row, column, length; cut typed list).

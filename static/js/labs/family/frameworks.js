@@ -23,7 +23,7 @@ export const FIELDS = [
   { name: "family.f.b", def: "tf-conv-same" },
 ];
 
-const KEYS = FIELDS.map((f) => f.name).concat(["family.view", "image", "color"]);
+const KEYS = FIELDS.map((f) => f.name).concat(["family.view", "image", "color", "maxSide"]);
 const MAX_SIDE = 512; // the server's limit for one axis
 const VARIANTS = [
   ["torch-conv-valid", "PyTorch conv, 'valid'"],
@@ -244,7 +244,7 @@ export function mount(cols, ctx) {
     async render(s, changed) {
       if (!changed.some((k) => KEYS.includes(k))) return;
       [...ctl, pickA, pickB].forEach((c) => c.render(s));
-      if (changed.includes("image") || changed.includes("color") || !imageShape) readImageShape(s);
+      if (changed.includes("image") || changed.includes("color") || changed.includes("maxSide") || !imageShape) readImageShape(s);
       const answer = await postForView({ state, pictures: cols.pictures }, s, "/api/frameworks/compare", {
         height: s["family.f.h"], width: s["family.f.w"], kernel: s["family.f.k"], stride: s["family.f.s"],
         dilation: s["family.f.d"], padding: s["family.f.p"], pool_kernel: s["family.f.pk"],

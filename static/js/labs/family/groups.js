@@ -4,7 +4,7 @@
 // app.arithmetic.conv_params/conv_macs with groups), and depthwise-separable
 // (depthwise k×k, then pointwise 1×1) against a standard convolution.
 
-import { sizeCanvas } from "../../heatmap.js";
+import { markNumbers, planCellNumbers, sizeCanvas } from "../../heatmap.js";
 import { el } from "../../ui.js";
 import { numberControl, panel, postForView } from "./controls.js";
 
@@ -71,7 +71,9 @@ export function mount(cols, ctx) {
   sepPanel.append(sep);
 
   function drawTensor(cin, cout, g) {
-    const cell = Math.max(6, Math.min(30, Math.floor(440 / cin), Math.floor(300 / cout)));
+    const grow = document.documentElement.classList.contains("present") ? 1.6 : 1;
+    const room = Math.min(440 * grow, (canvas.parentElement?.clientWidth || 440) - 4);
+    const cell = Math.max(6, Math.min(30 * grow, Math.floor(room / cin), Math.floor((300 * grow) / cout)));
     const W = cin * cell + 1;
     const H = cout * cell + 1;
     const dpr = sizeCanvas(canvas, W, H);
@@ -80,7 +82,12 @@ export function mount(cols, ctx) {
     c.setTransform(dpr, 0, 0, dpr, 0.5 * dpr, 0.5 * dpr);
     const cinG = cin / g;
     const coutG = cout / g;
-    c.font = `${Math.max(8, Math.min(12, cell * 0.45))}px system-ui, "DejaVu Sans", sans-serif`;
+    // Blocks carry their group number when it fits at the page's minimum number size.
+    const labels = [];
+    for (let o = 0; o < cout; o++) for (let i = 0; i < cin; i++) labels.push(Math.floor(o / coutG));
+    const plan = planCellNumbers(c, labels, { cellW: cell, digits: 3 });
+    markNumbers(canvas, plan);
+    if (plan) c.font = plan.font;
     c.textAlign = "center";
     c.textBaseline = "middle";
     for (let o = 0; o < cout; o++) {
@@ -91,7 +98,7 @@ export function mount(cols, ctx) {
         c.fillRect(i * cell, o * cell, cell, cell);
         c.strokeStyle = "rgba(0,0,0,0.25)";
         c.strokeRect(i * cell, o * cell, cell, cell);
-        if (on && cell >= 14) {
+        if (on && plan) {
           c.fillStyle = go % PALETTE.length === 6 || go % PALETTE.length === 4 ? "#000" : "#fff";
           c.fillText(String(go), i * cell + cell / 2, o * cell + cell / 2 + 0.5);
         }

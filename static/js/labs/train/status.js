@@ -18,17 +18,24 @@ function renderButtons(root, stateName) {
   root.querySelector('[data-action="start"]').textContent = stateName === "none" ? "Start" : "Restart";
 }
 
-function statusLine(run) {
+function statusLine(run, view) {
+  if (!run && view.model === "chapter") {
+    return `Not started. Start trains the chapter's classifier on 1,295 digits at 28×28 (143 more for validation, 359 held out) for ${view.epochs} epoch${view.epochs === 1 ? "" : "s"}: Adam, lr 0.001, batch 128.`;
+  }
   if (!run) return "Not started. Start trains a fresh network on 1,438 digits (359 more are held out) for at most 40 epochs or 5 minutes.";
   const epochs = run.max_epochs ? ` of ${run.max_epochs}` : "";
   return `${WORDS[run.state] || run.state} · epoch ${run.epoch.toFixed(2)}${epochs} · step ${run.step} · ${run.trained_seconds.toFixed(1)} s trained` +
     (run.reason ? ` — ${run.reason}.` : "") + (AFTER[run.state] || "");
 }
 
-/** Draw `run` (a status from the server, or null) and its curve `points` into the lab. */
-export function renderStatus(root, run, points) {
+/**
+ * Draw `run` (a status from the server, or null) and its curve `points` into the lab.
+ * `view`: {model, epochs} chosen on the page (for the text before a Start), `label`
+ * (this run's settings) and `previous` ({points, label} of the run to compare with, or null).
+ */
+export function renderStatus(root, run, points, view = {}) {
   renderButtons(root, run ? run.state : "none");
-  root.querySelector(".train-status").textContent = statusLine(run);
+  root.querySelector(".train-status").textContent = statusLine(run, view);
   const acc = root.querySelector(".train-accuracy");
   if (!run) {
     acc.textContent = "held-out accuracy —";
@@ -40,5 +47,11 @@ export function renderStatus(root, run, points) {
     }
     drawFilters(root.querySelector(".train-filters"), run.filters, root);
   }
-  drawCurves(root.querySelector(".train-curves"), points);
+  const chapter = run ? run.model === "chapter" : view.model === "chapter";
+  drawCurves(root.querySelector(".train-curves"), points, {
+    maxEpoch: run && chapter ? run.max_epochs : 0,
+    target: chapter ? null : 0.95,
+    label: view.label || "",
+    previous: view.previous || null,
+  });
 }
