@@ -10,7 +10,7 @@ import { el } from "../../ui.js";
 export const BW_PRESETS = [
   { id: "numbered", name: "Numbered 1…k²", sized: true },
   ...PRESETS,
-  { id: "normal", name: "Standard normal (seeded)", sized: true },
+  { id: "normal", name: "Normal (seeded)", sized: true },
 ];
 
 /** `n` seeded standard-normal numbers (Box–Muller on the shared PRNG), as R's rnorm draws them in the chapter's check. */
