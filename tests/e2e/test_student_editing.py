@@ -116,3 +116,12 @@ def test_network_stack_editing_forgives(goto_state):
     expect(page.get_by_test_id("net-removed")).to_contain_text("Removed all 8 layers.")
     page.get_by_test_id("net-undo").click()
     expect(layers).to_have_count(8)
+
+
+def test_the_more_labs_reset_keeps_the_open_view(goto_state):
+    page = goto_state("lab=family&family.view=frameworks&family.f.s=1")
+    expect(page.get_by_test_id("framework-stride")).to_have_value("1", timeout=FIRST_ANSWER)
+    page.get_by_test_id("reset-family").click()
+    expect(page.get_by_test_id("framework-stride")).to_have_value("2")
+    expect(page).to_have_url(re.compile(r"family\.view=frameworks"))
+    expect(page.get_by_test_id("family-panel-frameworks")).to_be_visible()

@@ -5,7 +5,8 @@
 // one task never carry over to the next sample silently.
 //
 // A field opts into that note with a `label` (and an optional `show(value)`);
-// fields without one (the clicked cell, the open tab) are reset but not listed.
+// fields without one (the clicked cell) are reset but not listed; `reset: false`
+// keeps a field out of the reset (the More lab's open view).
 
 import { el } from "../ui.js";
 
@@ -25,7 +26,7 @@ export function describeChanged(state, names) {
  * fields: the lab's FIELDS table. Returns {element}.
  */
 export function mountResetLab(slot, { state, lab, fields }) {
-  const names = fields.map((f) => f.name);
+  const names = fields.filter((f) => f.reset !== false).map((f) => f.name);
   const button = el("button", { type: "button", class: "lab-reset", "data-testid": `reset-${lab}`, title: "Every setting of this lab back to its default (Back undoes it)" }, "Reset this lab");
   const undo = el("button", { type: "button", class: "lab-undo", "data-testid": `reset-${lab}-undo`, hidden: true }, "Undo");
   const again = el("button", { type: "button", class: "lab-reset-inline", "data-testid": `reset-${lab}-kept`, hidden: true }, "Reset this lab");
