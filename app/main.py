@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
-from app.api import (backward, classmode, classroom, compute, equivariance, family, images, network, pages, pool,
-                     system, train)
+from app.api import (backward, classmode, classroom, compute, equivariance, family, images, inside, network, pages,
+                     pool, system, train)
 from app.api.errors import install_error_handlers
 from app.api.middleware import BodyLimit, MultipartComplete, RelativeRedirects, SecurityHeaders, TrustedHosts
 from app.config import Settings, get_settings
@@ -83,8 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(TrustedHosts, hosts=settings.trusted_host_list())
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (system, pages, images, compute, pool, backward, network, equivariance, train, family, classroom,
-                   classmode):
+    for module in (system, pages, images, compute, pool, backward, network, equivariance, train, inside, family,
+                   classroom, classmode):
         app.include_router(module.router)
     return app
 

@@ -51,7 +51,8 @@ function watchForServer() {
   setTimeout(poll, HEALTH_POLL_MS);
 }
 
-async function errorFrom(response) {
+/** The ApiError for a non-2xx response, carrying its {"detail"} text. */
+export async function errorFrom(response) {
   let detail = `${response.status} ${response.statusText}`;
   try {
     const body = await response.json();

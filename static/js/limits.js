@@ -25,7 +25,7 @@ const paddingText = (max) => (text) => {
 };
 
 export const URL_LIMITS = {
-  lab: { options: ["conv", "pool", "backward", "network", "equivariance", "train", "family"] },
+  lab: { options: ["conv", "pool", "backward", "network", "equivariance", "train", "inside", "family"] },
   color: { options: ["gray", "rgb"] },
   maxSide: { min: 8, max: 1024 }, // CONVLAB_MAX_SIDE_LIMIT by default
 

@@ -17,7 +17,7 @@ import { clearError, notify, reportError, showError } from "./ui.js";
 import { mountImagePicker } from "./widgets/image-picker.js";
 import { mountResetLab } from "./widgets/reset-lab.js";
 
-const LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "family"];
+const LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "inside", "family"];
 
 state.registerFields([
   { name: "lab", def: "conv" },

@@ -11,6 +11,7 @@ export const STRINGS = {
   "nav.network": "Network",
   "nav.equivariance": "Equivariance",
   "nav.train": "Train",
+  "nav.inside": "Inside",
   "nav.family": "More",
   "shell.present": "Present",
   "shell.presentTitle": "Presentation mode (P)",

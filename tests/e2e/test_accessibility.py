@@ -17,7 +17,7 @@ from tests.e2e.waits import quiet, track_requests
 axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
 
 pytestmark = pytest.mark.e2e
-LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "family"]
+LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "inside", "family"]
 SEVERE = {"serious", "critical"}
 AXE = axe_module.Axe()
 

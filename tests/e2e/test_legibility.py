@@ -24,7 +24,7 @@ from tests.e2e.legibility import COVERED, CUT_TEXT, KERNEL_IN_VIEW, MIN_NUMBER_P
 
 pytestmark = pytest.mark.e2e
 
-LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "family",
+LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "inside", "family",
         "family&family.view=conv1d", "family&family.view=groups", "family&family.view=frameworks",
         "family&family.view=fft", "family&family.view=separable", "family&family.view=im2col"]
 PAGES = ["/lessons", "/compare"]
