@@ -96,4 +96,8 @@ def warmup():
         xb = np.linspace(-1, 1, 2 * c_in * 5 * 16, dtype=np.float32).reshape(2, c_in, 5, 16)
         w = np.ones((32, c_in, 3, 3), np.float32)
         conv2d_batch_backward(xb, w, conv2d_batch(xb, w, padding="same"), padding="same")
+    # 16-channel vector × 26 positions (9–16 output channels, rows >= 26): W4's input gradient.
+    xb = np.linspace(-1, 1, 16 * 3 * 28, dtype=np.float32).reshape(1, 16, 3, 28)
+    w = np.ones((16, 16, 3, 3), np.float32)
+    conv2d_batch_backward(xb, w, conv2d_batch(xb, w, padding="same"), padding="same")
     return time.perf_counter() - t0

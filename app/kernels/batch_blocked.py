@@ -40,7 +40,7 @@ from numba import prange
 
 from ._jit import kernel
 from ._simd import LANES16 as LANES
-from ._simd import add16, fma16, load16, load16n, splat16, store16n, sum16, zero16
+from ._simd import add16, fma16, load16, load16n, splat16, store16n, sum16, transpose16, zero16
 
 RO = 3  # output channels per forward block
 RI = 7  # row vectors per forward block (a 14-row map: 2 blocks; a 28×28 map, 56 vectors: 8)
@@ -266,10 +266,12 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
     Blocks of OV·16 = 32 output channels × PM = 14 positions of one output row
     (28 registers): per tap, two weight vectors and 14 broadcast input values
     feed 28 FMAs, and no lane is wasted on a row's end.  wpk: weights packed
-    (C_out/32 rounded up, C_in, T, 32), zero beyond C_out.  The block is
-    written through a small tile (position-major) into the channel-major
-    output.  Needs W_out >= PM (a row's last block is shifted left to end at
-    W_out).  n_bands and scratch as for ``_conv_forward_batch``.
+    (C_out/32 rounded up, C_in, T, 32), zero beyond C_out.  Each 16-channel
+    half of a block is transposed in registers (``transpose16``: positions ×
+    channels → channels × positions) and stored with one masked store per
+    channel (copying it through a memory tile cost 18 % of W4's forward).
+    Needs W_out >= PM (a row's last block is shifted left to end at W_out).
+    n_bands and scratch as for ``_conv_forward_batch``.
     """
     n_chunks = scratch.shape[0]
     band = (oh + n_bands - 1) // n_bands
@@ -278,12 +280,11 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
     plane = rows * wp
     n_taps = off.shape[0]
     ohw = oh * ow
-    n_ob = wpk.shape[0] // (c_in * n_taps * OV * LANES)
-    ob_size = c_in * n_taps * OV * LANES
+    ob_size = c_in * n_taps * 2 * LANES
+    n_ob = wpk.shape[0] // ob_size
     n_units = n_img * n_bands
     for t in prange(n_chunks):
         buf = scratch[t]
-        tile = np.empty(PM * OV * LANES, np.float32)
         for q in range(c_in * plane, buf.shape[0]):
             buf[q] = 0
         for unit in range(t * n_units // n_chunks, (t + 1) * n_units // n_chunks):
@@ -295,8 +296,8 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
             _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0, nb + extra, rows, wp,
                          buf, 0)
             for ob in range(n_ob):
-                o_first = ob * OV * LANES
-                o_n = min(OV * LANES, c_out - o_first)
+                o_first = ob * 2 * LANES
+                o_n = min(2 * LANES, c_out - o_first)
                 for i in range(nb):
                     for j00 in range(0, ow, PM):
                         j0 = min(j00, ow - PM)
@@ -334,8 +335,8 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
                             for k in range(n_taps):
                                 xo = xc + off[k]
                                 w0 = load16(wpk, wi)
-                                w1 = load16(wpk, wi + LANES)
-                                wi += OV * LANES
+                                w1 = load16(wpk, wi + 1 * LANES)
+                                wi += 2 * LANES
                                 xb = splat16(buf, xo + 0)
                                 c0_0 = fma16(w0, xb, c0_0)
                                 c0_1 = fma16(w1, xb, c0_1)
@@ -379,41 +380,272 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
                                 c13_0 = fma16(w0, xb, c13_0)
                                 c13_1 = fma16(w1, xb, c13_1)
                             xc += plane
-                        store16n(tile, 0 * LANES, c0_0, LANES)
-                        store16n(tile, 1 * LANES, c0_1, LANES)
-                        store16n(tile, 2 * LANES, c1_0, LANES)
-                        store16n(tile, 3 * LANES, c1_1, LANES)
-                        store16n(tile, 4 * LANES, c2_0, LANES)
-                        store16n(tile, 5 * LANES, c2_1, LANES)
-                        store16n(tile, 6 * LANES, c3_0, LANES)
-                        store16n(tile, 7 * LANES, c3_1, LANES)
-                        store16n(tile, 8 * LANES, c4_0, LANES)
-                        store16n(tile, 9 * LANES, c4_1, LANES)
-                        store16n(tile, 10 * LANES, c5_0, LANES)
-                        store16n(tile, 11 * LANES, c5_1, LANES)
-                        store16n(tile, 12 * LANES, c6_0, LANES)
-                        store16n(tile, 13 * LANES, c6_1, LANES)
-                        store16n(tile, 14 * LANES, c7_0, LANES)
-                        store16n(tile, 15 * LANES, c7_1, LANES)
-                        store16n(tile, 16 * LANES, c8_0, LANES)
-                        store16n(tile, 17 * LANES, c8_1, LANES)
-                        store16n(tile, 18 * LANES, c9_0, LANES)
-                        store16n(tile, 19 * LANES, c9_1, LANES)
-                        store16n(tile, 20 * LANES, c10_0, LANES)
-                        store16n(tile, 21 * LANES, c10_1, LANES)
-                        store16n(tile, 22 * LANES, c11_0, LANES)
-                        store16n(tile, 23 * LANES, c11_1, LANES)
-                        store16n(tile, 24 * LANES, c12_0, LANES)
-                        store16n(tile, 25 * LANES, c12_1, LANES)
-                        store16n(tile, 26 * LANES, c13_0, LANES)
-                        store16n(tile, 27 * LANES, c13_1, LANES)
-                        for o in range(o_n):
-                            oo = o_first + o
-                            dst = yf[(n * c_out + oo) * ohw + (i0 + i) * ow + j0:(n * c_out + oo) * ohw + (i0 + i) * ow + j0 + PM]
-                            bias = b[oo]
-                            for m in range(PM):
-                                dst[m] = tile[m * OV * LANES + o] + bias
+                        yb = (n * c_out + o_first) * ohw + (i0 + i) * ow + j0
+                        zz = zero16()
+                        t = transpose16(c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0,
+                                        c8_0, c9_0, c10_0, c11_0, c12_0, c13_0, zz, zz)
+                        store16n(yf, yb + 0 * ohw + 0, add16(t[0], splat16(b, o_first + 0)), 14)
+                        if 1 < o_n:
+                            store16n(yf, yb + 1 * ohw + 0, add16(t[1], splat16(b, o_first + 1)), 14)
+                        if 2 < o_n:
+                            store16n(yf, yb + 2 * ohw + 0, add16(t[2], splat16(b, o_first + 2)), 14)
+                        if 3 < o_n:
+                            store16n(yf, yb + 3 * ohw + 0, add16(t[3], splat16(b, o_first + 3)), 14)
+                        if 4 < o_n:
+                            store16n(yf, yb + 4 * ohw + 0, add16(t[4], splat16(b, o_first + 4)), 14)
+                        if 5 < o_n:
+                            store16n(yf, yb + 5 * ohw + 0, add16(t[5], splat16(b, o_first + 5)), 14)
+                        if 6 < o_n:
+                            store16n(yf, yb + 6 * ohw + 0, add16(t[6], splat16(b, o_first + 6)), 14)
+                        if 7 < o_n:
+                            store16n(yf, yb + 7 * ohw + 0, add16(t[7], splat16(b, o_first + 7)), 14)
+                        if 8 < o_n:
+                            store16n(yf, yb + 8 * ohw + 0, add16(t[8], splat16(b, o_first + 8)), 14)
+                        if 9 < o_n:
+                            store16n(yf, yb + 9 * ohw + 0, add16(t[9], splat16(b, o_first + 9)), 14)
+                        if 10 < o_n:
+                            store16n(yf, yb + 10 * ohw + 0, add16(t[10], splat16(b, o_first + 10)), 14)
+                        if 11 < o_n:
+                            store16n(yf, yb + 11 * ohw + 0, add16(t[11], splat16(b, o_first + 11)), 14)
+                        if 12 < o_n:
+                            store16n(yf, yb + 12 * ohw + 0, add16(t[12], splat16(b, o_first + 12)), 14)
+                        if 13 < o_n:
+                            store16n(yf, yb + 13 * ohw + 0, add16(t[13], splat16(b, o_first + 13)), 14)
+                        if 14 < o_n:
+                            store16n(yf, yb + 14 * ohw + 0, add16(t[14], splat16(b, o_first + 14)), 14)
+                        if 15 < o_n:
+                            store16n(yf, yb + 15 * ohw + 0, add16(t[15], splat16(b, o_first + 15)), 14)
+                        t = transpose16(c0_1, c1_1, c2_1, c3_1, c4_1, c5_1, c6_1, c7_1,
+                                        c8_1, c9_1, c10_1, c11_1, c12_1, c13_1, zz, zz)
+                        if 16 < o_n:
+                            store16n(yf, yb + 16 * ohw + 0, add16(t[0], splat16(b, o_first + 16)), 14)
+                        if 17 < o_n:
+                            store16n(yf, yb + 17 * ohw + 0, add16(t[1], splat16(b, o_first + 17)), 14)
+                        if 18 < o_n:
+                            store16n(yf, yb + 18 * ohw + 0, add16(t[2], splat16(b, o_first + 18)), 14)
+                        if 19 < o_n:
+                            store16n(yf, yb + 19 * ohw + 0, add16(t[3], splat16(b, o_first + 19)), 14)
+                        if 20 < o_n:
+                            store16n(yf, yb + 20 * ohw + 0, add16(t[4], splat16(b, o_first + 20)), 14)
+                        if 21 < o_n:
+                            store16n(yf, yb + 21 * ohw + 0, add16(t[5], splat16(b, o_first + 21)), 14)
+                        if 22 < o_n:
+                            store16n(yf, yb + 22 * ohw + 0, add16(t[6], splat16(b, o_first + 22)), 14)
+                        if 23 < o_n:
+                            store16n(yf, yb + 23 * ohw + 0, add16(t[7], splat16(b, o_first + 23)), 14)
+                        if 24 < o_n:
+                            store16n(yf, yb + 24 * ohw + 0, add16(t[8], splat16(b, o_first + 24)), 14)
+                        if 25 < o_n:
+                            store16n(yf, yb + 25 * ohw + 0, add16(t[9], splat16(b, o_first + 25)), 14)
+                        if 26 < o_n:
+                            store16n(yf, yb + 26 * ohw + 0, add16(t[10], splat16(b, o_first + 26)), 14)
+                        if 27 < o_n:
+                            store16n(yf, yb + 27 * ohw + 0, add16(t[11], splat16(b, o_first + 27)), 14)
+                        if 28 < o_n:
+                            store16n(yf, yb + 28 * ohw + 0, add16(t[12], splat16(b, o_first + 28)), 14)
+                        if 29 < o_n:
+                            store16n(yf, yb + 29 * ohw + 0, add16(t[13], splat16(b, o_first + 29)), 14)
+                        if 30 < o_n:
+                            store16n(yf, yb + 30 * ohw + 0, add16(t[14], splat16(b, o_first + 30)), 14)
+                        if 31 < o_n:
+                            store16n(yf, yb + 31 * ohw + 0, add16(t[15], splat16(b, o_first + 31)), 14)
 
+
+PM16 = 26  # output positions per block of the one-vector channel kernel (128 = 4·26 + 24)
+
+
+@kernel(parallel=True)
+def _conv_forward_batch_cv16(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, off, wpk, b, c_out,
+                             oh, ow, yf, n_bands, scratch):
+    """``_conv_forward_batch_cv`` with one 16-channel vector × PM16 = 26 positions (26 registers).
+
+    For 9–16 output channels (a 32-channel block would idle half its lanes).
+    Per tap one weight vector and 26 broadcast input values feed 26 FMAs; no
+    input vector load straddles a cache line.  wpk: weights packed (C_out/16
+    rounded up, C_in, T, 16), zero beyond C_out.  Needs W_out >= PM16.
+    """
+    n_chunks = scratch.shape[0]
+    band = (oh + n_bands - 1) // n_bands
+    extra = hp - oh
+    rows = band + extra
+    plane = rows * wp
+    n_taps = off.shape[0]
+    ohw = oh * ow
+    ob_size = c_in * n_taps * 1 * LANES
+    n_ob = wpk.shape[0] // ob_size
+    n_units = n_img * n_bands
+    for t in prange(n_chunks):
+        buf = scratch[t]
+        for q in range(c_in * plane, buf.shape[0]):
+            buf[q] = 0
+        for unit in range(t * n_units // n_chunks, (t + 1) * n_units // n_chunks):
+            n = unit // n_bands
+            i0 = (unit - n * n_bands) * band
+            nb = min(band, oh - i0)
+            if nb <= 0:
+                continue
+            _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0, nb + extra, rows, wp,
+                         buf, 0)
+            for ob in range(n_ob):
+                o_first = ob * 1 * LANES
+                o_n = min(1 * LANES, c_out - o_first)
+                for i in range(nb):
+                    for j00 in range(0, ow, PM16):
+                        j0 = min(j00, ow - PM16)
+                        c0_0 = zero16()
+                        c1_0 = c0_0
+                        c2_0 = c0_0
+                        c3_0 = c0_0
+                        c4_0 = c0_0
+                        c5_0 = c0_0
+                        c6_0 = c0_0
+                        c7_0 = c0_0
+                        c8_0 = c0_0
+                        c9_0 = c0_0
+                        c10_0 = c0_0
+                        c11_0 = c0_0
+                        c12_0 = c0_0
+                        c13_0 = c0_0
+                        c14_0 = c0_0
+                        c15_0 = c0_0
+                        c16_0 = c0_0
+                        c17_0 = c0_0
+                        c18_0 = c0_0
+                        c19_0 = c0_0
+                        c20_0 = c0_0
+                        c21_0 = c0_0
+                        c22_0 = c0_0
+                        c23_0 = c0_0
+                        c24_0 = c0_0
+                        c25_0 = c0_0
+                        wi = ob * ob_size
+                        xc = i * wp + j0
+                        for c in range(c_in):
+                            for k in range(n_taps):
+                                xo = xc + off[k]
+                                w0 = load16(wpk, wi)
+                                wi += LANES
+                                xb = splat16(buf, xo + 0)
+                                c0_0 = fma16(w0, xb, c0_0)
+                                xb = splat16(buf, xo + 1)
+                                c1_0 = fma16(w0, xb, c1_0)
+                                xb = splat16(buf, xo + 2)
+                                c2_0 = fma16(w0, xb, c2_0)
+                                xb = splat16(buf, xo + 3)
+                                c3_0 = fma16(w0, xb, c3_0)
+                                xb = splat16(buf, xo + 4)
+                                c4_0 = fma16(w0, xb, c4_0)
+                                xb = splat16(buf, xo + 5)
+                                c5_0 = fma16(w0, xb, c5_0)
+                                xb = splat16(buf, xo + 6)
+                                c6_0 = fma16(w0, xb, c6_0)
+                                xb = splat16(buf, xo + 7)
+                                c7_0 = fma16(w0, xb, c7_0)
+                                xb = splat16(buf, xo + 8)
+                                c8_0 = fma16(w0, xb, c8_0)
+                                xb = splat16(buf, xo + 9)
+                                c9_0 = fma16(w0, xb, c9_0)
+                                xb = splat16(buf, xo + 10)
+                                c10_0 = fma16(w0, xb, c10_0)
+                                xb = splat16(buf, xo + 11)
+                                c11_0 = fma16(w0, xb, c11_0)
+                                xb = splat16(buf, xo + 12)
+                                c12_0 = fma16(w0, xb, c12_0)
+                                xb = splat16(buf, xo + 13)
+                                c13_0 = fma16(w0, xb, c13_0)
+                                xb = splat16(buf, xo + 14)
+                                c14_0 = fma16(w0, xb, c14_0)
+                                xb = splat16(buf, xo + 15)
+                                c15_0 = fma16(w0, xb, c15_0)
+                                xb = splat16(buf, xo + 16)
+                                c16_0 = fma16(w0, xb, c16_0)
+                                xb = splat16(buf, xo + 17)
+                                c17_0 = fma16(w0, xb, c17_0)
+                                xb = splat16(buf, xo + 18)
+                                c18_0 = fma16(w0, xb, c18_0)
+                                xb = splat16(buf, xo + 19)
+                                c19_0 = fma16(w0, xb, c19_0)
+                                xb = splat16(buf, xo + 20)
+                                c20_0 = fma16(w0, xb, c20_0)
+                                xb = splat16(buf, xo + 21)
+                                c21_0 = fma16(w0, xb, c21_0)
+                                xb = splat16(buf, xo + 22)
+                                c22_0 = fma16(w0, xb, c22_0)
+                                xb = splat16(buf, xo + 23)
+                                c23_0 = fma16(w0, xb, c23_0)
+                                xb = splat16(buf, xo + 24)
+                                c24_0 = fma16(w0, xb, c24_0)
+                                xb = splat16(buf, xo + 25)
+                                c25_0 = fma16(w0, xb, c25_0)
+                            xc += plane
+                        yb = (n * c_out + o_first) * ohw + (i0 + i) * ow + j0
+                        zz = zero16()
+                        t = transpose16(c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0,
+                                        c8_0, c9_0, c10_0, c11_0, c12_0, c13_0, c14_0, c15_0)
+                        store16n(yf, yb + 0 * ohw + 0, add16(t[0], splat16(b, o_first + 0)), 16)
+                        if 1 < o_n:
+                            store16n(yf, yb + 1 * ohw + 0, add16(t[1], splat16(b, o_first + 1)), 16)
+                        if 2 < o_n:
+                            store16n(yf, yb + 2 * ohw + 0, add16(t[2], splat16(b, o_first + 2)), 16)
+                        if 3 < o_n:
+                            store16n(yf, yb + 3 * ohw + 0, add16(t[3], splat16(b, o_first + 3)), 16)
+                        if 4 < o_n:
+                            store16n(yf, yb + 4 * ohw + 0, add16(t[4], splat16(b, o_first + 4)), 16)
+                        if 5 < o_n:
+                            store16n(yf, yb + 5 * ohw + 0, add16(t[5], splat16(b, o_first + 5)), 16)
+                        if 6 < o_n:
+                            store16n(yf, yb + 6 * ohw + 0, add16(t[6], splat16(b, o_first + 6)), 16)
+                        if 7 < o_n:
+                            store16n(yf, yb + 7 * ohw + 0, add16(t[7], splat16(b, o_first + 7)), 16)
+                        if 8 < o_n:
+                            store16n(yf, yb + 8 * ohw + 0, add16(t[8], splat16(b, o_first + 8)), 16)
+                        if 9 < o_n:
+                            store16n(yf, yb + 9 * ohw + 0, add16(t[9], splat16(b, o_first + 9)), 16)
+                        if 10 < o_n:
+                            store16n(yf, yb + 10 * ohw + 0, add16(t[10], splat16(b, o_first + 10)), 16)
+                        if 11 < o_n:
+                            store16n(yf, yb + 11 * ohw + 0, add16(t[11], splat16(b, o_first + 11)), 16)
+                        if 12 < o_n:
+                            store16n(yf, yb + 12 * ohw + 0, add16(t[12], splat16(b, o_first + 12)), 16)
+                        if 13 < o_n:
+                            store16n(yf, yb + 13 * ohw + 0, add16(t[13], splat16(b, o_first + 13)), 16)
+                        if 14 < o_n:
+                            store16n(yf, yb + 14 * ohw + 0, add16(t[14], splat16(b, o_first + 14)), 16)
+                        if 15 < o_n:
+                            store16n(yf, yb + 15 * ohw + 0, add16(t[15], splat16(b, o_first + 15)), 16)
+                        t = transpose16(c16_0, c17_0, c18_0, c19_0, c20_0, c21_0, c22_0, c23_0,
+                                        c24_0, c25_0, zz, zz, zz, zz, zz, zz)
+                        store16n(yf, yb + 0 * ohw + 16, add16(t[0], splat16(b, o_first + 0)), 10)
+                        if 1 < o_n:
+                            store16n(yf, yb + 1 * ohw + 16, add16(t[1], splat16(b, o_first + 1)), 10)
+                        if 2 < o_n:
+                            store16n(yf, yb + 2 * ohw + 16, add16(t[2], splat16(b, o_first + 2)), 10)
+                        if 3 < o_n:
+                            store16n(yf, yb + 3 * ohw + 16, add16(t[3], splat16(b, o_first + 3)), 10)
+                        if 4 < o_n:
+                            store16n(yf, yb + 4 * ohw + 16, add16(t[4], splat16(b, o_first + 4)), 10)
+                        if 5 < o_n:
+                            store16n(yf, yb + 5 * ohw + 16, add16(t[5], splat16(b, o_first + 5)), 10)
+                        if 6 < o_n:
+                            store16n(yf, yb + 6 * ohw + 16, add16(t[6], splat16(b, o_first + 6)), 10)
+                        if 7 < o_n:
+                            store16n(yf, yb + 7 * ohw + 16, add16(t[7], splat16(b, o_first + 7)), 10)
+                        if 8 < o_n:
+                            store16n(yf, yb + 8 * ohw + 16, add16(t[8], splat16(b, o_first + 8)), 10)
+                        if 9 < o_n:
+                            store16n(yf, yb + 9 * ohw + 16, add16(t[9], splat16(b, o_first + 9)), 10)
+                        if 10 < o_n:
+                            store16n(yf, yb + 10 * ohw + 16, add16(t[10], splat16(b, o_first + 10)), 10)
+                        if 11 < o_n:
+                            store16n(yf, yb + 11 * ohw + 16, add16(t[11], splat16(b, o_first + 11)), 10)
+                        if 12 < o_n:
+                            store16n(yf, yb + 12 * ohw + 16, add16(t[12], splat16(b, o_first + 12)), 10)
+                        if 13 < o_n:
+                            store16n(yf, yb + 13 * ohw + 16, add16(t[13], splat16(b, o_first + 13)), 10)
+                        if 14 < o_n:
+                            store16n(yf, yb + 14 * ohw + 16, add16(t[14], splat16(b, o_first + 14)), 10)
+                        if 15 < o_n:
+                            store16n(yf, yb + 15 * ohw + 16, add16(t[15], splat16(b, o_first + 15)), 10)
 
 @kernel(parallel=True)
 def _pad_batch(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, xpf):
@@ -583,7 +815,7 @@ CL_MAX_BYTES = 1 << 20  # the channels-last scratch of one band (L2: 2 MiB per c
 
 @kernel()
 def _fill_channels_last(xf, x0, c_in, h, w, rowmap, colmap, r0, nr, wp, cp, buf):
-    """Pad rows ``r0 .. r0+nr-1`` of one image ``xf[x0:]`` (C_in, H, W) into ``buf`` laid out (nr, Wp, Cp), channels last.
+    """Pad rows ``r0 .. r0+nr-1`` of one image ``xf[x0:]`` (C_in, H, W) into ``buf`` as (nr, Wp, Cp), channels last.
 
     rowmap (Hp,) and colmap (Wp,) give each padded cell's source row/column, -1
     for a zero cell (any padding mode); channels C_in .. Cp-1 are zero.  The
@@ -988,6 +1220,27 @@ def fits(dtype, stride):
     return HOST_AVX512 and dtype == np.float32 and tuple(stride) == (1, 1)
 
 
+def serves_image_forward(g, dtype):
+    """Whether one image's forward pass (``conv.forward_into``, geometry ``g``) runs here as a batch of one.
+
+    Where a channel-vector kernel serves (many input taps, W_out wide enough,
+    more than 8 output channels): W4 (16 → 32 at 128×128) and its input gradient
+    (32 → 16).  Few-channel layers (W1, W2, W5) keep the per-image kernels.
+    """
+    if not (fits(dtype, g.stride) and g.groups == 1 and g.c_in * g.kh * g.kw >= CV_MIN_TAPS):
+        return False
+    return (g.c_out > LANES and g.ow >= PM) or (LANES // 2 < g.c_out <= LANES and g.ow >= PM16)
+
+
+def serves_image_grad_weight(g, dtype):
+    """Whether one image's weight gradient runs here as a batch of one (channel-lane kernel, bands of rows)."""
+    if not (fits(dtype, g.stride) and g.groups == 1):
+        return False
+    hp, wp = g.h + g.pads[0] + g.pads[1], g.w + g.pads[2] + g.pads[3]
+    _, n_bands = _bands(1, g.oh)
+    return _channel_lanes(g.c_in, (-(-g.oh // n_bands) + hp - g.oh) * wp) > 0
+
+
 def _aligned(shape):
     """A float32 array of ``shape`` whose data starts on a 64-byte line (vector loads split fewer lines)."""
     size = int(np.prod(shape))
@@ -1019,13 +1272,13 @@ def tap_offsets(kh, kw, dilation, wp):
 CV_MIN_TAPS = 64
 
 
-def _pack_channels(w3):
-    """(C_out, C_in, T) -> (C_out/32 rounded up, C_in, T, 32) flattened, zero beyond C_out."""
+def _pack_channels(w3, width=OV * LANES):
+    """(C_out, C_in, T) -> (C_out/width rounded up, C_in, T, width) flattened, zero beyond C_out."""
     c_out, c_in, n_taps = w3.shape
-    n_ob = -(-c_out // (OV * LANES))
-    wpk = np.zeros((n_ob * OV * LANES, c_in, n_taps), np.float32)
+    n_ob = -(-c_out // width)
+    wpk = np.zeros((n_ob * width, c_in, n_taps), np.float32)
     wpk[:c_out] = w3
-    return np.ascontiguousarray(wpk.reshape(n_ob, OV * LANES, c_in, n_taps).transpose(0, 2, 3, 1)).reshape(-1)
+    return np.ascontiguousarray(wpk.reshape(n_ob, width, c_in, n_taps).transpose(0, 2, 3, 1)).reshape(-1)
 
 
 def _bands(n_img, oh):
@@ -1043,8 +1296,11 @@ def conv_forward_batch(x, w3, b, pads, mode, dilation, kh, kw, y):
 
     w3 (C_out, C_in, kh·kw) and b (C_out,) C-contiguous float32; pads (top,
     bottom, left, right) in padding mode ``mode``; stride 1.  Output channels go
-    in the vector lanes when there are enough of them (> 16: the lanes of a
-    32-channel block mostly filled) and enough taps to repay the tile transpose.
+    in the vector lanes when there are enough taps to repay the tile transpose
+    and enough channels to fill most lanes: 17 and more in 32-lane blocks
+    (``_conv_forward_batch_cv``), 9–16 in one 16-lane vector × 26 positions
+    (``_conv_forward_batch_cv16``; W4's input gradient, 32 → 16 channels at
+    128×128: 1.34 vs 1.64–1.77 ms for the row-vector kernel on 1 thread).
     """
     n_img, c_in, h, w = x.shape
     _, c_out, oh, ow = y.shape
@@ -1054,7 +1310,11 @@ def conv_forward_batch(x, w3, b, pads, mode, dilation, kh, kw, y):
     n_tasks, n_bands = _bands(n_img, oh)
     band_rows = -(-oh // n_bands) + hp - oh
     scratch = _aligned((n_tasks, -(-(c_in * band_rows * wp + LANES) // 16) * 16))
-    if ow >= PM and c_in * kh * kw >= CV_MIN_TAPS and c_out > LANES:
+    if c_in * kh * kw >= CV_MIN_TAPS and LANES // 2 < c_out <= LANES and ow >= PM16:
+        _conv_forward_batch_cv16(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
+                                 _pack_channels(w3, LANES), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch)
+        return
+    if c_in * kh * kw >= CV_MIN_TAPS and c_out > LANES and ow >= PM:
         _conv_forward_batch_cv(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
                                _pack_channels(w3), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch)
         return
