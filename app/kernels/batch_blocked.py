@@ -451,6 +451,189 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
                             store16n(yf, yb + 31 * ohw + 0, add16(t[15], splat16(b, o_first + 31)), 14)
 
 
+PM13 = 13  # output positions per block of the 32-channel kernel's variant for other row widths
+
+
+@kernel(parallel=True)
+def _conv_forward_batch_cv13(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, off, wpk, b, c_out,
+                             oh, ow, yf, n_bands, scratch):
+    """``_conv_forward_batch_cv`` with 32 output channels × PM13 = 13 positions (26 registers).
+
+    For rows that 13 divides better than 14 (W4's 128 = 9·13 + 11: 130 positions
+    computed instead of 140).
+    """
+    n_chunks = scratch.shape[0]
+    band = (oh + n_bands - 1) // n_bands
+    extra = hp - oh
+    rows = band + extra
+    plane = rows * wp
+    n_taps = off.shape[0]
+    ohw = oh * ow
+    ob_size = c_in * n_taps * 2 * LANES
+    n_ob = wpk.shape[0] // ob_size
+    n_units = n_img * n_bands
+    for t in prange(n_chunks):
+        buf = scratch[t]
+        for q in range(c_in * plane, buf.shape[0]):
+            buf[q] = 0
+        for unit in range(t * n_units // n_chunks, (t + 1) * n_units // n_chunks):
+            n = unit // n_bands
+            i0 = (unit - n * n_bands) * band
+            nb = min(band, oh - i0)
+            if nb <= 0:
+                continue
+            _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0, nb + extra, rows, wp,
+                         buf, 0)
+            for ob in range(n_ob):
+                o_first = ob * 2 * LANES
+                o_n = min(2 * LANES, c_out - o_first)
+                for i in range(nb):
+                    for j00 in range(0, ow, PM13):
+                        j0 = min(j00, ow - PM13)
+                        c0_0 = zero16()
+                        c0_1 = c0_0
+                        c1_0 = c0_0
+                        c1_1 = c0_0
+                        c2_0 = c0_0
+                        c2_1 = c0_0
+                        c3_0 = c0_0
+                        c3_1 = c0_0
+                        c4_0 = c0_0
+                        c4_1 = c0_0
+                        c5_0 = c0_0
+                        c5_1 = c0_0
+                        c6_0 = c0_0
+                        c6_1 = c0_0
+                        c7_0 = c0_0
+                        c7_1 = c0_0
+                        c8_0 = c0_0
+                        c8_1 = c0_0
+                        c9_0 = c0_0
+                        c9_1 = c0_0
+                        c10_0 = c0_0
+                        c10_1 = c0_0
+                        c11_0 = c0_0
+                        c11_1 = c0_0
+                        c12_0 = c0_0
+                        c12_1 = c0_0
+                        wi = ob * ob_size
+                        xc = i * wp + j0
+                        for c in range(c_in):
+                            for k in range(n_taps):
+                                xo = xc + off[k]
+                                w0 = load16(wpk, wi)
+                                w1 = load16(wpk, wi + 1 * LANES)
+                                wi += 2 * LANES
+                                xb = splat16(buf, xo + 0)
+                                c0_0 = fma16(w0, xb, c0_0)
+                                c0_1 = fma16(w1, xb, c0_1)
+                                xb = splat16(buf, xo + 1)
+                                c1_0 = fma16(w0, xb, c1_0)
+                                c1_1 = fma16(w1, xb, c1_1)
+                                xb = splat16(buf, xo + 2)
+                                c2_0 = fma16(w0, xb, c2_0)
+                                c2_1 = fma16(w1, xb, c2_1)
+                                xb = splat16(buf, xo + 3)
+                                c3_0 = fma16(w0, xb, c3_0)
+                                c3_1 = fma16(w1, xb, c3_1)
+                                xb = splat16(buf, xo + 4)
+                                c4_0 = fma16(w0, xb, c4_0)
+                                c4_1 = fma16(w1, xb, c4_1)
+                                xb = splat16(buf, xo + 5)
+                                c5_0 = fma16(w0, xb, c5_0)
+                                c5_1 = fma16(w1, xb, c5_1)
+                                xb = splat16(buf, xo + 6)
+                                c6_0 = fma16(w0, xb, c6_0)
+                                c6_1 = fma16(w1, xb, c6_1)
+                                xb = splat16(buf, xo + 7)
+                                c7_0 = fma16(w0, xb, c7_0)
+                                c7_1 = fma16(w1, xb, c7_1)
+                                xb = splat16(buf, xo + 8)
+                                c8_0 = fma16(w0, xb, c8_0)
+                                c8_1 = fma16(w1, xb, c8_1)
+                                xb = splat16(buf, xo + 9)
+                                c9_0 = fma16(w0, xb, c9_0)
+                                c9_1 = fma16(w1, xb, c9_1)
+                                xb = splat16(buf, xo + 10)
+                                c10_0 = fma16(w0, xb, c10_0)
+                                c10_1 = fma16(w1, xb, c10_1)
+                                xb = splat16(buf, xo + 11)
+                                c11_0 = fma16(w0, xb, c11_0)
+                                c11_1 = fma16(w1, xb, c11_1)
+                                xb = splat16(buf, xo + 12)
+                                c12_0 = fma16(w0, xb, c12_0)
+                                c12_1 = fma16(w1, xb, c12_1)
+                            xc += plane
+                        yb = (n * c_out + o_first) * ohw + (i0 + i) * ow + j0
+                        zz = zero16()
+                        t = transpose16(c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0,
+                                        c8_0, c9_0, c10_0, c11_0, c12_0, zz, zz, zz)
+                        store16n(yf, yb + 0 * ohw + 0, add16(t[0], splat16(b, o_first + 0)), 13)
+                        if 1 < o_n:
+                            store16n(yf, yb + 1 * ohw + 0, add16(t[1], splat16(b, o_first + 1)), 13)
+                        if 2 < o_n:
+                            store16n(yf, yb + 2 * ohw + 0, add16(t[2], splat16(b, o_first + 2)), 13)
+                        if 3 < o_n:
+                            store16n(yf, yb + 3 * ohw + 0, add16(t[3], splat16(b, o_first + 3)), 13)
+                        if 4 < o_n:
+                            store16n(yf, yb + 4 * ohw + 0, add16(t[4], splat16(b, o_first + 4)), 13)
+                        if 5 < o_n:
+                            store16n(yf, yb + 5 * ohw + 0, add16(t[5], splat16(b, o_first + 5)), 13)
+                        if 6 < o_n:
+                            store16n(yf, yb + 6 * ohw + 0, add16(t[6], splat16(b, o_first + 6)), 13)
+                        if 7 < o_n:
+                            store16n(yf, yb + 7 * ohw + 0, add16(t[7], splat16(b, o_first + 7)), 13)
+                        if 8 < o_n:
+                            store16n(yf, yb + 8 * ohw + 0, add16(t[8], splat16(b, o_first + 8)), 13)
+                        if 9 < o_n:
+                            store16n(yf, yb + 9 * ohw + 0, add16(t[9], splat16(b, o_first + 9)), 13)
+                        if 10 < o_n:
+                            store16n(yf, yb + 10 * ohw + 0, add16(t[10], splat16(b, o_first + 10)), 13)
+                        if 11 < o_n:
+                            store16n(yf, yb + 11 * ohw + 0, add16(t[11], splat16(b, o_first + 11)), 13)
+                        if 12 < o_n:
+                            store16n(yf, yb + 12 * ohw + 0, add16(t[12], splat16(b, o_first + 12)), 13)
+                        if 13 < o_n:
+                            store16n(yf, yb + 13 * ohw + 0, add16(t[13], splat16(b, o_first + 13)), 13)
+                        if 14 < o_n:
+                            store16n(yf, yb + 14 * ohw + 0, add16(t[14], splat16(b, o_first + 14)), 13)
+                        if 15 < o_n:
+                            store16n(yf, yb + 15 * ohw + 0, add16(t[15], splat16(b, o_first + 15)), 13)
+                        t = transpose16(c0_1, c1_1, c2_1, c3_1, c4_1, c5_1, c6_1, c7_1,
+                                        c8_1, c9_1, c10_1, c11_1, c12_1, zz, zz, zz)
+                        if 16 < o_n:
+                            store16n(yf, yb + 16 * ohw + 0, add16(t[0], splat16(b, o_first + 16)), 13)
+                        if 17 < o_n:
+                            store16n(yf, yb + 17 * ohw + 0, add16(t[1], splat16(b, o_first + 17)), 13)
+                        if 18 < o_n:
+                            store16n(yf, yb + 18 * ohw + 0, add16(t[2], splat16(b, o_first + 18)), 13)
+                        if 19 < o_n:
+                            store16n(yf, yb + 19 * ohw + 0, add16(t[3], splat16(b, o_first + 19)), 13)
+                        if 20 < o_n:
+                            store16n(yf, yb + 20 * ohw + 0, add16(t[4], splat16(b, o_first + 20)), 13)
+                        if 21 < o_n:
+                            store16n(yf, yb + 21 * ohw + 0, add16(t[5], splat16(b, o_first + 21)), 13)
+                        if 22 < o_n:
+                            store16n(yf, yb + 22 * ohw + 0, add16(t[6], splat16(b, o_first + 22)), 13)
+                        if 23 < o_n:
+                            store16n(yf, yb + 23 * ohw + 0, add16(t[7], splat16(b, o_first + 23)), 13)
+                        if 24 < o_n:
+                            store16n(yf, yb + 24 * ohw + 0, add16(t[8], splat16(b, o_first + 24)), 13)
+                        if 25 < o_n:
+                            store16n(yf, yb + 25 * ohw + 0, add16(t[9], splat16(b, o_first + 25)), 13)
+                        if 26 < o_n:
+                            store16n(yf, yb + 26 * ohw + 0, add16(t[10], splat16(b, o_first + 26)), 13)
+                        if 27 < o_n:
+                            store16n(yf, yb + 27 * ohw + 0, add16(t[11], splat16(b, o_first + 27)), 13)
+                        if 28 < o_n:
+                            store16n(yf, yb + 28 * ohw + 0, add16(t[12], splat16(b, o_first + 28)), 13)
+                        if 29 < o_n:
+                            store16n(yf, yb + 29 * ohw + 0, add16(t[13], splat16(b, o_first + 29)), 13)
+                        if 30 < o_n:
+                            store16n(yf, yb + 30 * ohw + 0, add16(t[14], splat16(b, o_first + 30)), 13)
+                        if 31 < o_n:
+                            store16n(yf, yb + 31 * ohw + 0, add16(t[15], splat16(b, o_first + 31)), 13)
+
 PM16 = 26  # output positions per block of the one-vector channel kernel (128 = 4·26 + 24)
 
 
@@ -814,25 +997,31 @@ def _conv_grad_weight_batch(xpf, plane, wp, off, gyf, n_img, c_in, c_out, oh, ow
 CL_MAX_BYTES = 1 << 20  # the channels-last scratch of one band (L2: 2 MiB per core here)
 
 @kernel()
-def _fill_channels_last(xf, x0, c_in, h, w, rowmap, colmap, r0, nr, wp, cp, buf):
+def _fill_channels_last(xf, x0, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, r0, nr, wp, cp, buf):
     """Pad rows ``r0 .. r0+nr-1`` of one image ``xf[x0:]`` (C_in, H, W) into ``buf`` as (nr, Wp, Cp), channels last.
 
     rowmap (Hp,) and colmap (Wp,) give each padded cell's source row/column, -1
-    for a zero cell (any padding mode); channels C_in .. Cp-1 are zero.  The
-    copy walks the channels of one input row at a time, so it reads C_in
-    sequential streams and writes Cp-strided cells that stay in L1.
+    for a zero cell (any padding mode); columns ``q_lo <= q < q_hi`` copy input
+    columns ``q - left``; channels C_in .. Cp-1 are zero (Cp a multiple of 16).
+    Those columns go 16 channels × 16 columns at a time: 16 masked row loads,
+    one in-register transpose (``transpose16``), one store per column (the
+    scalar copy took ~7 % of the chapter's weight gradient); the padding
+    columns are copied one value at a time.
     """
     hw = h * w
     for r in range(nr):
         src_r = rowmap[r0 + r]
-        row = buf[r * wp * cp:(r + 1) * wp * cp]
+        rb = r * wp * cp
         if src_r < 0:
+            row = buf[rb:rb + wp * cp]
             for q in range(wp * cp):
                 row[q] = 0
             continue
         for q in range(wp):
+            if q_lo <= q < q_hi:
+                continue
             src_q = colmap[q]
-            cell = row[q * cp:(q + 1) * cp]
+            cell = buf[rb + q * cp:rb + (q + 1) * cp]
             if src_q < 0:
                 for c in range(cp):
                     cell[c] = 0
@@ -842,11 +1031,63 @@ def _fill_channels_last(xf, x0, c_in, h, w, rowmap, colmap, r0, nr, wp, cp, buf)
                 cell[c] = xf[src + c * hw]
             for c in range(c_in, cp):
                 cell[c] = 0
-
+        for q0 in range(q_lo, q_hi, LANES):
+            cnt = min(LANES, q_hi - q0)
+            for c0 in range(0, cp, LANES):
+                xq = x0 + c0 * hw + src_r * w + q0 - left
+                v0 = load16n(xf, xq, cnt if c0 < c_in else 0)
+                v1 = load16n(xf, xq + 1 * hw, cnt if c0 + 1 < c_in else 0)
+                v2 = load16n(xf, xq + 2 * hw, cnt if c0 + 2 < c_in else 0)
+                v3 = load16n(xf, xq + 3 * hw, cnt if c0 + 3 < c_in else 0)
+                v4 = load16n(xf, xq + 4 * hw, cnt if c0 + 4 < c_in else 0)
+                v5 = load16n(xf, xq + 5 * hw, cnt if c0 + 5 < c_in else 0)
+                v6 = load16n(xf, xq + 6 * hw, cnt if c0 + 6 < c_in else 0)
+                v7 = load16n(xf, xq + 7 * hw, cnt if c0 + 7 < c_in else 0)
+                v8 = load16n(xf, xq + 8 * hw, cnt if c0 + 8 < c_in else 0)
+                v9 = load16n(xf, xq + 9 * hw, cnt if c0 + 9 < c_in else 0)
+                v10 = load16n(xf, xq + 10 * hw, cnt if c0 + 10 < c_in else 0)
+                v11 = load16n(xf, xq + 11 * hw, cnt if c0 + 11 < c_in else 0)
+                v12 = load16n(xf, xq + 12 * hw, cnt if c0 + 12 < c_in else 0)
+                v13 = load16n(xf, xq + 13 * hw, cnt if c0 + 13 < c_in else 0)
+                v14 = load16n(xf, xq + 14 * hw, cnt if c0 + 14 < c_in else 0)
+                v15 = load16n(xf, xq + 15 * hw, cnt if c0 + 15 < c_in else 0)
+                t = transpose16(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15)
+                cell = rb + q0 * cp + c0
+                store16n(buf, cell, t[0], LANES)
+                if 1 < cnt:
+                    store16n(buf, cell + 1 * cp, t[1], LANES)
+                if 2 < cnt:
+                    store16n(buf, cell + 2 * cp, t[2], LANES)
+                if 3 < cnt:
+                    store16n(buf, cell + 3 * cp, t[3], LANES)
+                if 4 < cnt:
+                    store16n(buf, cell + 4 * cp, t[4], LANES)
+                if 5 < cnt:
+                    store16n(buf, cell + 5 * cp, t[5], LANES)
+                if 6 < cnt:
+                    store16n(buf, cell + 6 * cp, t[6], LANES)
+                if 7 < cnt:
+                    store16n(buf, cell + 7 * cp, t[7], LANES)
+                if 8 < cnt:
+                    store16n(buf, cell + 8 * cp, t[8], LANES)
+                if 9 < cnt:
+                    store16n(buf, cell + 9 * cp, t[9], LANES)
+                if 10 < cnt:
+                    store16n(buf, cell + 10 * cp, t[10], LANES)
+                if 11 < cnt:
+                    store16n(buf, cell + 11 * cp, t[11], LANES)
+                if 12 < cnt:
+                    store16n(buf, cell + 12 * cp, t[12], LANES)
+                if 13 < cnt:
+                    store16n(buf, cell + 13 * cp, t[13], LANES)
+                if 14 < cnt:
+                    store16n(buf, cell + 14 * cp, t[14], LANES)
+                if 15 < cnt:
+                    store16n(buf, cell + 15 * cp, t[15], LANES)
 
 @kernel(parallel=True, reduce=True)
-def _conv_grad_weight_batch_cl(xf, n_img, c_in, h, w, rowmap, colmap, hp, wp, off, gyf, c_out, oh, ow, n_bands,
-                               cp, partial, pbias, scratch):
+def _conv_grad_weight_batch_cl(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, off, gyf, c_out,
+                               oh, ow, n_bands, cp, partial, pbias, scratch):
     """Eq. 36.9 summed over the (image, band) units of each task, 32 input channels in the vector lanes.
 
     ``partial[s]`` (C_out, T, Cp) flattened (Cp: C_in rounded up to 32) and
@@ -877,7 +1118,8 @@ def _conv_grad_weight_batch_cl(xf, n_img, c_in, h, w, rowmap, colmap, hp, wp, of
             nb = min(band, oh - i0)
             if nb <= 0:
                 continue
-            _fill_channels_last(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, i0, nb + extra, wp, cp, buf)
+            _fill_channels_last(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0,
+                                nb + extra, wp, cp, buf)
             for o in range(c_out):
                 base = (n * c_out + o) * ohw + i0 * ow
                 row = gyf[base:base + nb * ow]
@@ -1019,8 +1261,8 @@ def _conv_grad_weight_batch_cl(xf, n_img, c_in, h, w, rowmap, colmap, hp, wp, of
 
 
 @kernel(parallel=True, reduce=True)
-def _conv_grad_weight_batch_cl16(xf, n_img, c_in, h, w, rowmap, colmap, hp, wp, off, gyf, c_out, oh, ow, n_bands,
-                                 cp, partial, pbias, scratch):
+def _conv_grad_weight_batch_cl16(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, off, gyf, c_out,
+                                 oh, ow, n_bands, cp, partial, pbias, scratch):
     """``_conv_grad_weight_batch_cl`` for 16 input channels per block (Cp: C_in rounded up to 16; W4's 16).
 
     Blocks of 8 output channels × 3 taps × one 16-channel vector (24
@@ -1041,7 +1283,8 @@ def _conv_grad_weight_batch_cl16(xf, n_img, c_in, h, w, rowmap, colmap, hp, wp, 
             nb = min(band, oh - i0)
             if nb <= 0:
                 continue
-            _fill_channels_last(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, i0, nb + extra, wp, cp, buf)
+            _fill_channels_last(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0,
+                                nb + extra, wp, cp, buf)
             for o in range(c_out):
                 base = (n * c_out + o) * ohw + i0 * ow
                 row = gyf[base:base + nb * ow]
@@ -1315,8 +1558,9 @@ def conv_forward_batch(x, w3, b, pads, mode, dilation, kh, kw, y):
                                  _pack_channels(w3, LANES), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch)
         return
     if c_in * kh * kw >= CV_MIN_TAPS and c_out > LANES and ow >= PM:
-        _conv_forward_batch_cv(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
-                               _pack_channels(w3), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch)
+        fn = _conv_forward_batch_cv if -(-ow // PM) * PM <= -(-ow // PM13) * PM13 else _conv_forward_batch_cv13
+        fn(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
+           _pack_channels(w3), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch)
         return
     _conv_forward_batch(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
                         w3.reshape(-1), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch)
@@ -1357,8 +1601,9 @@ def conv_grad_weight_batch(x, gy, pads, mode, dilation, kh, kw):
         partial[...] = 0
         pbias = np.zeros((n_tasks, c_out), np.float64)
         fn = _conv_grad_weight_batch_cl if lanes == 2 * LANES else _conv_grad_weight_batch_cl16
-        fn(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, hp, wp, tap_offsets(kh, kw, dilation, wp),
-           gy.reshape(-1), c_out, oh, ow, n_bands, cp, partial, pbias, _aligned((n_tasks, band_rows * wp * cp)))
+        fn(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp,
+           tap_offsets(kh, kw, dilation, wp), gy.reshape(-1), c_out, oh, ow, n_bands, cp, partial, pbias,
+           _aligned((n_tasks, band_rows * wp * cp)))
         gw = partial.sum(axis=0).reshape(c_out, kh * kw, cp)[:, :, :c_in].transpose(0, 2, 1)
         return np.ascontiguousarray(gw).reshape(c_out, -1), pbias.sum(axis=0).astype(np.float32)
     xpf = _aligned((n_img * c_in * hp * wp + LANES,))
