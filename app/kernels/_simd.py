@@ -353,6 +353,19 @@ def transpose16(typingctx, r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12
     return sig, _transpose16_codegen
 
 
+def _prefetch(rw):
+    def codegen(context, builder, sig, args):
+        i8p = ir.IntType(8).as_pointer()
+        ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), i8p)
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        builder.call(fn, [ptr, ir.Constant(i32, rw), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return codegen
+
+
 @intrinsic
 def prefetch_write(typingctx, arr, idx):
     """Ask for the cache line of ``arr.flat[idx]`` ahead of a store (``prefetchw``; a hint, never a fault).
@@ -364,14 +377,12 @@ def prefetch_write(typingctx, arr, idx):
     """
     if not (_is_f32_array(arr) and isinstance(idx, types.Integer)):
         return None
+    return types.none(arr, idx), _prefetch(1)
 
-    def codegen(context, builder, sig, args):
-        i8p = ir.IntType(8).as_pointer()
-        ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), i8p)
-        i32 = ir.IntType(32)
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
-                                            "llvm.prefetch.p0")
-        builder.call(fn, [ptr, ir.Constant(i32, 1), ir.Constant(i32, 3), ir.Constant(i32, 1)])
-        return context.get_dummy_value()
 
-    return types.none(arr, idx), codegen
+@intrinsic
+def prefetch_read(typingctx, arr, idx):
+    """Ask for the cache line of ``arr.flat[idx]`` ahead of a load (``prefetcht0``; a hint, never a fault)."""
+    if not (_is_f32_array(arr) and isinstance(idx, types.Integer)):
+        return None
+    return types.none(arr, idx), _prefetch(0)

@@ -40,7 +40,8 @@ from numba import prange
 
 from ._jit import kernel
 from ._simd import LANES16 as LANES
-from ._simd import add16, fma16, load16, load16n, prefetch_write, splat16, store16n, sum16, transpose16, zero16
+from ._simd import (add16, fma16, load16, load16n, prefetch_read, prefetch_write, splat16, store16n, sum16,
+                    transpose16, zero16)
 
 RO = 3  # output channels per forward block
 RI = 7  # row vectors per forward block (a 14-row map: 2 blocks; a 28×28 map, 56 vectors: 8)
@@ -51,34 +52,46 @@ CHUNKS_PER_THREAD = 2
 
 
 @kernel()
-def _fill_padded(xf, x0, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, r0, nr, rows, wp, buf, b0):
+def _fill_padded(xf, x0, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, r0, nr, rows, wp, buf, b0, refill):
     """Pad rows ``r0 .. r0+nr-1`` of one image ``xf[x0:]`` (C_in, H, W) into ``buf[b0:]`` laid out (C_in, rows, Wp).
 
     rowmap (Hp,) and colmap (Wp,) give each padded cell's source row/column, -1
     for a zero cell (``blocked._band_maps`` with stride 1); columns
     ``q_lo <= q < q_hi`` copy the input row directly.  Whole images: r0 = 0,
     nr = rows = Hp; a band of output rows needs its rows plus the kernel's reach.
+    Rows move in masked 16-lane pieces (a 14-wide row: one load and one store;
+    a copy loop per row cost 17 % of the chapter's batched input gradient).
+    ``refill``: ``buf`` holds an earlier fill of the same rows, so its zero cells
+    are left as they are (the next image of a batch only copies pixels).
     """
+    zz = zero16()
+    n_in = q_hi - q_lo
     for c in range(c_in):
         for r in range(nr):
             out = b0 + (c * rows + r) * wp
             src_r = rowmap[r0 + r]
             if src_r < 0:
-                dst = buf[out:out + wp]
-                for q in range(wp):
-                    dst[q] = 0
+                if not refill:
+                    for q in range(0, wp, LANES):
+                        store16n(buf, out + q, zz, min(LANES, wp - q))
                 continue
             xrow = x0 + (c * h + src_r) * w
             for q in range(q_lo):
                 k = colmap[q]
-                buf[out + q] = xf[xrow + k] if k >= 0 else 0
+                if k >= 0:
+                    buf[out + q] = xf[xrow + k]
+                elif not refill:
+                    buf[out + q] = 0
             for q in range(q_hi, wp):
                 k = colmap[q]
-                buf[out + q] = xf[xrow + k] if k >= 0 else 0
-            dst = buf[out + q_lo:out + q_hi]
-            src = xf[xrow + q_lo - left:xrow + q_hi - left]
-            for m in range(q_hi - q_lo):
-                dst[m] = src[m]
+                if k >= 0:
+                    buf[out + q] = xf[xrow + k]
+                elif not refill:
+                    buf[out + q] = 0
+            src = xrow + q_lo - left
+            for m in range(0, n_in, LANES):
+                cnt = min(LANES, n_in - m)
+                store16n(buf, out + q_lo + m, load16n(xf, src + m, cnt), cnt)
 
 
 @kernel(parallel=True)
@@ -108,7 +121,8 @@ def _conv_forward_batch(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left,
         buf = scratch[t]
         for q in range(c_in * plane, buf.shape[0]):
             buf[q] = 0
-        for unit in range(t * n_units // n_chunks, (t + 1) * n_units // n_chunks):
+        unit_lo = t * n_units // n_chunks
+        for unit in range(unit_lo, (t + 1) * n_units // n_chunks):
             n = unit // n_bands
             i0 = (unit - n * n_bands) * band
             nb = min(band, oh - i0)
@@ -116,7 +130,7 @@ def _conv_forward_batch(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left,
                 continue
             total = nb * nv
             _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0, nb + extra, rows, wp,
-                         buf, 0)
+                         buf, 0, n_bands == 1 and unit > unit_lo)
             for oa in range(0, c_out, RO):
                 o0 = oa
                 o1 = min(oa + 1, c_out - 1)
@@ -271,7 +285,8 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
     channels → channels × positions) and stored with one masked store per
     channel (copying it through a memory tile cost 18 % of W4's forward); the
     output lines a block will write are requested when it starts
-    (``prefetch_write``: C2 forward 7.10 -> 6.75 ms, W4 1.02 -> 0.94, 1 thread).
+    (``prefetch_write``: C2 forward 7.10 -> 6.75 ms, W4 1.02 -> 0.94, 1 thread),
+    and each block fetches a share of the task's next image.
     Needs W_out >= PM (a row's last block is shifted left to end at W_out).
     n_bands and scratch as for ``_conv_forward_batch``.
     """
@@ -289,14 +304,20 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
         buf = scratch[t]
         for q in range(c_in * plane, buf.shape[0]):
             buf[q] = 0
-        for unit in range(t * n_units // n_chunks, (t + 1) * n_units // n_chunks):
+        unit_lo = t * n_units // n_chunks
+        unit_hi = (t + 1) * n_units // n_chunks
+        for unit in range(unit_lo, unit_hi):
             n = unit // n_bands
             i0 = (unit - n * n_bands) * band
             nb = min(band, oh - i0)
             if nb <= 0:
                 continue
             _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0, nb + extra, rows, wp,
-                         buf, 0)
+                         buf, 0, n_bands == 1 and unit > unit_lo)
+            # While this image computes, its blocks fetch the task's next image a share at a time.
+            pf_pos = (n + 1) * c_in * h * w
+            pf_end = pf_pos + c_in * h * w if n_bands == 1 and unit + 1 < unit_hi else pf_pos
+            pf_step = (c_in * h * w // LANES + 1) // (n_ob * nb * ((ow + PM - 1) // PM)) + 1
             for ob in range(n_ob):
                 o_first = ob * 2 * LANES
                 o_n = min(2 * LANES, c_out - o_first)
@@ -335,6 +356,10 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
                         for ch in range(o_n):
                             prefetch_write(yf, yb + ch * ohw)
                             prefetch_write(yf, yb + ch * ohw + PM - 1)
+                        for q in range(pf_step):
+                            if pf_pos < pf_end:
+                                prefetch_read(xf, pf_pos)
+                                pf_pos += LANES
                         wi = ob * ob_size
                         xc = i * wp + j0
                         for c in range(c_in):
@@ -481,14 +506,20 @@ def _conv_forward_batch_cv13(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, 
         buf = scratch[t]
         for q in range(c_in * plane, buf.shape[0]):
             buf[q] = 0
-        for unit in range(t * n_units // n_chunks, (t + 1) * n_units // n_chunks):
+        unit_lo = t * n_units // n_chunks
+        unit_hi = (t + 1) * n_units // n_chunks
+        for unit in range(unit_lo, unit_hi):
             n = unit // n_bands
             i0 = (unit - n * n_bands) * band
             nb = min(band, oh - i0)
             if nb <= 0:
                 continue
             _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0, nb + extra, rows, wp,
-                         buf, 0)
+                         buf, 0, n_bands == 1 and unit > unit_lo)
+            # While this image computes, its blocks fetch the task's next image a share at a time.
+            pf_pos = (n + 1) * c_in * h * w
+            pf_end = pf_pos + c_in * h * w if n_bands == 1 and unit + 1 < unit_hi else pf_pos
+            pf_step = (c_in * h * w // LANES + 1) // (n_ob * nb * ((ow + PM13 - 1) // PM13)) + 1
             for ob in range(n_ob):
                 o_first = ob * 2 * LANES
                 o_n = min(2 * LANES, c_out - o_first)
@@ -525,6 +556,10 @@ def _conv_forward_batch_cv13(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, 
                         for ch in range(o_n):
                             prefetch_write(yf, yb + ch * ohw)
                             prefetch_write(yf, yb + ch * ohw + PM13 - 1)
+                        for q in range(pf_step):
+                            if pf_pos < pf_end:
+                                prefetch_read(xf, pf_pos)
+                                pf_pos += LANES
                         wi = ob * ob_size
                         xc = i * wp + j0
                         for c in range(c_in):
@@ -670,14 +705,20 @@ def _conv_forward_batch_cv16(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, 
         buf = scratch[t]
         for q in range(c_in * plane, buf.shape[0]):
             buf[q] = 0
-        for unit in range(t * n_units // n_chunks, (t + 1) * n_units // n_chunks):
+        unit_lo = t * n_units // n_chunks
+        unit_hi = (t + 1) * n_units // n_chunks
+        for unit in range(unit_lo, unit_hi):
             n = unit // n_bands
             i0 = (unit - n * n_bands) * band
             nb = min(band, oh - i0)
             if nb <= 0:
                 continue
             _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0, nb + extra, rows, wp,
-                         buf, 0)
+                         buf, 0, n_bands == 1 and unit > unit_lo)
+            # While this image computes, its blocks fetch the task's next image a share at a time.
+            pf_pos = (n + 1) * c_in * h * w
+            pf_end = pf_pos + c_in * h * w if n_bands == 1 and unit + 1 < unit_hi else pf_pos
+            pf_step = (c_in * h * w // LANES + 1) // (n_ob * nb * ((ow + PM16 - 1) // PM16)) + 1
             for ob in range(n_ob):
                 o_first = ob * 1 * LANES
                 o_n = min(1 * LANES, c_out - o_first)
@@ -714,6 +755,10 @@ def _conv_forward_batch_cv16(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, 
                         for ch in range(o_n):
                             prefetch_write(yf, yb + ch * ohw)
                             prefetch_write(yf, yb + ch * ohw + PM16 - 1)
+                        for q in range(pf_step):
+                            if pf_pos < pf_end:
+                                prefetch_read(xf, pf_pos)
+                                pf_pos += LANES
                         wi = ob * ob_size
                         xc = i * wp + j0
                         for c in range(c_in):
@@ -847,7 +892,8 @@ def _pad_batch(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, 
     """Pad every image into ``xpf`` (N, C_in, Hp, Wp) flattened, plus a zeroed tail of LANES."""
     size = c_in * hp * wp
     for n in prange(n_img):
-        _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, 0, hp, hp, wp, xpf, n * size)
+        _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, 0, hp, hp, wp, xpf, n * size,
+                     False)
     for q in range(n_img * size, xpf.shape[0]):
         xpf[q] = 0
 
