@@ -6,7 +6,9 @@ Equation numbers refer to the chapter ConvLab teaches (36.4–36.11).
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable, NamedTuple, Sequence
+from app.errors import InvalidArgument
 
 Pair = tuple[int, int]
 
@@ -14,14 +16,14 @@ Pair = tuple[int, int]
 def pair(value, name: str = "value") -> Pair:
     """``3`` → ``(3, 3)``; ``(3, 5)`` → ``(3, 5)``."""
     if isinstance(value, bool):
-        raise ValueError(f"{name} must be an int or an (h, w) pair, not {value!r}")
+        raise InvalidArgument(f"{name} must be an int or an (h, w) pair, not {value!r}")
     if isinstance(value, int):
         return (value, value)
     if isinstance(value, (tuple, list)) and len(value) == 2 and all(
         isinstance(v, int) and not isinstance(v, bool) for v in value
     ):
         return (int(value[0]), int(value[1]))
-    raise ValueError(f"{name} must be an int or an (h, w) pair, not {value!r}")
+    raise InvalidArgument(f"{name} must be an int or an (h, w) pair, not {value!r}")
 
 
 def effective_kernel(k: int, d: int = 1) -> int:
@@ -31,15 +33,15 @@ def effective_kernel(k: int, d: int = 1) -> int:
 
 def _check(n: int, k: int, s: int, p: int, d: int) -> None:
     if n < 1:
-        raise ValueError(f"input size must be >= 1, got {n}")
+        raise InvalidArgument(f"input size must be >= 1, got {n}")
     if k < 1:
-        raise ValueError(f"kernel size must be >= 1, got {k}")
+        raise InvalidArgument(f"kernel size must be >= 1, got {k}")
     if s < 1:
-        raise ValueError(f"stride must be >= 1, got {s}")
+        raise InvalidArgument(f"stride must be >= 1, got {s}")
     if d < 1:
-        raise ValueError(f"dilation must be >= 1, got {d}")
+        raise InvalidArgument(f"dilation must be >= 1, got {d}")
     if p < 0:
-        raise ValueError(f"padding must be >= 0, got {p}")
+        raise InvalidArgument(f"padding must be >= 0, got {p}")
 
 
 def conv_output_size(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
@@ -51,7 +53,7 @@ def conv_output_size(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
     _check(n, k, s, p, d)
     span = effective_kernel(k, d)
     if n + 2 * p < span:
-        raise ValueError(f"dilated kernel {span} is larger than the padded input {n + 2 * p}")
+        raise InvalidArgument(f"dilated kernel {span} is larger than the padded input {n + 2 * p}")
     return (n + 2 * p - span) // s + 1
 
 
@@ -59,10 +61,10 @@ def conv_output_size_padded(n: int, k: int, s: int = 1, pad_total: int = 0, d: i
     """Like :func:`conv_output_size` with the total padding of both sides (may be odd)."""
     _check(n, k, s, 0, d)
     if pad_total < 0:
-        raise ValueError(f"padding must be >= 0, got {pad_total}")
+        raise InvalidArgument(f"padding must be >= 0, got {pad_total}")
     span = effective_kernel(k, d)
     if n + pad_total < span:
-        raise ValueError(f"dilated kernel {span} is larger than the padded input {n + pad_total}")
+        raise InvalidArgument(f"dilated kernel {span} is larger than the padded input {n + pad_total}")
     return (n + pad_total - span) // s + 1
 
 
@@ -71,7 +73,7 @@ def pool_output_size(n: int, k: int, s: int | None = None, p: int = 0) -> int:
     s = k if s is None else s
     _check(n, k, s, p, 1)
     if 2 * p > k:
-        raise ValueError(f"pool padding {p} must be at most half the window {k}")
+        raise InvalidArgument(f"pool padding {p} must be at most half the window {k}")
     return conv_output_size(n, k, s, p, 1)
 
 
@@ -95,6 +97,35 @@ def padding_sides(padding, kh: int, kw: int, dh: int = 1, dw: int = 1) -> tuple[
         return same_padding(kh, dh), same_padding(kw, dw)
     ph, pw = pair(padding, "padding")
     return (ph, ph), (pw, pw)
+
+
+def conv_transpose_output_size(n: int, k: int, s: int = 1, p: int = 0, d: int = 1, output_padding: int = 0) -> int:
+    """Output length of a transposed convolution along one axis: (n − 1)·s − 2p + d(k − 1) + output_padding + 1.
+
+    Raises ValueError when output_padding is not smaller than the stride or the
+    dilation (PyTorch's rule: larger values would add cells no input reaches) or
+    when the result would be < 1.
+    """
+    for name, v, lo in (("input size", n, 1), ("kernel", k, 1), ("stride", s, 1), ("dilation", d, 1),
+                        ("padding", p, 0), ("output_padding", output_padding, 0)):
+        if v < lo:
+            raise InvalidArgument(f"{name} must be >= {lo}, got {v}")
+    if output_padding >= max(s, d):
+        raise InvalidArgument(
+            f"output_padding {output_padding} must be smaller than the stride ({s}) or the dilation ({d})"
+        )
+    out = (n - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
+    if out < 1:
+        raise InvalidArgument(
+            f"padding {p} crops everything: (n−1)·s − 2p + d(k−1) + output_padding + 1 = {out}; lower padding"
+        )
+    return out
+
+
+def output_padding_for(n_in: int, n_out: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
+    """The output_padding that makes a transposed convolution give back ``n_in``
+    from a forward convolution's ``n_out`` (the rows the forward floor dropped)."""
+    return n_in - ((n_out - 1) * s - 2 * p + d * (k - 1) + 1)
 
 
 def _fitting_size(n: int, k: int, s: int, pad_total: int, d: int = 1) -> int:
@@ -136,7 +167,7 @@ def pool_sizes(h: int, w: int, kernel_size, stride=None, padding=0) -> LayerSize
 def conv_params(c_in: int, c_out: int, kh: int, kw: int, bias: bool = True, groups: int = 1) -> int:
     """Parameters of a conv layer (eq. 36.5): C_out·(C_in/groups·kh·kw + 1)."""
     if groups < 1 or c_in % groups or c_out % groups:
-        raise ValueError(f"groups={groups} must divide C_in={c_in} and C_out={c_out}")
+        raise InvalidArgument(f"groups={groups} must divide C_in={c_in} and C_out={c_out}")
     return c_out * ((c_in // groups) * kh * kw + (1 if bias else 0))
 
 
@@ -156,6 +187,20 @@ def activation_bytes(shape: Iterable[int], bytes_per_value: int = 4) -> int:
     for s in shape:
         n *= int(s)
     return n * bytes_per_value
+
+
+def format_bytes(n: int) -> str:
+    """A byte count in binary units, one decimal: 784 → "784 B", 8323200 → "7.9 MiB".
+
+    The unit is the largest in which the rounded value is at least 1.0 (1048575 →
+    "1.0 MiB", not "1024.0 KiB"). Rounds half up on the exact quotient (integer
+    arithmetic), so the page's ``formatBytes`` prints the same text for every count.
+    """
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        tenths = (20 * n + size) // (2 * size)
+        if tenths >= 10:
+            return f"{tenths // 10}.{tenths % 10} {unit}"
+    return f"{n} B"
 
 
 def _padding_before(padding, k: int, d: int) -> int:
@@ -198,7 +243,7 @@ def receptive_field(layers: Sequence[dict]) -> list[dict]:
             for axis in (0, 1):
                 k = _axis(layer.get("kernel"), axis, None)
                 if isinstance(k, str):
-                    raise ValueError(f"layers[{index}].kernel must be an int or pair")
+                    raise InvalidArgument(f"layers[{index}].kernel must be an int or pair")
                 s = _axis(layer.get("stride"), axis, k if kind == "pool" else 1)
                 d = _axis(layer.get("dilation"), axis, 1) if kind == "conv" else 1
                 p = _padding_before(_axis(layer.get("padding"), axis, 0), k, d)
@@ -214,3 +259,23 @@ def receptive_field(layers: Sequence[dict]) -> list[dict]:
 def _squash(values):
     values = [int(v) if isinstance(v, float) and v.is_integer() else v for v in values]
     return values[0] if values[0] == values[1] else (values[0], values[1])
+
+
+def unit_field(rf: dict, row: int, col: int) -> dict:
+    """The input pixels output unit (row, col) can see: {top, left, height, width}.
+
+    ``rf`` is one layer of :func:`receptive_field`; the box is centred on
+    start + index·jump and may reach outside the image (into the padding).
+    """
+    size, jump, start = (tuple(rf[k]) if isinstance(rf[k], (tuple, list)) else (rf[k], rf[k])
+                         for k in ("size", "jump", "start"))
+    return {
+        "top": _round_half_up(start[0] + row * jump[0] - (size[0] - 1) / 2),
+        "left": _round_half_up(start[1] + col * jump[1] - (size[1] - 1) / 2),
+        "height": size[0],
+        "width": size[1],
+    }
+
+
+def _round_half_up(x: float) -> int:
+    return int(math.floor(x + 0.5))

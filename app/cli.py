@@ -74,10 +74,42 @@ def announce_when_ready(url: str, open_browser: bool, timeout: float = 60.0) -> 
             time.sleep(0.2)
 
 
+LOOPBACK_HOSTS = "localhost,127.0.0.1,[::1]"
+
+
+def default_trusted_hosts(bind_host: str) -> None:
+    """Bound to this machine only, answer only this machine's names (a guard against DNS rebinding).
+
+    Applies when CONVLAB_TRUSTED_HOSTS is not set; worker processes inherit the environment.
+    """
+    if bind_host in ("127.0.0.1", "localhost", "::1") and "CONVLAB_TRUSTED_HOSTS" not in os.environ:
+        os.environ["CONVLAB_TRUSTED_HOSTS"] = LOOPBACK_HOSTS
+        from app.config import get_settings
+
+        get_settings.cache_clear()
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    from app.errors import InvalidArgument
+
+    try:
+        args = parse_args(argv)
+    except InvalidArgument as exc:  # a CONVLAB_* variable out of range or of the wrong type
+        print(f"convlab: {exc}", file=sys.stderr, flush=True)
+        return 2
     tune_malloc()
+    default_trusted_hosts(args.host)
     url = page_url(args.host, args.port)
+    # Worker processes read their settings from the environment: tell them how they are served
+    # (class mode refuses to split a class between workers that do not share Redis).
+    os.environ["CONVLAB_HOST"] = args.host
+    os.environ["CONVLAB_WORKERS"] = str(args.workers)
+    from app.config import get_settings
+
+    get_settings.cache_clear()
+    if args.workers > 1 and not get_settings().redis_url:
+        print(f"Class mode is off with {args.workers} workers and no Redis (a class must live in one place): "
+              "set CONVLAB_REDIS_URL=redis://127.0.0.1:6379/0, or use --workers 1.", flush=True)
     if args.host in ("0.0.0.0", "::"):
         print(f"Serving on every network interface ({args.host}): anyone who can reach this machine "
               f"can use ConvLab. Use TLS at a reverse proxy on an untrusted network.", flush=True)
@@ -93,10 +125,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Kernels ready in {seconds:.1f} s.", flush=True)
         import uvicorn
 
+        from app.config import get_settings
+        from app.connections import raise_fd_limit, uvicorn_options
+
+        raise_fd_limit()
         print(f"Starting ConvLab on {url} (Ctrl-C stops it)", flush=True)
         threading.Thread(target=announce_when_ready, args=(url, args.open), daemon=True).start()
         uvicorn.run("app.main:app", host=args.host, port=args.port, workers=args.workers,
-                    log_level=args.log_level)
+                    log_level=args.log_level, **uvicorn_options(get_settings()))
     except KeyboardInterrupt:
         print("\nConvLab stopped.", flush=True)
         return 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from app.errors import InvalidArgument
 
 DISPLAY_MODES = ("auto", "diverging", "viridis", "gray")
 SIGNED_FLOOR = 1e-6
@@ -72,9 +73,9 @@ def colour_indices(y: np.ndarray, mode: str) -> dict:
     """uint8 table indices of (C, H, W) maps ``y`` under ``mode``, with each map's
     min, max, the range used and the map chosen (lists of C)."""
     if mode not in DISPLAY_MODES:
-        raise ValueError(f"display: must be one of {', '.join(DISPLAY_MODES)}, got {mode!r}")
+        raise InvalidArgument(f"display: must be one of {', '.join(DISPLAY_MODES)}, got {mode!r}")
     if y.ndim != 3:
-        raise ValueError(f"expected (C, H, W) maps, got shape {list(y.shape)}")
+        raise InvalidArgument(f"expected (C, H, W) maps, got shape {list(y.shape)}")
     c = y.shape[0]
     flat = np.ascontiguousarray(y).reshape(c, -1)
     out = np.empty(flat.shape, np.uint8)

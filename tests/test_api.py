@@ -13,7 +13,7 @@ from app.api.transport import BINARY_MEDIA_TYPE, decode_binary
 from app.api.middleware import CSP
 from app.imaging.samples import square
 from tests import test_images as ti
-from tests.conftest import make_client, upload
+from tests.conftest import image_bytes, make_client, upload
 
 BINARY = {"Accept": BINARY_MEDIA_TYPE}
 SOBEL_X = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]
@@ -103,6 +103,42 @@ def test_every_sample_is_served(client):
         assert 0.0 <= got.min() and got.max() <= 1.0
         png = client.get(f"/api/images/{s['id']}")
         assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+
+
+def test_max_side_copy_of_a_sample_is_its_lanczos_resize(client):
+    """POST /api/images/{id}/resized: the page's "max side" for samples and uploads alike."""
+    r = client.post("/api/images/sample-camera/resized", params={"max_side": 64})
+    assert r.status_code == 200, r.text
+    info = r.json()
+    assert (info["height"], info["width"], info["channels"]) == (64, 64, 1)
+    assert info["id"] != "sample-camera"
+    got = pixels(client, info["id"])
+    full = pixels(client, "sample-camera")[0]
+    ref = np.asarray(Image.fromarray(full, mode="F").resize((64, 64), Image.Resampling.LANCZOS, reducing_gap=3.0))
+    np.testing.assert_allclose(got[0], np.clip(ref, 0, 1), atol=1e-6)
+    # An upload, 100 rows × 400 columns: longest side 64 keeps the shape, 16 × 64.
+    up = upload(client, ti_gradient(100, 400)).json()
+    small = client.post(f"/api/images/{up['id']}/resized", params={"max_side": 64}).json()
+    assert (small["height"], small["width"]) == (16, 64)
+    # Never enlarged: a small image answers with its own id.
+    same = client.post("/api/images/sample-square/resized", params={"max_side": 64}).json()
+    assert same == {"id": "sample-square", "width": 16, "height": 16, "channels": 1}
+
+
+@pytest.mark.parametrize("image_id, params, status", [
+    ("sample-nope", {"max_side": 64}, 404),
+    ("sample-camera", {"max_side": 0}, 422),
+    ("sample-camera", {}, 422),
+    ("not an id!", {"max_side": 64}, 422),
+])
+def test_max_side_copy_errors_say_what_to_do(client, image_id, params, status):
+    r = client.post(f"/api/images/{image_id}/resized", params=params)
+    assert r.status_code == status
+    assert r.json()["detail"]
+
+
+def ti_gradient(h: int, w: int) -> bytes:
+    return image_bytes(np.tile(np.linspace(0, 255, w).astype(np.uint8), (h, 1)))
 
 
 # --- uploads ----------------------------------------------------------------------
@@ -459,3 +495,12 @@ def test_unexpected_error_is_generic_500_with_headers():
         assert "secret" not in r.text
         assert r.headers["x-content-type-options"] == "nosniff"
         assert c.get("/api/health").status_code == 200
+
+
+def test_schema_padding_modes_are_the_kernels_padding_modes():
+    """One PaddingMode literal in the schemas, one PADDING_MODES tuple in the kernels: the same names."""
+    from typing import get_args
+
+    from app.schemas.common import PaddingMode
+
+    assert get_args(PaddingMode) == kernels.PADDING_MODES

@@ -91,11 +91,11 @@ def test_backward_squared_error_and_gradcheck(client):
     assert g["max_abs_diff"] < 1e-6
 
 
-def test_backward_default_gradcheck_below_1e6_and_fast(client):
+def test_backward_default_gradcheck_below_1e6(client):
     body = {"image_id": "sample-square", "weight": NUMBERED.tolist(), "padding": 1,
             "delta": {"kind": "ones"}, "gradcheck": {}}
     g = _post(client, "/api/backward", body).json()["gradcheck"]
-    assert g["step"] == 1e-6 and g["max_abs_diff"] < 1e-6 and g["seconds"] < 1.0
+    assert g["step"] == 1e-6 and g["max_abs_diff"] < 1e-6  # its time: bench/gradcheck.py
 
 
 def test_backward_skips_an_expensive_gradcheck(client, monkeypatch):

@@ -2,8 +2,6 @@
 and Pooling labs' compute helpers (app.labs.backward.delta, app.labs.pool)."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -94,15 +92,12 @@ def test_gradcheck_matches_the_chapter_on_its_example(rng):
     assert 0 <= result.max_abs_diff < 1e-7
 
 
-def test_gradcheck_default_sizes_under_a_second(rng):
+def test_gradcheck_default_sizes_count_their_evaluations(rng):
+    # How long this takes (well under a second) is measured by bench/gradcheck.py.
     x = rng.random((1, 16, 16))  # the chapter's square
     w = rng.standard_normal((1, 1, 3, 3))
     y = conv2d(x, w, padding=1)
-    gradcheck(x, w, np.ones(y.shape), padding=1)  # JIT warm
-    t0 = time.perf_counter()
     result = gradcheck(x, w, np.ones(y.shape), padding=1, padding_mode="reflect")
-    assert time.perf_counter() - t0 < 1.0
-    assert result.seconds < 1.0
     assert result.evaluations == 1 + 2 * (9 + 1 + 32)
 
 

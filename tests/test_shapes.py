@@ -2,7 +2,10 @@
 
 The same file is checked against static/js/shape.js in Chromium
 (tests/e2e/test_conv_lab.py::test_shape_js_matches_hand_cases), so the page and
-the server agree on every output size the lab shows.
+the server agree on every size, padding, receptive field and byte count the page
+shows. ``conv_geometry`` (the page's whole-layer check) has no twin in
+app.arithmetic: its cases are checked against app.arithmetic.conv_sizes and the
+kernels' own ``conv_geometry``, so the page refuses exactly what the server would.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import pytest
 from app import arithmetic
 
 CASES = json.loads((Path(__file__).parent / "cases" / "shapes.json").read_text())
-FUNCTIONS = [name for name in CASES if not name.startswith("_")]
+FUNCTIONS = [name for name in CASES if not name.startswith("_") and name != "conv_geometry"]
 
 
 def _params():
@@ -32,9 +35,32 @@ def test_hand_case(name, case):
             fn(*args)
         assert case["error"] in str(info.value)
     else:
-        out = fn(*args)
-        expected = tuple(case["out"]) if isinstance(case["out"], list) else case["out"]
-        assert out == expected
+        # JSON has no tuples: compare as the page would see the answer
+        assert json.loads(json.dumps(fn(*args))) == case["out"]
+
+
+@pytest.mark.parametrize("case", CASES["conv_geometry"], ids=lambda c: json.dumps(c["args"][0]))
+def test_conv_geometry_case(case):
+    from app.kernels.conv import conv_geometry
+
+    g = {"stride": 1, "padding": 0, "dilation": 1, "mode": "zeros", **case["args"][0]}
+    kh, kw = arithmetic.pair(g["kernel"])
+    padding = g["padding"] if isinstance(g["padding"], str) else arithmetic.pair(g["padding"])
+    stride, dilation = arithmetic.pair(g["stride"]), arithmetic.pair(g["dilation"])
+
+    def server():
+        return conv_geometry((1, g["h"], g["w"]), (1, 1, kh, kw), stride, padding, dilation, g["mode"], 1)
+
+    if "error" in case:
+        with pytest.raises(ValueError) as info:
+            server()
+        assert case["error"] in str(info.value)
+    else:
+        want = case["out"]
+        sizes = arithmetic.conv_sizes(g["h"], g["w"], kh, kw, stride, padding, dilation)
+        assert [sizes.oh, sizes.ow, list(sizes.pads)] == [want["hOut"], want["wOut"], want["pads"]]
+        kernel = server()
+        assert [kernel.oh, kernel.ow, list(kernel.pads)] == [want["hOut"], want["wOut"], want["pads"]]
 
 
 def test_dropped_by_floor_agrees_with_output_size():

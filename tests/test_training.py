@@ -76,11 +76,13 @@ def test_adam_and_sgd_lower_the_loss_on_one_batch():
 
 
 def test_training_from_fixed_seed_reaches_80_percent_held_out():
+    # A budget in batches, not seconds (seed 0 passes 80 % after 40; how fast that is
+    # on a given machine is bench/train.py's question, not a test's).
     t = Trainer(seed=0)
-    t0 = time.perf_counter()
-    acc, seconds, epochs = training.train_until(t, target=0.80, max_seconds=20)
-    assert acc >= 0.80, f"held-out accuracy {acc:.3f} after {epochs:.2f} epochs, {seconds:.1f} s"
-    assert time.perf_counter() - t0 < 20
+    for _ in range(80):
+        t.run_batch()
+    acc = t.test_accuracy()
+    assert acc >= 0.80, f"held-out accuracy {acc:.3f} after 80 batches ({t.epoch:.2f} epochs)"
 
 
 def test_explain_returns_probabilities_and_every_layer():

@@ -15,6 +15,7 @@ from app.api.inputs import float_dtype, nested_array, resolve_input
 from app.api.limits import check_bounds
 from app.api.transport import ARRAY_RESPONSES, array_response, wants_binary
 from app.config import Settings
+from app.errors import InvalidArgument
 from app.labs.backward.delta import make_delta
 from app.schemas.compute import Conv2dRequest, Conv2dResponse, GradSpec, Pool2dRequest, Pool2dResponse
 
@@ -33,7 +34,7 @@ def resolve_grad(req, out_shape: tuple[int, ...], dtype, settings: Settings) -> 
         try:
             seed = 0 if spec.seed is None else spec.seed
             return make_delta(spec.kind, out_shape, index=spec.index, seed=seed, dtype=dtype), True
-        except ValueError:
+        except InvalidArgument:
             # The schema already checked the kind and the index's length and signs: the index is past the output.
             raise HTTPException(
                 422, f"grad_output.index: {spec.index} is outside the output of shape {list(out_shape)}"

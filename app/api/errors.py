@@ -1,8 +1,9 @@
 """The one place where failures become HTTP answers: always ``{"detail": "<message>"}``.
 
 No stack trace or exception text from inside a library ever reaches a client;
-messages are either ours (``HTTPException``/``ValueError`` raised with a message a
-person can act on) or a generic line for the unexpected.
+messages are either ours (``HTTPException``, ``ImageError`` or ``InvalidArgument``
+raised with a message a person can act on) or a generic line for the unexpected —
+a ``ValueError`` from NumPy or Pillow is a bug of ours, not the user's, and answers 500.
 """
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.middleware import SECURITY_HEADERS
+from app.errors import InvalidArgument
 from app.imaging.decode import ImageError
+from app.labs.classmode.rules import ClassModeError
 
 log = logging.getLogger("convlab")
 
@@ -47,6 +50,21 @@ def _pick(errors: list[dict]) -> list[dict]:
     return list(chosen.values())
 
 
+def _json_kind(value) -> str:
+    """What a JSON value is, in the words of JSON: "a number", "a list", ..."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    return "another kind of value"
+
+
 def describe_validation_error(exc: RequestValidationError) -> str:
     """One sentence per problem, each naming the field, e.g. ``stride: Input should be ...``."""
     errors = _pick(list(exc.errors()))
@@ -60,8 +78,10 @@ def describe_validation_error(exc: RequestValidationError) -> str:
             lines.append(f"the request body is not valid JSON ({msg})")
         elif loc == "body" and err.get("type") == "value_error":
             lines.append(msg)  # a whole-request rule; the message names its fields
-        elif err.get("type") == "model_attributes_type" or (loc == "body" and err.get("type") == "dict_type"):
+        elif loc == "body" and err.get("type") in ("model_attributes_type", "dict_type", "model_type"):
             lines.append("the request body must be a JSON object (Content-Type: application/json)")
+        elif err.get("type") in ("model_attributes_type", "dict_type", "model_type"):
+            lines.append(f"{loc}: must be a JSON object ({{...}}), not {_json_kind(err.get('input'))}")
         else:
             lines.append(f"{loc}: {msg}")
     more = len(errors) - 5
@@ -73,6 +93,15 @@ def describe_validation_error(exc: RequestValidationError) -> str:
 UNPARSEABLE = "There was an error parsing the body"  # FastAPI's 400 for bodies it cannot decode
 UNPARSEABLE_DETAIL = ("the request body could not be parsed: send UTF-8 JSON (Content-Type: application/json), "
                       "or multipart form data for uploads")
+TOO_DEEP_DETAIL = ("the request body is nested too deeply: its JSON lists or objects sit inside each other "
+                   "hundreds of levels deep; ConvLab's arrays need at most four levels")
+
+
+def unparseable_detail(exc: BaseException) -> str:
+    """Why FastAPI could not parse a body, from the exception it chained (never its text)."""
+    if isinstance(exc.__cause__, RecursionError):
+        return TOO_DEEP_DETAIL
+    return UNPARSEABLE_DETAIL
 ERROR_SCHEMA = {
     "title": "ErrorBody",
     "type": "object",
@@ -118,7 +147,7 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 400 and detail == UNPARSEABLE:
             # Not valid UTF-8, or a broken multipart body: malformed, like invalid JSON (422).
-            return JSONResponse({"detail": UNPARSEABLE_DETAIL}, status_code=422)
+            return JSONResponse({"detail": unparseable_detail(exc)}, status_code=422)
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
@@ -130,10 +159,20 @@ def install_error_handlers(app: FastAPI) -> None:
         # 413 too large, 415 not a supported image, 422 damaged file
         return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
 
-    @app.exception_handler(ValueError)
-    async def value_error(request: Request, exc: ValueError):
-        # Kernels and arithmetic raise ValueError with a message written for people.
+    @app.exception_handler(ClassModeError)
+    async def class_mode_error(request: Request, exc: ClassModeError):
+        # 403 not the teacher, 404 unknown class/question/student, 409 not now, 503 no shared store
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(InvalidArgument)
+    async def invalid_argument(request: Request, exc: InvalidArgument):
+        # Kernels, arithmetic and the labs raise InvalidArgument with a message written for people.
+        # Any other ValueError (NumPy's, Pillow's) falls through to ``unexpected``: a 500 without its text.
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError):
+        return JSONResponse({"detail": TOO_DEEP_DETAIL}, status_code=422)
 
     @app.exception_handler(MemoryError)
     async def memory_error(request: Request, exc: MemoryError):

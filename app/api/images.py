@@ -46,6 +46,7 @@ def _info(image_id: str, arr: np.ndarray) -> dict:
     responses=error_responses(400, 413, 415, 422),
 )
 def upload_image(
+    request: Request,
     settings: SettingsDep,
     store: StoreDep,
     file: Annotated[UploadFile, File(description="PNG, JPEG, GIF (first frame), BMP or WebP")],
@@ -63,9 +64,36 @@ def upload_image(
     data = file.file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
         raise HTTPException(413, f"file: the upload is larger than the limit of {settings.max_upload_bytes:,} bytes")
-    pixels = imageio.decode(data, mode, max_side=side, max_pixels=settings.max_image_pixels)
+    pixels = imageio.decode(data, mode, max_side=side, max_pixels=settings.max_image_pixels,
+                            gate=getattr(request.app.state, "decode_gate", None))
+    del data
     image_id = store.put(pixels)
     return _info(image_id, pixels)
+
+
+@router.post(
+    "/images/{image_id}/resized",
+    response_model=ImageInfo,
+    responses=error_responses(404, 422),
+)
+def resize_image(
+    settings: SettingsDep,
+    store: StoreDep,
+    image_id: Annotated[ImageId, Path()],
+    max_side: Annotated[int, Query(ge=1, le=4096, description="longest side of the copy")],
+) -> dict:
+    """A copy of a stored image (a sample or an upload) shrunk to ``max_side``, stored under its own id.
+
+    What the page's "max side" asks for: every lab then computes on the smaller copy.
+    An image already within ``max_side`` answers with its own id (never enlarged).
+    """
+    if max_side > settings.max_side_limit:
+        raise HTTPException(422, f"max_side: {max_side} is above this server's limit of {settings.max_side_limit}")
+    arr = fetch_image(store, image_id)
+    small = imageio.resample(arr, max_side)
+    if small is arr:
+        return _info(image_id, arr)
+    return _info(store.put(small), small)
 
 
 @router.get(

@@ -1,4 +1,4 @@
-"""ASGI middleware: security headers on every response, and a cap on request bodies."""
+"""ASGI middleware: security headers, trusted host names, relative redirects, and checks on request bodies."""
 from __future__ import annotations
 
 import json
@@ -81,3 +81,130 @@ class BodyLimit:
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+class MultipartComplete:
+    """422 when a multipart body ends before its closing boundary (``--<boundary>--``).
+
+    The multipart parser drops an unfinished last part without a word, so a cut-off
+    upload would otherwise be answered "file: Field required" — true, but about the
+    wrong thing. The check watches the stream as it passes (a few bytes of overlap
+    between chunks); it reads nothing the application would not read anyway.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    @staticmethod
+    def _boundary(scope) -> bytes | None:
+        for name, value in scope.get("headers", []):
+            if name == b"content-type" and value.lower().startswith(b"multipart/"):
+                for param in value.split(b";")[1:]:
+                    key, _, val = param.strip().partition(b"=")
+                    if key.lower() == b"boundary" and val:
+                        return val.strip(b'"')
+        return None
+
+    async def __call__(self, scope, receive, send):
+        boundary = self._boundary(scope) if scope["type"] == "http" else None
+        if boundary is None:
+            return await self.app(scope, receive, send)
+        closing = b"--" + boundary + b"--"
+        tail = b""
+        seen = False
+
+        async def watching_receive():
+            nonlocal tail, seen
+            message = await receive()
+            if message["type"] == "http.request" and not seen:
+                chunk = tail + message.get("body", b"")
+                seen = closing in chunk
+                tail = chunk[-len(closing):]
+                if not seen and not message.get("more_body", False):
+                    raise HTTPException(
+                        422,
+                        "the multipart body ends before its closing boundary "
+                        f"(--{boundary.decode('latin-1')}--): the upload was cut off or built by hand "
+                        "without it; send the file again as a complete form",
+                    )
+            return message
+
+        await self.app(scope, watching_receive, send)
+
+
+def _header(scope, name: bytes) -> bytes:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value
+    return b""
+
+
+def _host_name(host: str) -> str:
+    """``Example.org:8000`` -> ``example.org``; ``[::1]:8000`` -> ``[::1]``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.split("]")[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+class TrustedHosts:
+    """400 for a Host header outside ``CONVLAB_TRUSTED_HOSTS`` (``*`` answers any).
+
+    Nothing ConvLab sends is built from the Host header (asset URLs are root-relative,
+    redirects are relative), so any host is harmless to the page; a list still
+    matters against DNS rebinding, when a server bound to this machine only is
+    reached through a hostile name. ``*.example.org`` matches every subdomain.
+    """
+
+    def __init__(self, app, hosts: list[str]):
+        self.app = app
+        self.any = "*" in hosts
+        self.exact = {h.lower() for h in hosts if not h.startswith("*.")}
+        self.suffixes = tuple(h[1:].lower() for h in hosts if h.startswith("*."))
+
+    def allowed(self, host: str) -> bool:
+        name = _host_name(host)
+        return name in self.exact or (bool(self.suffixes) and name.endswith(self.suffixes))
+
+    async def __call__(self, scope, receive, send):
+        if self.any or scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        host = _header(scope, b"host").decode("latin-1")
+        if self.allowed(host):
+            return await self.app(scope, receive, send)
+        body = json.dumps({"detail": f"this server does not answer for the host name {host[:100]!r} "
+                                     "(its CONVLAB_TRUSTED_HOSTS setting lists the names it answers for)"}).encode()
+        await send({"type": "http.response.start", "status": 400,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class RelativeRedirects:
+    """Redirects never carry the request's Host: an absolute ``Location`` becomes root-relative.
+
+    ConvLab never redirects to another site, so every absolute Location is one of its own.
+
+    Starlette builds the trailing-slash redirect (``/api/samples/`` -> ``/api/samples``)
+    from the request URL, i.e. from the Host header a client chose.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_relative(message):
+            if message["type"] == "http.response.start" and 300 <= message.get("status", 200) < 400:
+                headers = []
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"location" and b"://" in value[:16]:
+                        rest = value.split(b"://", 1)[1]
+                        path = b"/" + rest.split(b"/", 1)[1] if b"/" in rest else b"/"
+                        value = path if not path.startswith(b"//") else b"/"
+                    headers.append((name, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_relative)

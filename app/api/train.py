@@ -1,4 +1,8 @@
-"""The Train lab's endpoints (start, pause, resume, reset, knobs, progress stream, predict).
+"""The Train lab's endpoints (start, pause, resume, reset, knobs, progress stream, predict, weights).
+
+Two models: ``small`` (the 8×8 network) and ``chapter`` (the chapter's Keras
+classifier at 28×28); ``/train/code`` and ``/train/augmented`` show the page
+the code a chapter run reproduces and what augmentation does to a digit.
 
 Runs live in ``app.labs.train.sessions`` (worker threads); these handlers only
 translate.  The progress stream is Server-Sent Events: one ``progress`` event at
@@ -16,14 +20,21 @@ from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
-from app.labs.train import small as training
+from app.errors import InvalidArgument
+from app.labs.train import chapter, digits as datasets, small as training
+from app.labs.train.explain import check_pixels, explain
 from app.api.deps import SettingsDep
 from app.config import Settings
 from app.schemas.common import error_responses
 from app.schemas.train import (
+    AugmentedResponse,
+    CodeResponse,
     ConfigRequest,
+    DropoutRate,
+    Epochs,
+    ModelName,
     Digit,
     DigitsResponse,
     PredictRequest,
@@ -32,6 +43,7 @@ from app.schemas.train import (
     SessionRequest,
     StartRequest,
     TrainStatus,
+    WeightsResponse,
 )
 from app.labs.train.sessions import AtCapacity, RunError, TrainSessions
 
@@ -61,6 +73,8 @@ def _call(fn, *args, **kwargs):
         raise HTTPException(503, str(exc), headers={"Retry-After": "30"}) from None
     except RunError as exc:
         raise HTTPException(exc.status_code, str(exc)) from None
+    except InvalidArgument as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 STATUS_RESPONSES = error_responses(404, 422) | {
@@ -71,11 +85,9 @@ STATUS_RESPONSES = error_responses(404, 422) | {
 
 @router.post("/train/start", response_model=TrainStatus, responses=STATUS_RESPONSES)
 def start(req: StartRequest, request: Request, settings: SettingsDep):
-    """Start a fresh training run for this page (new weights); answers 503 when the server is at capacity."""
+    """Start a fresh training run of ``model`` for this page (new weights); 503 when the server is at capacity."""
     sessions = get_sessions(request, settings)
-    run = _call(sessions.start, req.session, lr=req.lr, batch_size=req.batch_size, filters=req.filters,
-                optimizer=req.optimizer)
-    return sessions.snapshot(run)
+    return sessions.snapshot(_call(sessions.start, req.session, req.model, **req.knobs()))
 
 
 @router.post("/train/pause", response_model=TrainStatus, responses=STATUS_RESPONSES)
@@ -153,33 +165,69 @@ async def stream(request: Request, settings: SettingsDep, session: SessionId):
 
 @router.post("/train/predict", response_model=PredictResponse, responses=STATUS_RESPONSES)
 def predict(req: PredictRequest, request: Request, settings: SettingsDep):
-    """Classify an 8×8 digit with the page's network; every layer's maps come along."""
-    try:
-        pixels = np.array(req.pixels, dtype=np.float64)
-    except ValueError:
-        pixels = np.zeros(0)
-    if pixels.shape != (training.SIDE, training.SIDE):
-        raise HTTPException(422, f"pixels: expected 8 rows of 8 values, got shape {list(pixels.shape)}")
-    if pixels.min() < 0 or pixels.max() > 1:
-        raise HTTPException(422, "pixels: values must lie in [0, 1] (0 = background, 1 = ink)")
+    """Classify a digit (8×8 for the small network, 28×28 for the chapter's) with the page's network.
+
+    Every shown layer's maps come along; a run still training answers with its current weights.
+    """
+    _call(check_pixels, "chapter" if len(req.pixels) == 28 else "small", req.pixels)  # a 422 before any 404
     sessions = get_sessions(request, settings)
-    params = _call(sessions.params, req.session)
-    out = training.explain(params, pixels)
+    run = _call(sessions.get, req.session)
+    weights, _ = _call(sessions.weights, req.session)
+    model = "chapter" if "conv1.weight" in weights else "small"
+    out = _call(explain, model, weights, req.pixels)
     probs = out["probabilities"]
-    run = sessions.find(req.session)
-    accuracy = run.points[-1]["accuracy"] if run is not None and run.points else None
+    accuracy = run.points[-1]["accuracy"] if run.points else None
     return {
         "predicted": int(np.argmax(probs)),
         "probabilities": [float(p) for p in probs],
-        "layers": [{"name": name, "shape": list(a.shape), "values": [float(v) for v in a.ravel()]}
+        "layers": [{"name": name, "shape": list(a.shape), "values": [round(float(v), 5) for v in a.ravel()]}
                    for name, a in out["layers"]],
         "accuracy": accuracy,
     }
 
 
 @router.get("/train/digits", response_model=DigitsResponse)
-def digits(count: Annotated[int, Query(ge=1, le=100)] = 30):
-    """The first ``count`` held-out digits (8×8 in [0, 1]) with their labels, to pick from."""
-    data = training.load_digits_split()
-    return {"digits": [Digit(index=i, label=int(data.y_test[i]), pixels=data.x_test[i].tolist())
-                       for i in range(min(count, len(data.y_test)))]}
+def digits(count: Annotated[int, Query(ge=1, le=100)] = 30, model: ModelName = "small"):
+    """The first ``count`` held-out digits as ``model`` sees them (8×8, or 28×28 for the chapter), in [0, 1]."""
+    if model == "chapter":
+        data = datasets.load_chapter_digits()
+        images, labels, side = data.x_test, data.y_test, datasets.CHAPTER_SIDE
+    else:
+        data = training.load_digits_split()
+        images, labels, side = data.x_test, data.y_test, training.SIDE
+    return {"model": model, "side": side,
+            "digits": [Digit(index=i, label=int(labels[i]), pixels=np.round(images[i].astype(np.float64), 5).tolist())
+                       for i in range(min(count, len(labels)))]}
+
+
+@router.get("/train/weights", response_model=WeightsResponse, responses=error_responses(404, 422),
+            response_class=Response)
+def weights(request: Request, settings: SettingsDep, session: SessionId):
+    """The run's current weights by PyTorch name and layout (a run still training answers with them as they are)."""
+    sessions = get_sessions(request, settings)
+    state, info = _call(sessions.weights, session)
+    model = "chapter" if "conv1.weight" in state else "small"
+    body = {"model": model, "arrays": {k: np.asarray(v, dtype=np.float64).tolist() for k, v in state.items()},
+            "state": info["state"], "step": info["step"], "epoch": info["epoch"]}
+    # Encoded here: FastAPI's generic encoder walks 420,000 floats one by one.
+    return Response(json.dumps(body, allow_nan=False), media_type="application/json")
+
+
+@router.get("/train/code", response_model=CodeResponse)
+def code(batch_norm: bool = False, dropout: DropoutRate = chapter.DEFAULTS["dropout"], augment: bool = False,
+         epochs: Epochs = chapter.DEFAULTS["epochs"]):
+    """The chapter's compile and fit code (R Keras) that a chapter run with these switches reproduces."""
+    return {"code": chapter.keras_code(batch_norm=batch_norm, dropout=dropout, augment=augment, epochs=epochs)}
+
+
+@router.get("/train/augmented", response_model=AugmentedResponse, responses=error_responses(422))
+def augmented(index: Annotated[int, Query(ge=0, le=1294)] = 0, count: Annotated[int, Query(ge=1, le=16)] = 8,
+              seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0):
+    """Training digit ``index`` at 28×28 and ``count`` randomly shifted, rotated and scaled copies of it."""
+    data = datasets.load_chapter_digits()
+    if index >= len(data.y_train):
+        raise HTTPException(422, f"index: there are {len(data.y_train)} training digits; got {index}")
+    strip = _call(datasets.augmented_strip, data.x_train[index], count, seed)
+    return {"index": index, "label": int(data.y_train[index]),
+            "original": np.round(data.x_train[index].astype(np.float64), 4).tolist(),
+            "images": np.round(strip.astype(np.float64), 4).tolist()}

@@ -33,6 +33,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from app.schemas.common import error_responses
+from app.errors import InvalidArgument
 
 BINARY_MEDIA_TYPE = "application/x-convlab-arrays"
 MAGIC = b"CLB1"
@@ -81,7 +82,7 @@ def encode_binary(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> 
 def decode_binary(body: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     """Inverse of :func:`encode_binary` (used by tests and benchmarks)."""
     if body[:4] != MAGIC:
-        raise ValueError("not a CLB1 message")
+        raise InvalidArgument("not a CLB1 message")
     (n,) = struct.unpack("<I", body[4:8])
     header = json.loads(body[8 : 8 + n])
     start = 8 + n + ((-(8 + n)) % 8)

@@ -12,17 +12,29 @@ error that the HTTP layer maps to a status code:
 3. convert to float32 in [0, 1], compositing any transparency on white, and
    choose gray or RGB.
 
+Memory stays proportional to what is kept where the format allows it: libjpeg
+decodes a JPEG at 1/2, 1/4 or 1/8 scale when that is still larger than needed
+(``draft``), and a big image of another format is resized as soon as it is decoded
+and its full-size pixels released before the rest of the work. PNG, GIF, BMP and WebP have to be
+decoded whole, so a ``DecodeGate`` lets only a few declared-large images decode at
+once per worker (the rest wait their turn), and Pillow's big buffers are allocated
+in 64 MiB blocks, above glibc's mmap threshold, so that they go back to the system
+the moment a decode ends instead of staying in a thread's malloc arena.
+
 Gray from RGB is the ITU-R 601 luma ``0.299 R + 0.587 G + 0.114 B``, computed in
 float (not rounded to 8 bits as Pillow's ``convert("L")`` does).
 """
 from __future__ import annotations
 
 import io
+import threading
 import warnings
+from contextlib import contextmanager, nullcontext
 from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from app.errors import InvalidArgument
 
 Color = Literal["gray", "rgb", "auto"]
 
@@ -36,6 +48,32 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 # Our own pixel limit (checked from the header) is stricter than Pillow's warning
 # threshold; Pillow's hard DecompressionBombError stays on as a second line.
 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+# Pillow allocates big images in blocks of this size; at 64 MiB every block of a big image
+# is above glibc's largest mmap threshold (32 MiB), so freeing the image returns its memory
+# to the system at once (16 MiB blocks came from the heap and stayed resident).
+PILLOW_BLOCK_BYTES = 64 * 1024 * 1024
+Image.core.set_block_size(PILLOW_BLOCK_BYTES)
+
+
+class DecodeGate:
+    """At most ``slots`` images of more than ``large_pixels`` declared pixels decode at once.
+
+    Small images pass without waiting; a large one waits (in its worker thread) for a
+    slot, so the memory of simultaneous large decodes is bounded by ``slots`` × one.
+    """
+
+    def __init__(self, slots: int, large_pixels: int):
+        self.slots = slots
+        self.large_pixels = large_pixels
+        self._sem = threading.BoundedSemaphore(slots)
+
+    @contextmanager
+    def slot(self, pixels: int):
+        if pixels <= self.large_pixels:
+            yield
+            return
+        with self._sem:
+            yield
 
 
 class ImageError(Exception):
@@ -125,7 +163,7 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     except MemoryError:
         raise ImageTooLarge("the image needs more memory than the server allows") from None
     except Exception as exc:  # any header parser failure (OSError, SyntaxError, struct.error, ...)
-        raise CorruptImage(f"the image file is damaged and cannot be read ({_short(exc)})") from None
+        raise CorruptImage(f"the image file is damaged and cannot be read{_reason(exc)}") from None
     w, h = im.size
     if w < 1 or h < 1:
         raise CorruptImage(f"the image declares an empty size {w}×{h}")
@@ -137,9 +175,25 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     return im
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text[:120]
+# What Pillow's complaints mean, in words for the person who chose the file. Pillow's own
+# text names its internals (``PngImagePlugin.MAX_TEXT_CHUNK``) and is never shown.
+_REASONS = (
+    (("max_text_chunk", "text chunk", "too much memory used in text"),
+     "its text metadata is larger than ConvLab reads, as in a decompression bomb"),
+    (("truncated", "not enough data", "unexpected end", "premature end", "ended"),
+     "the file ends before the image does"),
+    (("crc", "checksum", "adler"), "a checksum does not match, so the data was damaged"),
+    (("broken data stream", "decoder error", "invalid", "corrupt", "bad"), "its compressed data is damaged"),
+)
+
+
+def _reason(exc: BaseException) -> str:
+    """`` (why)`` for a known kind of damage, or nothing."""
+    text = str(exc).lower()
+    for needles, reason in _REASONS:
+        if any(n in text for n in needles):
+            return f" ({reason})"
+    return ""
 
 
 # --- decoding -------------------------------------------------------------------
@@ -172,6 +226,58 @@ def _normalise_mode(im: Image.Image) -> tuple[Image.Image, float | None]:
     return im.convert("RGB"), 255.0  # CMYK, YCbCr, LAB, HSV, RGBX
 
 
+
+
+BANDED_FROM_BYTES = 32 * 1024 * 1024  # decoded images larger than this are resized band by band
+BAND_ROWS = 64  # output rows per band
+LANCZOS_SUPPORT = 3.0  # Lanczos-3: taps reach 3 output pixels either side
+
+
+def shrink_early(im: Image.Image, max_side: int) -> Image.Image:
+    """Resize a big decoded 8-bit image to ``max_side`` now, so the caller can free the full-size pixels.
+
+    A large image is resized band by band: each band of output rows is computed from a
+    crop of the source rows its Lanczos taps reach, so besides the decoded pixels only
+    a band's worth of memory is used (a whole-image resize would first convert an RGBA
+    image to premultiplied alpha: a second full-size copy). Within a band the result is
+    Pillow's own Lanczos resize. 16-bit and float images are left to ``to_array``,
+    which reads their value range first.
+    """
+    size = _target_size(*im.size, max_side)
+    if size == im.size:
+        return im
+    work, scale = _normalise_mode(im)
+    if scale != 255.0:
+        return work
+    w, h = work.size
+    if w * h * len(work.getbands()) <= BANDED_FROM_BYTES:
+        resized = work.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    else:
+        resized = _banded_resize(work, size)
+    if work is not im:
+        work.close()
+    return resized
+
+
+def _banded_resize(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Lanczos resize of a big image computed BAND_ROWS output rows at a time."""
+    w, h = im.size
+    tw, th = size
+    step = h / th  # source rows per output row
+    margin = int(LANCZOS_SUPPORT * max(step, 1.0)) + 2
+    out = Image.new(im.mode, size)
+    for r0 in range(0, th, BAND_ROWS):
+        r1 = min(th, r0 + BAND_ROWS)
+        y0, y1 = r0 * step, r1 * step
+        c0, c1 = max(0, int(y0) - margin), min(h, int(y1) + 1 + margin)
+        band = im.crop((0, c0, w, c1))
+        part = band.resize((tw, r1 - r0), Image.Resampling.LANCZOS, box=(0, y0 - c0, w, y1 - c0), reducing_gap=3.0)
+        out.paste(part, (0, r0))
+        band.close()
+        part.close()
+    return out
+
+
 def _target_size(w: int, h: int, max_side: int) -> tuple[int, int]:
     if max(w, h) <= max_side:
         return w, h
@@ -181,24 +287,31 @@ def _target_size(w: int, h: int, max_side: int) -> tuple[int, int]:
 
 def to_array(im: Image.Image, color: Color = "auto", max_side: int | None = None) -> np.ndarray:
     """A loaded Pillow image -> float32 (C, H, W) in [0, 1] (C = 1 gray, 3 RGB)."""
+    src_image = im
     src_mode = im.mode
     im, scale = _normalise_mode(im)
     if max_side is not None:
         size = _target_size(*im.size, max_side)
         if size != im.size:
-            im = im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            resized = im.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+            if im is not src_image:
+                im.close()  # a converted copy: give its memory back at once
+            im = resized
     a = np.asarray(im)
     if a.ndim == 2:
         a = a[:, :, None]
     a = a.astype(np.float64)
+    # In place where possible: the same float64 arithmetic with fewer image-sized temporaries.
     if scale is None:
         a = _rescale(a)
     else:
-        a = a / scale
+        a /= scale
     if im.mode in ("LA", "RGBA"):
         alpha = a[:, :, -1:]
-        a = a[:, :, :-1] * alpha + (1.0 - alpha)  # composite on white
-    a = np.clip(a, 0.0, 1.0)
+        a = a[:, :, :-1]
+        a *= alpha
+        a += 1.0 - alpha  # composite on white
+    np.clip(a, 0.0, 1.0, out=a)
     chw = np.ascontiguousarray(a.transpose(2, 0, 1))
     gray_source = src_mode in _GRAY_MODES or src_mode.startswith("I;16")
     if color == "gray" or (color == "auto" and (gray_source or _channels_equal(chw))):
@@ -206,6 +319,26 @@ def to_array(im: Image.Image, color: Color = "auto", max_side: int | None = None
     elif color == "rgb":
         chw = to_rgb(chw)
     return np.ascontiguousarray(chw, dtype=np.float32)
+
+
+def resample(chw: np.ndarray, max_side: int) -> np.ndarray:
+    """A stored (C, H, W) image shrunk so its longest side is at most ``max_side``.
+
+    The same Lanczos filter as an upload's resize (``to_array``), applied per channel
+    on the float values (Pillow mode "F"), clipped back to [0, 1]. An image already
+    small enough comes back unchanged (the same array): images are never enlarged.
+    """
+    if max_side < 1:
+        raise InvalidArgument(f"max_side must be at least 1, not {max_side}")
+    c, h, w = chw.shape
+    tw, th = _target_size(w, h, max_side)
+    if (tw, th) == (w, h):
+        return chw
+    planes = []
+    for plane in np.asarray(chw, dtype=np.float32):
+        im = Image.fromarray(np.ascontiguousarray(plane), mode="F")
+        planes.append(np.asarray(im.resize((tw, th), Image.Resampling.LANCZOS, reducing_gap=3.0)))
+    return np.ascontiguousarray(np.clip(np.stack(planes), 0.0, 1.0), dtype=np.float32)
 
 
 def _rescale(a: np.ndarray) -> np.ndarray:
@@ -248,18 +381,21 @@ def convert(chw: np.ndarray, color: Color) -> np.ndarray:
     return chw
 
 
-def decode(data: bytes, color: Color = "auto", max_side: int = 512, max_pixels: int = 40_000_000) -> np.ndarray:
+def decode(data: bytes, color: Color = "auto", max_side: int = 512, max_pixels: int = 40_000_000,
+           gate: DecodeGate | None = None) -> np.ndarray:
     """Image file bytes -> float32 (C, H, W) in [0, 1], longest side at most ``max_side``.
 
+    ``gate`` bounds how many large images decode at once (see ``DecodeGate``).
     Raises ImageTooLarge (413), UnsupportedImage (415) or CorruptImage (422).
     """
     if color not in ("gray", "rgb", "auto"):
-        raise ValueError(f"color must be 'gray', 'rgb' or 'auto', not {color!r}")
+        raise InvalidArgument(f"color must be 'gray', 'rgb' or 'auto', not {color!r}")
     if max_side < 1:
-        raise ValueError(f"max_side must be at least 1, not {max_side}")
+        raise InvalidArgument(f"max_side must be at least 1, not {max_side}")
     im = _open(data, max_pixels)
+    w, h = im.size
     try:
-        with im:
+        with gate.slot(w * h) if gate is not None else nullcontext(), im:
             if im.format == "JPEG" or im.format == "MPO":
                 # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the result is still larger
                 # than needed: far less memory and time for camera photos.
@@ -268,8 +404,11 @@ def decode(data: bytes, color: Color = "auto", max_side: int = 512, max_pixels: 
                 if (tw, th) != (w, h) and im.mode in ("RGB", "L"):
                     im.draft(im.mode, (tw, th))
             im.load()
-            oriented = ImageOps.exif_transpose(im)
-            return to_array(oriented, color, max_side)
+            ImageOps.exif_transpose(im, in_place=True)  # (not a copy of the full-size pixels)
+            small = shrink_early(im, max_side)
+            if small is not im:
+                im.close()  # the full-size pixels go back to the system now, not at the end
+            return to_array(small, color, max_side)
     except ImageError:
         raise
     except Image.DecompressionBombError:
@@ -277,7 +416,7 @@ def decode(data: bytes, color: Color = "auto", max_side: int = 512, max_pixels: 
     except MemoryError:
         raise ImageTooLarge("decoding the image needs more memory than the server allows") from None
     except Exception as exc:  # truncated data, bad checksums, broken streams: Pillow raises many kinds
-        raise CorruptImage(f"the {im.format or 'image'} file is truncated or corrupt ({_short(exc)})") from None
+        raise CorruptImage(f"the {im.format or 'image'} file is truncated or corrupt{_reason(exc)}") from None
 
 
 # --- encoding -------------------------------------------------------------------
@@ -291,7 +430,7 @@ def to_uint8(chw: np.ndarray) -> np.ndarray:
         return u8[0]
     if u8.shape[0] == 3:
         return np.ascontiguousarray(u8.transpose(1, 2, 0))
-    raise ValueError(f"an image has 1 or 3 channels, not {u8.shape[0]}")
+    raise InvalidArgument(f"an image has 1 or 3 channels, not {u8.shape[0]}")
 
 
 def encode_png(chw: np.ndarray) -> bytes:

@@ -97,7 +97,7 @@ def photo(filename: str) -> np.ndarray:
 
 
 _GENERATED = [
-    ("square", "Bright square (16×16, the chapter's)", square),
+    ("square", "Bright square (16×16)", square),  # the chapter's image
     ("checkerboard", "Checkerboard (32×32)", checkerboard),
     ("circle", "Circle (64×64)", circle),
     ("stripes", "Vertical stripes (64×64)", lambda: stripes(angle_deg=0.0)),

@@ -6,6 +6,7 @@ numbers, so the HTTP layer can pass it to the page as a 422 unchanged.
 import numbers
 
 import numpy as np
+from app.errors import InvalidArgument
 
 
 def as_float_array(a, name, ndim, dtype=None):
@@ -20,11 +21,11 @@ def as_float_array(a, name, ndim, dtype=None):
     """
     a = np.asarray(a)
     if a.dtype.kind not in "biuf":
-        raise ValueError(f"{name} has dtype {a.dtype}; expected real numbers")
+        raise InvalidArgument(f"{name} has dtype {a.dtype}; expected real numbers")
     if a.ndim != ndim:
-        raise ValueError(f"{name} is {a.ndim}-dimensional with shape {tuple(a.shape)}; expected {ndim} dimensions")
+        raise InvalidArgument(f"{name} is {a.ndim}-dimensional with shape {tuple(a.shape)}; expected {ndim} dimensions")
     if a.size == 0:
-        raise ValueError(f"{name} is empty (shape {tuple(a.shape)})")
+        raise InvalidArgument(f"{name} is empty (shape {tuple(a.shape)})")
     if dtype is None:
         if a.dtype == np.float32 or a.dtype == np.float64:
             dtype = a.dtype
@@ -38,7 +39,7 @@ def as_float_array(a, name, ndim, dtype=None):
 
 def _int(v, name):
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
-        raise ValueError(f"{name} must be an integer or a pair of integers, got {v!r}")
+        raise InvalidArgument(f"{name} must be an integer or a pair of integers, got {v!r}")
     return int(v)
 
 
@@ -46,13 +47,13 @@ def pair(v, name, minimum):
     """Return ``v`` (int or (h, w) pair) as two ints, each at least ``minimum``."""
     if isinstance(v, (tuple, list, np.ndarray)):
         if len(v) != 2:
-            raise ValueError(f"{name} must be an integer or a pair (h, w), got {len(v)} values")
+            raise InvalidArgument(f"{name} must be an integer or a pair (h, w), got {len(v)} values")
         h, w = _int(v[0], name), _int(v[1], name)
     else:
         h = w = _int(v, name)
     if h < minimum or w < minimum:
         what = "at least 1" if minimum == 1 else f"at least {minimum}"
-        raise ValueError(f"{name} must be {what}, got {(h, w) if h != w else h}")
+        raise InvalidArgument(f"{name} must be {what}, got {(h, w) if h != w else h}")
     return h, w
 
 

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ._checks import as_float_array
+from app.errors import InvalidArgument
 
 
 def relu(x):
@@ -17,5 +18,5 @@ def relu_backward(x, grad_output):
     x = as_float_array(x, "x", x.ndim)
     gy = as_float_array(grad_output, "grad_output", np.ndim(grad_output), x.dtype)
     if gy.shape != x.shape:
-        raise ValueError(f"grad_output has shape {tuple(gy.shape)}; expected the shape of x, {tuple(x.shape)}")
+        raise InvalidArgument(f"grad_output has shape {tuple(gy.shape)}; expected the shape of x, {tuple(x.shape)}")
     return np.where(x > 0, gy, np.zeros((), dtype=x.dtype))

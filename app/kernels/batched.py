@@ -14,6 +14,7 @@ from ._jit import kernel
 from .conv import _weight_bias, conv_geometry, forward_into, grad_input, grad_weight_bias, transpose_flip
 from .padding import fold_contiguous, pad_planes
 from .pool import _avg_pool, _avg_pool_backward, pool_geometry
+from app.errors import InvalidArgument
 
 
 # --------------------------------------------------------------------------- convolution
@@ -69,7 +70,7 @@ def conv2d_batch_backward(x, weight, grad_output, stride=1, padding=0, dilation=
     gy = as_float_array(grad_output, "grad_output", 4, x.dtype)
     n_img = x.shape[0]
     if gy.shape != (n_img, g.c_out, g.oh, g.ow):
-        raise ValueError(f"grad_output has shape {tuple(gy.shape)}; the output of this conv2d_batch is "
+        raise InvalidArgument(f"grad_output has shape {tuple(gy.shape)}; the output of this conv2d_batch is "
                          f"{(n_img, g.c_out, g.oh, g.ow)}")
     if batch_blocked.fits(x.dtype, g.stride):
         gw = gb = None
@@ -260,7 +261,7 @@ def pool2d_batch_backward(x, grad_output, kind="max", kernel_size=2, stride=None
     n, c, h, w = x.shape
     gy = as_float_array(grad_output, "grad_output", 4, x.dtype)
     if gy.shape != (n, c, g.oh, g.ow):
-        raise ValueError(f"grad_output has shape {tuple(gy.shape)}; the output of this pool2d_batch is "
+        raise InvalidArgument(f"grad_output has shape {tuple(gy.shape)}; the output of this pool2d_batch is "
                          f"{(n, c, g.oh, g.ow)}")
     gym = gy.reshape(n * c, g.oh, g.ow)
     if kind == "avg":
@@ -274,14 +275,14 @@ def pool2d_batch_backward(x, grad_output, kind="max", kernel_size=2, stride=None
     else:
         arg = np.asarray(argmax)
         if arg.dtype.kind not in "iu":
-            raise ValueError(f"argmax has dtype {arg.dtype}; expected the integer indices pool2d_batch returned")
+            raise InvalidArgument(f"argmax has dtype {arg.dtype}; expected the integer indices pool2d_batch returned")
         if arg.shape != gy.shape:
-            raise ValueError(f"argmax has shape {tuple(arg.shape)}; expected {tuple(gy.shape)}, the shape of grad_output")
+            raise InvalidArgument(f"argmax has shape {tuple(arg.shape)}; expected {tuple(gy.shape)}, the shape of grad_output")
         arg = np.ascontiguousarray(arg, dtype=np.int64).reshape(gym.shape)
         if not arg.flags.writeable:
             arg = arg.copy()
     bad = _max_pool_backward_checked(arg, gym, gx.reshape(n * c, h * w))
     if argmax is not None and bad.any():
-        raise ValueError(f"argmax holds {int(bad.sum())} indices outside 0..{h * w - 1}, the cells of an "
+        raise InvalidArgument(f"argmax holds {int(bad.sum())} indices outside 0..{h * w - 1}, the cells of an "
                          f"{h}×{w} map; pass the argmax pool2d_batch returned for this x")
     return gx.reshape(x.shape)

@@ -39,6 +39,7 @@ from .blocked import (
     fits_grad_weight as blocked_fits_grad_weight,
 )
 from .padding import check_pad_limits, fold_contiguous, pad_planes
+from app.errors import InvalidArgument
 
 
 # --------------------------------------------------------------------------- kernels
@@ -167,10 +168,10 @@ def resolve_padding(padding, kh, kw, stride, dilation):
             return (0, 0, 0, 0)
         if padding == "same":
             if stride != (1, 1):
-                raise ValueError(f'padding="same" needs stride 1, got stride {dims(*stride)}')
+                raise InvalidArgument(f'padding="same" needs stride 1, got stride {dims(*stride)}')
             # PyTorch's rule (app.arithmetic): an odd total puts the extra row/column at the bottom/right.
             return arithmetic.same_padding(kh, dilation[0]) + arithmetic.same_padding(kw, dilation[1])
-        raise ValueError(f'padding must be an int, an (h, w) pair, "valid" or "same"; got {padding!r}')
+        raise InvalidArgument(f'padding must be an int, an (h, w) pair, "valid" or "same"; got {padding!r}')
     ph, pw = pair(padding, "padding", 0)
     return (ph, ph, pw, pw)
 
@@ -185,16 +186,16 @@ def conv_geometry(x_shape, w_shape, stride, padding, dilation, padding_mode, gro
     stride = pair(stride, "stride", 1)
     dilation = pair(dilation, "dilation", 1)
     if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"groups must be a positive integer, got {groups!r}")
+        raise InvalidArgument(f"groups must be a positive integer, got {groups!r}")
     groups = int(groups)
     if c_in % groups or c_out % groups:
-        raise ValueError(
+        raise InvalidArgument(
             f"groups={groups} must divide both the input channels ({c_in}) and the output channels ({c_out})"
         )
     if cin_g * groups != c_in:
         if groups == 1:
-            raise ValueError(f"weight expects {cin_g} input channels but x has {c_in}")
-        raise ValueError(
+            raise InvalidArgument(f"weight expects {cin_g} input channels but x has {c_in}")
+        raise InvalidArgument(
             f"weight expects {cin_g} input channels per group (× groups={groups} = {cin_g * groups}) but x has {c_in}"
         )
     pads = resolve_padding(padding, kh, kw, stride, dilation)
@@ -203,7 +204,7 @@ def conv_geometry(x_shape, w_shape, stride, padding, dilation, padding_mode, gro
     eh, ew = dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1
     if eh > hp or ew > wp:
         kind = "dilated kernel" if dilation != (1, 1) else "kernel"
-        raise ValueError(f"{kind} {dims(eh, ew)} is larger than the padded input {dims(hp, wp)}")
+        raise InvalidArgument(f"{kind} {dims(eh, ew)} is larger than the padded input {dims(hp, wp)}")
     oh = arithmetic.conv_output_size_padded(h, kh, stride[0], pads[0] + pads[1], dilation[0])  # eq. 36.4
     ow = arithmetic.conv_output_size_padded(w, kw, stride[1], pads[2] + pads[3], dilation[1])
     tp, tr, tc = _taps(kh, kw, stride, dilation)
@@ -260,7 +261,7 @@ def _weight_bias(weight, bias, dtype, c_out=None):
     else:
         b = as_float_array(np.atleast_1d(bias), "bias", 1, dtype)
         if b.shape != (w.shape[0],):
-            raise ValueError(f"bias has shape {tuple(b.shape)}; expected ({w.shape[0]},), one per output channel")
+            raise InvalidArgument(f"bias has shape {tuple(b.shape)}; expected ({w.shape[0]},), one per output channel")
     return w, b
 
 
@@ -371,7 +372,7 @@ def conv2d_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, pad
     g = conv_geometry(x.shape, w.shape, stride, padding, dilation, padding_mode, groups)
     gy = as_float_array(grad_output, "grad_output", 3, x.dtype)
     if gy.shape != (g.c_out, g.oh, g.ow):
-        raise ValueError(f"grad_output has shape {tuple(gy.shape)}; the output of this conv2d is {(g.c_out, g.oh, g.ow)}")
+        raise InvalidArgument(f"grad_output has shape {tuple(gy.shape)}; the output of this conv2d is {(g.c_out, g.oh, g.ow)}")
     gx = grad_input(w, gy, g)
     if batch_blocked.serves_image_grad_weight(g, gy.dtype):
         # AVX-512, many input channels: input channels in the vector lanes, the image cut into bands of rows.
@@ -479,5 +480,5 @@ def flip_kernel(weight):
     """
     w = np.asarray(weight)
     if w.ndim < 2:
-        raise ValueError(f"weight is {w.ndim}-dimensional; expected at least (kh, kw)")
+        raise InvalidArgument(f"weight is {w.ndim}-dimensional; expected at least (kh, kw)")
     return np.ascontiguousarray(w[..., ::-1, ::-1])

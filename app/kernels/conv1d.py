@@ -7,6 +7,7 @@ import numpy as np
 
 from ._checks import _int, as_float_array
 from .conv import conv2d, conv2d_backward, resolve_padding
+from app.errors import InvalidArgument
 
 
 def _lift(x, weight, stride, padding, dilation):
@@ -14,21 +15,21 @@ def _lift(x, weight, stride, padding, dilation):
     w = as_float_array(weight, "weight", 3, x.dtype)
     s, d = _int(stride, "stride"), _int(dilation, "dilation")
     if s < 1:
-        raise ValueError(f"stride must be at least 1, got {s}")
+        raise InvalidArgument(f"stride must be at least 1, got {s}")
     if d < 1:
-        raise ValueError(f"dilation must be at least 1, got {d}")
+        raise InvalidArgument(f"dilation must be at least 1, got {d}")
     if isinstance(padding, str):
         pads = resolve_padding(padding, 1, w.shape[2], (1, s), (1, d))
         pad2 = padding
     else:
         p = _int(padding, "padding")
         if p < 0:
-            raise ValueError(f"padding must be at least 0, got {p}")
+            raise InvalidArgument(f"padding must be at least 0, got {p}")
         pads, pad2 = (0, 0, p, p), (0, p)
     length, k = x.shape[1], w.shape[2]
     if d * (k - 1) + 1 > length + pads[2] + pads[3]:
         what = "dilated kernel" if d > 1 else "kernel"
-        raise ValueError(f"{what} of length {d * (k - 1) + 1} is larger than the padded input of length {length + pads[2] + pads[3]}")
+        raise InvalidArgument(f"{what} of length {d * (k - 1) + 1} is larger than the padded input of length {length + pads[2] + pads[3]}")
     return x[:, None, :], w[:, :, None, :], dict(stride=(1, s), padding=pad2, dilation=(1, d))
 
 
@@ -56,6 +57,6 @@ def conv1d_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, pad
     x4, w4, kw = _lift(x, weight, stride, padding, dilation)
     gy = np.asarray(grad_output)
     if gy.ndim != 2:
-        raise ValueError(f"grad_output is {gy.ndim}-dimensional with shape {tuple(gy.shape)}; expected (C_out, L_out)")
+        raise InvalidArgument(f"grad_output is {gy.ndim}-dimensional with shape {tuple(gy.shape)}; expected (C_out, L_out)")
     gx, gw, gb = conv2d_backward(x4, w4, gy[:, None, :], padding_mode=padding_mode, groups=groups, **kw)
     return gx[:, 0, :], gw[:, :, 0, :], gb

@@ -15,13 +15,14 @@ from numba import prange
 
 from ._checks import as_float_array, dims
 from ._jit import kernel
+from app.errors import InvalidArgument
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def check_mode(padding_mode):
     if padding_mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode must be one of {', '.join(PADDING_MODES)}; got {padding_mode!r}")
+        raise InvalidArgument(f"padding_mode must be one of {', '.join(PADDING_MODES)}; got {padding_mode!r}")
 
 
 def check_pad_limits(h, w, pads, padding_mode, name="padding"):
@@ -29,16 +30,16 @@ def check_pad_limits(h, w, pads, padding_mode, name="padding"):
     check_mode(padding_mode)
     top, bottom, left, right = pads
     if min(pads) < 0:
-        raise ValueError(f"{name} must be non-negative, got (top, bottom, left, right) = {tuple(pads)}")
+        raise InvalidArgument(f"{name} must be non-negative, got (top, bottom, left, right) = {tuple(pads)}")
     if padding_mode == "reflect":
         if max(top, bottom) >= h or max(left, right) >= w:
-            raise ValueError(
+            raise InvalidArgument(
                 f"reflect {name} must be smaller than the input on each axis: "
                 f"padding {max(top, bottom)}×{max(left, right)} on an input of {dims(h, w)}"
             )
     elif padding_mode == "circular":
         if max(top, bottom) > h or max(left, right) > w:
-            raise ValueError(
+            raise InvalidArgument(
                 f"circular {name} must be at most the input size on each axis: "
                 f"padding {max(top, bottom)}×{max(left, right)} on an input of {dims(h, w)}"
             )
@@ -235,7 +236,7 @@ def _four(padding):
         return (p[0], p[0], p[1], p[1])
     if len(p) == 4:
         return p
-    raise ValueError(f"padding must be an int, (h, w) or (top, bottom, left, right); got {padding!r}")
+    raise InvalidArgument(f"padding must be an int, (h, w) or (top, bottom, left, right); got {padding!r}")
 
 
 def pad2d(x, padding, mode="zeros"):
@@ -275,7 +276,7 @@ def pad2d_backward(grad_padded, padding, mode="zeros"):
     pads = _four(padding)
     h, w = gp.shape[1] - pads[0] - pads[1], gp.shape[2] - pads[2] - pads[3]
     if h < 1 or w < 1:
-        raise ValueError(f"padding {tuple(pads)} leaves no input inside grad_padded of {dims(*gp.shape[1:])}")
+        raise InvalidArgument(f"padding {tuple(pads)} leaves no input inside grad_padded of {dims(*gp.shape[1:])}")
     check_pad_limits(h, w, pads, mode)
     out = fold_contiguous(gp, pads, mode)
     return out.copy() if out is gp else out

@@ -13,6 +13,7 @@ from numba import prange
 from .. import arithmetic
 from ._checks import as_float_array, dims, pair
 from ._jit import kernel
+from app.errors import InvalidArgument
 
 POOL_KINDS = ("max", "avg")
 
@@ -147,16 +148,16 @@ class PoolGeometry(NamedTuple):
 def pool_geometry(x_shape, kind, kernel_size, stride, padding):
     """Check pooling arguments against an input of shape (C, H, W)."""
     if kind not in POOL_KINDS:
-        raise ValueError(f'kind must be "max" or "avg"; got {kind!r}')
+        raise InvalidArgument(f'kind must be "max" or "avg"; got {kind!r}')
     _, h, w = x_shape
     kh, kw = pair(kernel_size, "kernel_size", 1)
     sh, sw = pair(kernel_size if stride is None else stride, "stride", 1)
     ph, pw = pair(padding, "padding", 0)
     if 2 * ph > kh or 2 * pw > kw:
-        raise ValueError(f"padding {dims(ph, pw)} must be at most half the pool window {dims(kh, kw)}")
+        raise InvalidArgument(f"padding {dims(ph, pw)} must be at most half the pool window {dims(kh, kw)}")
     hp, wp = h + 2 * ph, w + 2 * pw
     if kh > hp or kw > wp:
-        raise ValueError(f"pool window {dims(kh, kw)} is larger than the padded input {dims(hp, wp)}")
+        raise InvalidArgument(f"pool window {dims(kh, kw)} is larger than the padded input {dims(hp, wp)}")
     oh, ow = arithmetic.pool_output_size(h, kh, sh, ph), arithmetic.pool_output_size(w, kw, sw, pw)
     return PoolGeometry(kind, kh, kw, sh, sw, ph, pw, oh, ow)
 
@@ -211,7 +212,7 @@ def pool2d_backward(x, grad_output, kind="max", kernel_size=2, stride=None, padd
     gy = as_float_array(grad_output, "grad_output", 3, x.dtype)
     c, h, w = x.shape
     if gy.shape != (c, g.oh, g.ow):
-        raise ValueError(f"grad_output has shape {tuple(gy.shape)}; the output of this pool2d is {(c, g.oh, g.ow)}")
+        raise InvalidArgument(f"grad_output has shape {tuple(gy.shape)}; the output of this pool2d is {(c, g.oh, g.ow)}")
     gx = np.zeros(x.shape, dtype=x.dtype)
     if kind == "avg":
         _avg_pool_backward(gy, *_args(g), gx)

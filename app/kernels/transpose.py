@@ -18,19 +18,20 @@ import numpy as np
 from ._checks import as_float_array, dims, pair
 from .conv import conv_geometry, grad_input, grad_weight, run_forward
 from .padding import pad_planes
+from app.errors import InvalidArgument
 
 
 def _geometry(x, w, stride, padding, output_padding, dilation, groups):
     """Output size and the geometry of the convolution this transposes."""
     c_in, h, wd = x.shape
     if w.shape[0] != c_in:
-        raise ValueError(f"weight has {w.shape[0]} input channels (its first axis) but x has {c_in}")
+        raise InvalidArgument(f"weight has {w.shape[0]} input channels (its first axis) but x has {c_in}")
     sh, sw = pair(stride, "stride", 1)
     ph, pw = pair(padding, "padding", 0)
     dh, dw = pair(dilation, "dilation", 1)
     oph, opw = pair(output_padding, "output_padding", 0)
     if (oph >= sh and oph >= dh) or (opw >= sw and opw >= dw):
-        raise ValueError(
+        raise InvalidArgument(
             f"output_padding {dims(oph, opw)} must be smaller than the stride {dims(sh, sw)} "
             f"or the dilation {dims(dh, dw)} on each axis"
         )
@@ -38,14 +39,14 @@ def _geometry(x, w, stride, padding, output_padding, dilation, groups):
     h_out = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1
     w_out = (wd - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1
     if h_out < 1 or w_out < 1:
-        raise ValueError(
+        raise InvalidArgument(
             f"padding {dims(ph, pw)} crops the whole {dims(h_out + 2 * ph, w_out + 2 * pw)} output "
             f"(output would be {dims(h_out, w_out)})"
         )
     if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise ValueError(f"groups must be a positive integer, got {groups!r}")
+        raise InvalidArgument(f"groups must be a positive integer, got {groups!r}")
     if c_in % groups:
-        raise ValueError(f"groups={groups} must divide the input channels ({c_in})")
+        raise InvalidArgument(f"groups={groups} must divide the input channels ({c_in})")
     c_out = w.shape[1] * groups
     # The forward convolution that maps (C_out, H_out, W_out) back to (C_in, H', W'), H' >= H.
     g = conv_geometry((c_out, h_out, w_out), w.shape, (sh, sw), (ph, pw), (dh, dw), "zeros", int(groups))
@@ -85,7 +86,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     if bias is not None:
         b = as_float_array(np.atleast_1d(bias), "bias", 1, x.dtype)
         if b.shape != (g.c_in,):
-            raise ValueError(f"bias has shape {tuple(b.shape)}; expected ({g.c_in},), one per output channel")
+            raise InvalidArgument(f"bias has shape {tuple(b.shape)}; expected ({g.c_in},), one per output channel")
         y += b[:, None, None]
     return y
 
@@ -104,7 +105,7 @@ def conv_transpose2d_backward(x, weight, grad_output, stride=1, padding=0, outpu
     g = _geometry(x, w, stride, padding, output_padding, dilation, groups)
     gy = as_float_array(grad_output, "grad_output", 3, x.dtype)
     if gy.shape != (g.c_in, g.h, g.w):
-        raise ValueError(
+        raise InvalidArgument(
             f"grad_output has shape {tuple(gy.shape)}; the output of this conv_transpose2d is {(g.c_in, g.h, g.w)}"
         )
     h, wd = x.shape[1:]

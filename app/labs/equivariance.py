@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.kernels import conv2d, pool2d
+from app.errors import InvalidArgument
 
 
 def shift(x, dy: int, dx: int, circular: bool):
@@ -82,7 +83,7 @@ def compare(x, kernel, dy=0, dx=0, stride=1, padding=1, padding_mode="zeros", di
     x = np.asarray(x)
     kernel = np.asarray(kernel, dtype=x.dtype)
     if kernel.ndim != 2:
-        raise ValueError(f"kernel must be 2-dimensional (kh, kw); got shape {tuple(kernel.shape)}")
+        raise InvalidArgument(f"kernel must be 2-dimensional (kh, kw); got shape {tuple(kernel.shape)}")
     c = x.shape[0]
     sy, sx = (stride, stride) if np.isscalar(stride) else tuple(stride)
     py, px = (padding, padding) if np.isscalar(padding) else tuple(padding)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.kernels import pool2d
+from app.errors import InvalidArgument
 
 
 def shift(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -36,7 +37,7 @@ def pool_invariance(x, kind="max", kernel_size=2, stride=None, padding=0, axis="
     the output moved).
     """
     if axis not in ("x", "y", "xy"):
-        raise ValueError(f'axis must be "x", "y" or "xy"; got {axis!r}')
+        raise InvalidArgument(f'axis must be "x", "y" or "xy"; got {axis!r}')
     kh, kw = (kernel_size, kernel_size) if np.isscalar(kernel_size) else kernel_size
     n = {"x": kw, "y": kh, "xy": min(kh, kw)}[axis]
     base, _ = pool2d(x, kind, kernel_size, stride, padding)

@@ -7,23 +7,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from app.schemas.common import (
     STRICT,
     Array1D,
     Array4D,
-    PaddingArg,
-    SizeArg,
+    ConvLayerGeometry,
+    Index3,
+    OneHotNeedsIndex,
+    Seed,
+    Source,
 )
 from app.schemas.compute import _InputMixin
 
-Index3 = Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(min_length=3, max_length=3)]
-Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
-Source = Literal["image", "sobel_x", "sobel_y", "sobel_mag"]
-
-
-class DeltaSpec(BaseModel):
+class DeltaSpec(OneHotNeedsIndex):
     """The upstream gradient δ = ∂L/∂y, described rather than sent.
 
     ``ones`` (L = Σ y), ``one_hot`` at ``index`` = [c, y, x] of the output
@@ -37,12 +35,6 @@ class DeltaSpec(BaseModel):
     seed: Seed = 0
     target: Literal["sobel_x", "sobel_y", "laplacian", "zero"] = "sobel_x"
 
-    @model_validator(mode="after")
-    def _needs_index(self):
-        if self.kind == "one_hot" and self.index is None:
-            raise ValueError("a one_hot δ needs index [c, y, x] of an output pixel")
-        return self
-
 
 class GradcheckSpec(BaseModel):
     """Finite-difference check in float64: every weight and bias, plus ``samples`` input pixels."""
@@ -53,16 +45,12 @@ class GradcheckSpec(BaseModel):
     seed: Seed = 0
 
 
-class BackwardRequest(_InputMixin):
+class BackwardRequest(_InputMixin, ConvLayerGeometry):
     """One conv layer's forward pass and its three gradients for a chosen δ (float64 inside)."""
 
     model_config = STRICT
     weight: Array4D = Field(..., description="(C_out, C_in, kh, kw)")
     bias: Array1D | None = Field(None, description="(C_out,)")
-    stride: SizeArg = 1
-    padding: PaddingArg = Field(0, description='int, [h, w], "valid" or "same" (stride 1 only)')
-    dilation: SizeArg = 1
-    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
     delta: DeltaSpec = Field(default_factory=DeltaSpec)
     gradcheck: GradcheckSpec | None = Field(None, description="also run the finite-difference check")
 

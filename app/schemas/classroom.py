@@ -5,10 +5,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.schemas.common import STRICT, Array1D, Array2D, Array3D, Array4D, Color, ImageId, PaddingArg, SizeArg
+from app.schemas.common import STRICT, Array1D, Array2D, Array3D, Array4D, Color, ConvLayerGeometry, ImageId
 
 
-class ParityRequest(BaseModel):
+class ParityRequest(ConvLayerGeometry):
     """One convolution layer, as the Convolution lab computes it, to be checked independently."""
 
     model_config = STRICT
@@ -17,10 +17,6 @@ class ParityRequest(BaseModel):
     color: Color | None = Field(None, description="convert the stored image to gray or rgb")
     weight: Array4D = Field(..., description="(C_out, C_in / groups, kh, kw)")
     bias: Array1D | None = Field(None, description="(C_out,)")
-    stride: SizeArg = 1
-    padding: PaddingArg = 0
-    dilation: SizeArg = 1
-    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
     groups: Annotated[int, Field(ge=1, le=1024)] = 1
     flip: bool = Field(False, description="true convolution: flip the kernel before sliding it")
     relu: bool = False

@@ -15,6 +15,7 @@ from app.schemas.common import (
     Array3D,
     Array4D,
     Color,
+    ConvLayerGeometry,
     DType,
     ImageId,
     PaddingArg,
@@ -58,16 +59,12 @@ class _InputMixin(BaseModel):
         return self
 
 
-class Conv2dRequest(_InputMixin):
+class Conv2dRequest(_InputMixin, ConvLayerGeometry):
     """One 2-D convolution layer (cross-correlation, as deep-learning frameworks compute it)."""
 
     model_config = STRICT
     weight: Array4D = Field(..., description="(C_out, C_in / groups, kh, kw)")
     bias: Array1D | None = Field(None, description="(C_out,)")
-    stride: SizeArg = 1
-    padding: PaddingArg = Field(0, description='int, [h, w], "valid" or "same" (stride 1 only)')
-    dilation: SizeArg = 1
-    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
     groups: Annotated[int, Field(ge=1, le=1024)] = 1
     flip: bool = Field(False, description="true convolution: flip the kernel in both axes before sliding it")
     relu: bool = Field(False, description="apply ReLU to the output (and to the gradient on the way back)")

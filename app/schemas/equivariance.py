@@ -1,11 +1,11 @@
 """Schemas of the Equivariance-lab endpoint."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from app.schemas.common import STRICT, Array2D, Color, ImageId
+from app.schemas.common import STRICT, Array2D, Color, ImageId, PaddingMode
 
 
 class EquivarianceRequest(BaseModel):
@@ -20,7 +20,7 @@ class EquivarianceRequest(BaseModel):
     stride: Annotated[int, Field(ge=1, le=8)] = 1
     padding: Annotated[int, Field(ge=0, le=7)] = 1
     dilation: Annotated[int, Field(ge=1, le=4)] = 1
-    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = Field(
+    padding_mode: PaddingMode = Field(
         "zeros", description='"circular" also makes the shift circular (a roll)'
     )
     pool: Annotated[int, Field(ge=0, le=8)] = Field(0, description="max-pool window for the invariance demo; 0 = off")

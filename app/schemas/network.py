@@ -11,23 +11,19 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, Field
 
-from app.schemas.common import STRICT, ImageId, PaddingArg, PoolPaddingArg, SizeArg
+from app.schemas.common import STRICT, ConvLayerGeometry, ImageId, PoolPaddingArg, SizeArg
 
 Width = Annotated[int, Field(ge=1, le=65536)]
 Activation = Literal["relu"] | None
 
 
-class ConvLayer(BaseModel):
+class ConvLayer(ConvLayerGeometry):
     """A convolution: ``filters`` maps of ``kernel`` taps; ``activation: "relu"`` fuses a ReLU."""
 
     model_config = STRICT
     type: Literal["conv"]
     filters: Width
     kernel: SizeArg
-    stride: SizeArg = 1
-    padding: PaddingArg = Field(0, description='int, [h, w], "valid" or "same" (stride 1 only)')
-    dilation: SizeArg = 1
-    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
     activation: Activation = None
 
 

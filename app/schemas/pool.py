@@ -5,35 +5,28 @@ nested lists in ``input`` (C, H, W), exactly as for /api/conv2d.
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from app.schemas.common import (
     STRICT,
+    Index3,
+    OneHotNeedsIndex,
     PoolPaddingArg,
+    Seed,
     SizeArg,
+    Source,
 )
 from app.schemas.compute import _InputMixin
 
-Index3 = Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(min_length=3, max_length=3)]
-Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]
-Source = Literal["image", "sobel_x", "sobel_y", "sobel_mag"]
-
-
-class PoolDeltaSpec(BaseModel):
+class PoolDeltaSpec(OneHotNeedsIndex):
     """δ for the pooling backward view: ``ones``, ``one_hot`` at [c, y, x] or seeded ``random``."""
 
     model_config = STRICT
     kind: Literal["ones", "one_hot", "random"] = "ones"
     index: Index3 | None = None
     seed: Seed = 0
-
-    @model_validator(mode="after")
-    def _needs_index(self):
-        if self.kind == "one_hot" and self.index is None:
-            raise ValueError("a one_hot δ needs index [c, y, x] of an output pixel")
-        return self
 
 
 class _PoolBase(_InputMixin):

@@ -26,7 +26,33 @@ export class Superseded extends Error {
 
 const inflight = new Map();
 
-async function errorFrom(response) {
+// While the server cannot be reached, /api/health is asked every HEALTH_POLL_MS; when it
+// answers, a "convlab:server-back" event lets the page clear the banner and recompute.
+export const UNREACHABLE = "The ConvLab server cannot be reached. Is it still running?";
+const HEALTH_POLL_MS = 1500;
+let polling = false;
+
+function watchForServer() {
+  if (polling) return;
+  polling = true;
+  const poll = async () => {
+    try {
+      const r = await fetch("/api/health", { cache: "no-store" });
+      if (r.ok) {
+        polling = false;
+        window.dispatchEvent(new CustomEvent("convlab:server-back"));
+        return;
+      }
+    } catch {
+      /* still away */
+    }
+    setTimeout(poll, HEALTH_POLL_MS);
+  };
+  setTimeout(poll, HEALTH_POLL_MS);
+}
+
+/** The ApiError for a non-2xx response, carrying its {"detail"} text. */
+export async function errorFrom(response) {
   let detail = `${response.status} ${response.statusText}`;
   try {
     const body = await response.json();
@@ -80,7 +106,8 @@ export async function request(url, { method = "GET", json, body, binary = false,
     response = await fetch(url, { method, headers, body, signal: controller.signal });
   } catch (err) {
     if (controller.signal.aborted) throw new Superseded();
-    throw new ApiError(0, "The ConvLab server cannot be reached. Is it still running?");
+    watchForServer();
+    throw new ApiError(0, UNREACHABLE);
   }
   try {
     if (!response.ok) throw await errorFrom(response);

@@ -47,6 +47,31 @@ export function drawImage(canvas, pixels, c, h, w) {
 }
 
 /** Integer display scale so a w×h map fits in maxW×maxH CSS pixels (at least 1). */
+/**
+ * Show `canvas` at cssW×cssH CSS pixels. With `sharp` (the default) its backing store
+ * also gets the screen's pixel ratio, so lines and text drawn on it stay crisp; without,
+ * the backing store is left alone (a map drawn one cell per pixel and scaled by CSS).
+ * Returns the pixel ratio.
+ */
+export function sizeCanvas(canvas, cssW, cssH, { sharp = true } = {}) {
+  canvas.style.width = `${cssW}px`;
+  canvas.style.height = `${cssH}px`;
+  const dpr = window.devicePixelRatio || 1;
+  if (sharp) {
+    canvas.width = Math.round(cssW * dpr);
+    canvas.height = Math.round(cssH * dpr);
+  }
+  return dpr;
+}
+
+/** The {row, col} of an h×w grid drawn over `canvas` under the pointer of `event`, or null outside. */
+export function cellUnder(canvas, event, h, w) {
+  const rect = canvas.getBoundingClientRect();
+  const col = Math.floor(((event.clientX - rect.left) / rect.width) * w);
+  const row = Math.floor(((event.clientY - rect.top) / rect.height) * h);
+  return row >= 0 && col >= 0 && row < h && col < w ? { row, col } : null;
+}
+
 export function fitScale(h, w, maxW, maxH) {
   return Math.max(1, Math.floor(Math.min(maxW / w, maxH / h)));
 }
@@ -101,11 +126,7 @@ export class MapView {
   }
 
   #cellAt(event) {
-    const rect = this.canvas.getBoundingClientRect();
-    const col = Math.floor(((event.clientX - rect.left) / rect.width) * this.w);
-    const row = Math.floor(((event.clientY - rect.top) / rect.height) * this.h);
-    if (row < 0 || col < 0 || row >= this.h || col >= this.w) return null;
-    return { row, col };
+    return cellUnder(this.canvas, event, this.h, this.w);
   }
 
   #emit(handlers, event) {
@@ -129,13 +150,8 @@ export class MapView {
     this.scale = fitScale(h, w, this.maxW, this.maxH);
     const cssW = w * this.scale;
     const cssH = h * this.scale;
-    for (const c of [this.canvas, this.overlay]) {
-      c.style.width = `${cssW}px`;
-      c.style.height = `${cssH}px`;
-    }
-    const dpr = window.devicePixelRatio || 1;
-    this.overlay.width = Math.round(cssW * dpr);
-    this.overlay.height = Math.round(cssH * dpr);
+    sizeCanvas(this.canvas, cssW, cssH, { sharp: false });
+    sizeCanvas(this.overlay, cssW, cssH);
     this.clearOverlay();
   }
 
@@ -243,6 +259,97 @@ export function exportCanvases(canvases, w, h, filename) {
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);
   }, "image/png");
+}
+
+// --- Numbers printed inside map cells: one rule for every map on the page ----------------
+
+/** The smallest size (CSS px) a number may be printed at: 18 in presentation mode, read from the back of a room. */
+export function minNumberPx() {
+  return document.documentElement.classList.contains("present") ? 18 : 9;
+}
+
+/** The largest size (CSS px) a cell's number grows to. */
+const maxNumberPx = () => (document.documentElement.classList.contains("present") ? 30 : 15);
+
+/**
+ * A value as printed in a cell of a map whose values reach ±`span` (the largest |value|
+ * of the map): rounded relative to the map's range, so the float32 round-off of an exact
+ * 0 (|v| ≤ 1e-6 · span) prints "0" and every cell of a map has the same decimals, enough
+ * for `digits` significant digits on the largest value. `compact` drops a leading zero
+ * (".85"). The exact float stays one click away in the lab's explanation panel.
+ */
+export function cellText(v, span, digits = 3, { compact = false } = {}) {
+  if (!Number.isFinite(v)) return String(v);
+  const m = Math.abs(span) || Math.abs(v);
+  if (m === 0 || Math.abs(v) <= m * 1e-6) return "0";
+  const exponent = Math.floor(Math.log10(m));
+  let s;
+  if (exponent >= 5 || exponent < -3) {
+    const [mant, exp] = v.toExponential(Math.max(0, digits - 2)).split("e");
+    s = `${mant.replace(/\.?0+$/, "")}e${Number(exp)}`;
+  } else {
+    const decimals = Math.min(6, Math.max(0, digits - 1 - exponent));
+    s = v.toFixed(decimals);
+    if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
+    if (/^-0(\.0*)?$/.test(s)) s = "0";
+  }
+  if (compact) s = s.replace(/^(-?)0\./, "$1.");
+  return s.replaceAll("-", "−");
+}
+
+/** The largest |value| of a map (of its first `n` values). */
+export function spanOf(values) {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) {
+    const a = Math.abs(values[i]);
+    if (a > m && Number.isFinite(a)) m = a;
+  }
+  return m;
+}
+
+/**
+ * How the numbers of a grid of cells are printed: {px, font, text(i)} with the largest
+ * font (at least minNumberPx()) and the most digits (3 down to 1, then without leading
+ * zeros) at which every printed value fits inside its cell, or null when none does —
+ * then the map shows no numbers rather than numbers too small to read or spilling into
+ * the next cell. `cellW`, `cellH` are one cell's size in CSS px; `only(i)` picks the
+ * cells that print. `ctx` is any 2D context (its font is changed, for measuring).
+ */
+export function planCellNumbers(ctx, values, { cellW, cellH = cellW, span = spanOf(values), digits = 3, weight = "", only = null } = {}) {
+  const least = minNumberPx();
+  const start = Math.min(maxNumberPx(), Math.floor(Math.min(cellH * 0.42, cellW * 0.5)));
+  if (start < least || !values || !values.length) return null;
+  const picked = [];
+  for (let i = 0; i < values.length; i++) if (!only || only(i)) picked.push(i);
+  const family = 'system-ui, "DejaVu Sans", sans-serif';
+  const sizes = [...new Set([start, Math.max(least, Math.round(start * 0.8)), least])];
+  const forms = [];
+  for (let d = digits; d >= 1; d--) forms.push({ d, compact: false });
+  forms.push({ d: 1, compact: true });
+  for (const form of forms) {
+    const texts = new Map(); // index -> text
+    const unique = new Set();
+    for (const i of picked) {
+      const t = cellText(values[i], span, form.d, form);
+      texts.set(i, t);
+      unique.add(t);
+    }
+    for (const px of sizes) {
+      ctx.font = `${weight} ${px}px ${family}`.trim();
+      let widest = 0;
+      for (const t of unique) widest = Math.max(widest, ctx.measureText(t).width);
+      if (widest <= cellW - Math.max(3, px * 0.25) && px * 1.05 <= cellH) {
+        return { px, font: `${weight} ${px}px ${family}`.trim(), text: (i) => texts.get(i) ?? null };
+      }
+    }
+  }
+  return null;
+}
+
+/** Record on `canvas` the size its cell numbers were printed at (or that none are), for tests and styles. */
+export function markNumbers(canvas, plan) {
+  if (plan) canvas.dataset.numberPx = String(plan.px);
+  else delete canvas.dataset.numberPx;
 }
 
 /** Format a number for display with `digits` significant digits, tabular and signed. */

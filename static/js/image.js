@@ -6,10 +6,49 @@
 
 import { ApiError, getJSON, request } from "./api.js";
 
-const uploads = new Map(); // id -> {blob, name, maxSide}: what to re-send on a 404
-const pixelCache = new Map(); // `${id}:${color}` -> Float32Array with .shape (C, H, W)
+const uploads = new Map(); // id -> {blob, name}: what to re-send on a 404
+const pixelCache = new Map(); // `${id}@${side}:${color}` -> Float32Array with .shape (C, H, W)
 const PIXEL_CACHE_SIZE = 6;
 let samplesPromise = null;
+
+// "Max side": every lab computes on a copy of the chosen image shrunk to this longest
+// side, made by the server (POST /api/images/{id}/resized) for samples and uploads
+// alike. Uploads are stored at UPLOAD_SIDE, the largest choice, so going back up
+// from 64 to 512 needs no new upload.
+const UPLOAD_SIDE = 512;
+let maxSide = UPLOAD_SIDE;
+const resized = new Map(); // `${id}@${side}` -> Promise of {id, width, height, channels}
+
+/** Set the longest side the labs compute at (the picker calls this from the state). */
+export function setMaxSide(side) {
+  maxSide = Number(side) > 0 ? Number(side) : UPLOAD_SIDE;
+}
+
+export const getMaxSide = () => maxSide;
+
+/**
+ * {id, width, height, channels} of what the labs use for image `id` at the current max
+ * side: the image itself when it is small enough, else its shrunk copy (asked for once).
+ */
+export function effectiveInfo(id, side = maxSide) {
+  const key = `${id}@${side}`;
+  if (!resized.has(key)) {
+    const pending = request(`/api/images/${encodeURIComponent(id)}/resized?max_side=${encodeURIComponent(side)}`, { method: "POST" });
+    pending.catch(() => resized.delete(key));
+    resized.set(key, pending);
+  }
+  return resized.get(key);
+}
+
+/** The id the labs send for image `id`: no request while nothing needs shrinking. */
+async function effectiveId(id) {
+  if (maxSide >= UPLOAD_SIDE) return id; // samples and uploads are stored at most this big
+  return (await effectiveInfo(id)).id;
+}
+
+function forgetResized(id) {
+  for (const key of [...resized.keys()]) if (key.startsWith(`${id}@`)) resized.delete(key);
+}
 
 /** [{id, name, width, height, channels}] of the built-in samples (fetched once). */
 export function listSamples() {
@@ -20,17 +59,20 @@ export function listSamples() {
   return samplesPromise;
 }
 
-/** Upload a File/Blob; resolves to {id, width, height, channels}. */
-export async function upload(blob, { name = blob.name || "image", maxSide = 512 } = {}) {
+/**
+ * Upload a File/Blob (stored at the largest max side, UPLOAD_SIDE); resolves to
+ * {id, width, height, channels} of the stored image.
+ */
+export async function upload(blob, { name = blob.name || "image" } = {}) {
   const form = new FormData();
   form.append("file", blob, name.replace(/[^\w.\- ]/g, "_").slice(0, 80) || "image");
-  form.append("max_side", String(maxSide));
+  form.append("max_side", String(UPLOAD_SIDE));
   form.append("color", "auto");
-  const info = await request(`/api/images?max_side=${encodeURIComponent(maxSide)}&color=auto`, {
+  const info = await request(`/api/images?max_side=${UPLOAD_SIDE}&color=auto`, {
     method: "POST",
     body: form,
   });
-  uploads.set(info.id, { blob, name, maxSide });
+  uploads.set(info.id, { blob, name });
   return { ...info, name };
 }
 
@@ -46,24 +88,29 @@ function isMissingImage(err) {
 const MAX_REUPLOADS = 4;
 
 /**
- * Run `fn(id)`; when the server answers 404 for an image we uploaded, upload it
- * again and retry (a few times). Samples are built into every server and never go missing.
+ * Run `fn(id)` with the id of what the labs compute on (image `id` at the current max
+ * side). When the server answers 404 (a worker lost the image or its shrunk copy), the
+ * copy is made again — after uploading the same bytes again for an image we uploaded —
+ * and fn retried (a few times). Samples are built into every server and never go missing.
  */
 export async function withImage(id, fn) {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await fn(id);
+      return await fn(await effectiveId(id));
     } catch (err) {
-      if (!isMissingImage(err) || !uploads.has(id) || attempt >= MAX_REUPLOADS) throw err;
-      const { blob, name, maxSide } = uploads.get(id);
-      id = (await upload(blob, { name, maxSide })).id;
+      if (!isMissingImage(err) || attempt >= MAX_REUPLOADS) throw err;
+      forgetResized(id);
+      if (uploads.has(id)) {
+        const { blob, name } = uploads.get(id);
+        id = (await upload(blob, { name })).id;
+      } else if (!id.startsWith("sample-") || attempt > 0) throw err;
     }
   }
 }
 
-/** The exact float32 pixels of an image, (C, H, W), converted to `color` ("gray" | "rgb"). */
+/** The exact float32 pixels of image `id` at the current max side, (C, H, W), converted to `color` ("gray" | "rgb"). */
 export async function getPixels(id, color) {
-  const key = `${id}:${color}`;
+  const key = `${id}@${maxSide}:${color}`;
   if (pixelCache.has(key)) return pixelCache.get(key);
   const answer = await withImage(id, (imageId) =>
     request(`/api/images/${encodeURIComponent(imageId)}/pixels?color=${encodeURIComponent(color)}`, {

@@ -12,10 +12,11 @@
 import * as image from "./image.js";
 import * as state from "./state.js";
 import { t } from "./strings.js";
-import { notify, reportError, showError } from "./ui.js";
+import { UNREACHABLE } from "./api.js";
+import { clearError, notify, reportError, showError } from "./ui.js";
 import { mountImagePicker } from "./widgets/image-picker.js";
 
-const LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "family"];
+const LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "inside", "family"];
 
 state.registerFields([
   { name: "lab", def: "conv" },
@@ -93,6 +94,16 @@ function showLab(lab) {
   }
 }
 
+/** Say which URL values were out of range or unusable (state.js changed them), and fix the URL. */
+function reportUrlProblems() {
+  const problems = state.takeWarnings();
+  if (!problems.length) return;
+  const shown = problems.slice(0, 4).map((p) => `${p.name}=${p.raw || "(empty)"}: ${p.problem}, using ${JSON.stringify(p.value)}`);
+  const more = problems.length > 4 ? ` and ${problems.length - 4} more` : "";
+  notify(`The link had values this page cannot use. ${shown.join("; ")}${more}.`, 15000);
+  state.flush();
+}
+
 function applyPresent(on) {
   document.documentElement.classList.toggle("present", on);
   document.getElementById("present-toggle").setAttribute("aria-pressed", String(on));
@@ -112,6 +123,7 @@ async function boot() {
   }
   // Labs registered their fields after the first read; re-read so their URL values apply.
   state.readFromUrl();
+  reportUrlProblems();
 
   for (const button of document.querySelectorAll(".labs-nav [data-lab]")) {
     button.addEventListener("click", () => state.set({ lab: button.dataset.lab }, { history: true }));
@@ -132,8 +144,21 @@ async function boot() {
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "p" || e.key === "P") state.set({ present: !state.get().present });
   });
-  window.addEventListener("hashchange", () => state.readFromUrl());
-  window.addEventListener("popstate", () => state.readFromUrl());
+  // The server came back after a restart (api.js polls while it is away): recompute the lab.
+  window.addEventListener("convlab:server-back", () => {
+    if (document.getElementById("error").textContent === UNREACHABLE) clearError();
+    notify("The server is back; recomputing.");
+    const s = state.get();
+    mounted.get(s.lab)?.update?.(s, Object.keys(s));
+  });
+  window.addEventListener("hashchange", () => {
+    state.readFromUrl();
+    reportUrlProblems();
+  });
+  window.addEventListener("popstate", () => {
+    state.readFromUrl();
+    reportUrlProblems();
+  });
 
   state.subscribe((s, changed) => {
     if (changed.includes("lab")) showLab(s.lab);

@@ -14,7 +14,7 @@ const fixed = {
   "prewitt-y": [-1, -1, -1, 0, 0, 0, 1, 1, 1],
   "scharr-x": [-3, 0, 3, -10, 0, 10, -3, 0, 3],
   "scharr-y": [-3, -10, -3, 0, 0, 0, 3, 10, 3],
-  laplacian: [0, 1, 0, 1, -4, 1, 0, 1, 0],
+  laplacian: [0, -1, 0, -1, 4, -1, 0, -1, 0], // the chapter's (section 36.7): centre 4, neighbours −1
   emboss: [-2, -1, 0, -1, 1, 1, 0, 1, 2],
   outline: [-1, -1, -1, -1, 8, -1, -1, -1, -1],
 };

@@ -60,6 +60,31 @@ export function samePadding(k, d = 1) {
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
+/** [[top, bottom], [left, right]] for `padding` given as an int, an [h, w] pair, "valid" or "same". */
+export function paddingSides(padding, kh, kw, dh = 1, dw = 1) {
+  if (padding === "valid") return [[0, 0], [0, 0]];
+  if (padding === "same") return [samePadding(kh, dh), samePadding(kw, dw)];
+  const [ph, pw] = pair(padding, "padding");
+  return [[ph, ph], [pw, pw]];
+}
+
+/** Output length of a transposed convolution along one axis: (n − 1)·s − 2p + d(k − 1) + output_padding + 1. */
+export function convTransposeOutputSize(n, k, s = 1, p = 0, d = 1, outputPadding = 0) {
+  for (const [name, v, lo] of [["input size", n, 1], ["kernel", k, 1], ["stride", s, 1], ["dilation", d, 1],
+    ["padding", p, 0], ["output_padding", outputPadding, 0]]) {
+    if (v < lo) throw new Error(`${name} must be >= ${lo}, got ${v}`);
+  }
+  if (outputPadding >= Math.max(s, d)) {
+    throw new Error(`output_padding ${outputPadding} must be smaller than the stride (${s}) or the dilation (${d})`);
+  }
+  const out = (n - 1) * s - 2 * p + d * (k - 1) + outputPadding + 1;
+  if (out < 1) throw new Error(`padding ${p} crops everything: (n−1)·s − 2p + d(k−1) + output_padding + 1 = ${out}; lower padding`);
+  return out;
+}
+
+/** The output_padding that gives a forward convolution's input length back from its output length. */
+export const outputPaddingFor = (nIn, nOut, k, s = 1, p = 0, d = 1) => nIn - ((nOut - 1) * s - 2 * p + d * (k - 1) + 1);
+
 /** Parameters of a conv layer (eq. 36.5): C_out·(C_in/groups·kh·kw + 1). */
 export function convParams(cIn, cOut, kh, kw, bias = true, groups = 1) {
   if (groups < 1 || cIn % groups || cOut % groups) {
@@ -76,6 +101,18 @@ export const convMacs = (hOut, wOut, cOut, cIn, kh, kw, groups = 1) => hOut * wO
 
 /** Memory of one activation tensor (float32 by default). */
 export const activationBytes = (shape, bytesPerValue = 4) => shape.reduce((a, b) => a * b, 1) * bytesPerValue;
+
+/**
+ * A byte count in binary units, one decimal, rounded half up: 784 → "784 B", 8323200 → "7.9 MiB";
+ * the unit is the largest in which the rounded value is at least 1.0 (mirror of arithmetic.format_bytes).
+ */
+export function formatBytes(n) {
+  for (const [unit, size] of [["GiB", 2 ** 30], ["MiB", 2 ** 20], ["KiB", 2 ** 10]]) {
+    const tenths = Math.floor((20 * n + size) / (2 * size));
+    if (tenths >= 10) return `${Math.floor(tenths / 10)}.${tenths % 10} ${unit}`;
+  }
+  return `${n} B`;
+}
 
 /**
  * Padded coordinate t (−before ≤ t < n + after) → source index in 0..n−1, or −1 for a
@@ -105,18 +142,11 @@ export function convGeometry({ h, w, kernel, stride = 1, padding = 0, dilation =
   if (kh < 1 || kw < 1) return fail("kernel-size", "kernel size must be at least 1");
   if (sh < 1 || sw < 1) return fail("stride", "stride must be at least 1");
   if (dh < 1 || dw < 1) return fail("dilation", "dilation must be at least 1");
-  let pads; // [top, bottom, left, right]
-  if (padding === "valid") pads = [0, 0, 0, 0];
-  else if (padding === "same") {
-    if (sh !== 1 || sw !== 1) {
-      return fail("padding", `padding "same" needs stride 1, got stride ${sh}×${sw}`, "set stride to 1 or choose a number for padding");
-    }
-    pads = [...samePadding(kh, dh), ...samePadding(kw, dw)];
-  } else {
-    const [ph, pw] = pair(padding, "padding");
-    if (ph < 0 || pw < 0) return fail("padding", "padding must be at least 0");
-    pads = [ph, ph, pw, pw];
+  if (padding === "same" && (sh !== 1 || sw !== 1)) {
+    return fail("padding", `padding "same" needs stride 1, got stride ${sh}×${sw}`, "set stride to 1 or choose a number for padding");
   }
+  const pads = paddingSides(padding, kh, kw, dh, dw).flat(); // [top, bottom, left, right]
+  if (pads.some((p) => p < 0)) return fail("padding", "padding must be at least 0");
   const [top, bottom, left, right] = pads;
   const padH = Math.max(top, bottom);
   const padW = Math.max(left, right);
@@ -195,4 +225,21 @@ export function receptiveField(layers) {
     }
     return { size: squash(size), jump: squash(jump), start: squash(start) };
   });
+}
+
+/**
+ * The input pixels output unit (row, col) can see, {top, left, height, width}, from one
+ * layer of receptiveField (or the summary's rf_size/rf_jump/rf_start); may leave the image.
+ */
+export function unitField(rf, row, col) {
+  const asPair = (v) => (Array.isArray(v) ? v : [v, v]);
+  const [sh, sw] = asPair(rf.size);
+  const [jh, jw] = asPair(rf.jump);
+  const [th, tw] = asPair(rf.start);
+  return {
+    top: Math.floor(th + row * jh - (sh - 1) / 2 + 0.5),
+    left: Math.floor(tw + col * jw - (sw - 1) / 2 + 0.5),
+    height: sh,
+    width: sw,
+  };
 }

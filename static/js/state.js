@@ -4,9 +4,20 @@
 // registers it here; names are unique across labs (labs prefix theirs, e.g.
 // "pool.k"). Only this module touches location/history. A shared link or a
 // reload restores exactly the state that was on screen.
+//
+// A URL is input from anyone: every value read from it is checked against its field's
+// kind (the type of `def`) and limits (`min`, `max`, `options`, `maxLength`, `check`,
+// declared in the table or in ./limits.js) before any lab sees it. A value of the wrong
+// kind falls back to the default, a number out of range is clamped, and each change is
+// remembered as a message naming the field (takeWarnings()) for the page to show.
+
+import { URL_LIMITS } from "./limits.js";
 
 const fields = new Map();
 let state = {};
+let warnings = [];
+const MAX_TEXT = 4000; // characters of one string field from a URL
+const MAX_LIST = 4096; // elements of one list field from a URL
 const listeners = new Set();
 let writeTimer = null;
 
@@ -71,23 +82,109 @@ function parserFor(field) {
 
 const clone = (v) => (v !== null && typeof v === "object" ? JSON.parse(JSON.stringify(v)) : v);
 
+function kindOf(v) {
+  if (Array.isArray(v)) return "list";
+  if (v === null) return "null";
+  return typeof v;
+}
+
+function clampNumber(v, field) {
+  let x = v;
+  if (Number.isInteger(field.def) && !Number.isInteger(x)) x = Math.round(x);
+  if (field.min !== undefined && x < field.min) x = field.min;
+  if (field.max !== undefined && x > field.max) x = field.max;
+  return x;
+}
+
+/**
+ * A value parsed from the URL, made safe for `field`: [value, problem or ""].
+ * Wrong kind -> the default; numbers (alone or in lists) clamped to [min, max];
+ * strings outside `options` -> the default; lists and text cut to a length.
+ */
+export function conform(field, value) {
+  const def = field.def;
+  const want = kindOf(def);
+  if (kindOf(value) !== want) return [clone(def), "not understood"];
+  if (want === "number") {
+    if (!Number.isFinite(value)) return [clone(def), "not a finite number"];
+    const x = clampNumber(value, field);
+    if (x !== value) return [x, `out of range (${field.min ?? "−∞"} to ${field.max ?? "∞"})`];
+  } else if (want === "string") {
+    if (field.options && !field.options.includes(value)) return [clone(def), "not one of the choices"];
+    if (value.length > (field.maxLength ?? MAX_TEXT)) return [clone(def), "too long"];
+  } else if (want === "list") {
+    const limit = field.maxLength ?? MAX_LIST;
+    if (value.length > limit) return [clone(def), `longer than ${limit} values`];
+    const numeric = def.length ? typeof def[0] === "number" : value.every((v) => typeof v === "number");
+    if (numeric) {
+      if (!value.every((v) => typeof v === "number" && Number.isFinite(v))) return [clone(def), "not a list of numbers"];
+      if (field.minLength !== undefined && value.length && value.length < field.minLength) return [clone(def), "too short"];
+      const clamped = value.map((v) => clampNumber(v, field));
+      if (clamped.some((v, i) => v !== value[i])) return [clamped, `out of range (${field.min ?? "−∞"} to ${field.max ?? "∞"})`];
+    } else if (!value.every((v) => typeof v === "string" && v.length <= MAX_TEXT)) {
+      return [clone(def), "not a list of names"];
+    }
+  } else if (want === "object") {
+    if (JSON.stringify(value).length > (field.maxLength ?? 20 * MAX_TEXT)) return [clone(def), "too long"];
+  }
+  if (field.check) {
+    let checked;
+    try {
+      checked = field.check(value);
+    } catch {
+      checked = undefined;
+    }
+    if (checked === undefined) return [clone(def), "not allowed here"];
+    if (JSON.stringify(checked) !== JSON.stringify(value)) return [checked, "adjusted to the server's limits"];
+  }
+  return [value, ""];
+}
+
+/** The value of `field` in a URL's parameters (its default when absent), checked by conform(). */
+function valueFromUrl(field, params) {
+  if (!params.has(field.name)) return clone(field.def);
+  const raw = params.get(field.name);
+  let parsed;
+  try {
+    parsed = parserFor(field)(raw);
+  } catch {
+    parsed = undefined;
+  }
+  const [value, problem] = parsed === undefined ? [clone(field.def), raw === "" ? "empty" : "not understood"]
+    : conform(field, parsed);
+  if (problem) warnings.push({ name: field.name, raw: String(raw).slice(0, 40), value, problem });
+  return value;
+}
+
+/** Every registered field's name (the tests load each one with hostile values). */
+export function fieldNames() {
+  return [...fields.keys()];
+}
+
+/** [{name, raw, value, problem}] for URL values changed since the last call. */
+export function takeWarnings() {
+  const out = warnings;
+  warnings = [];
+  return out;
+}
+
 /** Declare fields (a table of {name, def, parse?, format?}) and read their values from the URL. */
 export function registerFields(table) {
   const fromUrl = decodeHash(location.hash);
-  for (const field of table) {
-    if (fields.has(field.name)) throw new Error(`state field "${field.name}" registered twice`);
+  for (const declared of table) {
+    if (fields.has(declared.name)) throw new Error(`state field "${declared.name}" registered twice`);
+    const field = { ...URL_LIMITS[declared.name], ...declared };
     fields.set(field.name, field);
-    let value = clone(field.def);
-    if (fromUrl.has(field.name)) {
-      const parsed = parserFor(field)(fromUrl.get(field.name));
-      if (parsed !== undefined) value = parsed;
-    }
-    state[field.name] = value;
+    state[field.name] = valueFromUrl(field, fromUrl);
   }
 }
 
 function decodeHash(hash) {
-  return new URLSearchParams(String(hash || "").replace(/^#/, ""));
+  try {
+    return new URLSearchParams(String(hash || "").replace(/^#/, ""));
+  } catch {
+    return new URLSearchParams();
+  }
 }
 
 /** The current state (treat as read-only; change it with set()). */
@@ -161,14 +258,8 @@ export function shareUrl() {
 /** Re-read the state from the URL (on back/forward navigation). */
 export function readFromUrl() {
   const fromUrl = decodeHash(location.hash);
+  warnings = [];
   const patch = {};
-  for (const [name, field] of fields) {
-    let value = clone(field.def);
-    if (fromUrl.has(name)) {
-      const parsed = parserFor(field)(fromUrl.get(name));
-      if (parsed !== undefined) value = parsed;
-    }
-    patch[name] = value;
-  }
+  for (const [name, field] of fields) patch[name] = valueFromUrl(field, fromUrl);
   return set(patch);
 }

@@ -11,6 +11,7 @@ export const STRINGS = {
   "nav.network": "Network",
   "nav.equivariance": "Equivariance",
   "nav.train": "Train",
+  "nav.inside": "Inside",
   "nav.family": "More",
   "shell.present": "Present",
   "shell.presentTitle": "Presentation mode (P)",
@@ -26,13 +27,16 @@ export const STRINGS = {
   // Image picker
   "picker.uploaded": "(uploaded image)",
   "picker.uploading": "Uploading {name}…",
-  "picker.loaded": "Loaded {name}: {w} × {h}, {kind}",
+  "picker.loaded": "Loaded {name}: {h} × {w}, {kind}",
   "picker.gray": "gray",
   "picker.colour": "colour",
-  "picker.meta": "{w} × {h} px · {kind} · {mode}",
+  "picker.meta": "{h} × {w} px · {kind} · {mode}",
+  "picker.metaShrunk": "{h} × {w} px (from {h0} × {w0}) · {kind} · {mode}",
+
   "picker.usedGray": "used as gray",
   "picker.usedRgb": "used as RGB",
-  "picker.graySource": "grayscale image",
+  "picker.usedRgbOfGray": "used as RGB (3 equal channels)",
+  "picker.graySource": "gray image",
   "picker.rgbSource": "colour image",
 
   // Shared dialog words
@@ -52,6 +56,8 @@ export const STRINGS = {
   "tools.compareTitle": "Open this configuration twice, side by side",
   "tools.code": "Code export and parity…",
   "tools.codeTitle": "NumPy and PyTorch code that reproduce the Convolution lab's numbers",
+  "tools.classStart": "Start a class (phones answer)",
+  "tools.classStartTitle": "Every student answers on their phone; the projector shows the class's answers",
   "tools.learn": "Learn a filter…",
   "tools.learnTitle": "Recover a hidden kernel by gradient descent",
 
@@ -128,7 +134,7 @@ export const STRINGS = {
   "camera.stop": "Stop camera",
   "camera.title": "Use live camera frames as the input (at most 2 per second)",
   "camera.starting": "Asking for the camera…",
-  "camera.live": "Camera on: {w} × {h}, {fps} frames per second sent.",
+  "camera.live": "Camera on: {h} × {w}, {fps} frames per second sent.",
   "camera.stopped": "Camera off; the last frame stays as the input.",
   "camera.denied": "The camera permission was refused. Allow it in the browser's site settings to use live input; everything else keeps working.",
   "camera.none": "No camera was found. Plug one in or pick a sample image.",

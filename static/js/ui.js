@@ -12,6 +12,18 @@ export function showError(message) {
   el.hidden = false;
 }
 
+/**
+ * A channel picker for a C-channel input: hidden for one channel, else one option per
+ * channel (R, G, B for colour), `chosen` clamped to the last.
+ */
+export function renderChannelPick(pick, select, C, chosen) {
+  pick.hidden = C <= 1;
+  if (select.options.length !== C) {
+    select.replaceChildren(...Array.from({ length: C }, (_, c) => el("option", { value: String(c) }, ["R", "G", "B"][c] ?? String(c))));
+  }
+  select.value = String(Math.min(chosen, C - 1));
+}
+
 export function clearError() {
   const el = errorEl();
   el.textContent = "";

@@ -12,10 +12,12 @@ import warnings
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.waits import quiet, track_requests
+
 axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
 
 pytestmark = pytest.mark.e2e
-LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "family"]
+LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "inside", "family"]
 SEVERE = {"serious", "critical"}
 AXE = axe_module.Axe()
 
@@ -45,11 +47,12 @@ def set_hash(page, fragment):
 
 def test_every_lab_has_an_accessible_shell(app_page):
     page = app_page
+    inflight = track_requests(page)
     lab_reports = []
     for lab in LABS:
         set_hash(page, f"lab={lab}")
         expect(page.get_by_test_id(f"nav-{lab}")).to_have_attribute("aria-current", "page")
-        page.wait_for_timeout(400)  # let the lab render its first pictures
+        quiet(page, inflight)  # the lab's first pictures are drawn
         found = severe_violations(page)
         assert not found["shell"], f"{lab} lab: {found['shell']}"
         lab_reports += [f"{lab}: {line}" for line in found["lab"]]
@@ -64,10 +67,11 @@ def test_every_lab_has_an_accessible_shell(app_page):
     ("lab=conv&tool=teacher", "teacher-dialog"),
     ("lab=conv&lock=stride&hide=padding&caption=Look", "caption"),
 ])
-def test_classroom_views_have_no_serious_violations(goto_state, fragment, visible):
+def test_classroom_views_have_no_serious_violations(app_page, goto_state, fragment, visible):
+    inflight = track_requests(app_page)
     page = goto_state(fragment)
     expect(page.get_by_test_id(visible)).to_be_visible()
-    page.wait_for_timeout(300)
+    quiet(page, inflight)
     found = severe_violations(page)
     assert not found["shell"], found["shell"]
 

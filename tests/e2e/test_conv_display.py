@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from app import kernels
 from app.imaging.samples import all_samples
+from tests.e2e.waits import painted
 
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
 
@@ -58,10 +59,10 @@ def test_big_maps_are_drawn_from_indices_and_exact_on_demand(page, live_server):
     tip = page.locator("#tooltip")
     expect(tip).to_contain_text("value …")
     row, col = map(int, re.search(r"row (\d+), col (\d+)", tip.text_content()).groups())
-    for _ in range(100):
+    for _ in range(300):  # until the page has asked (each call lets the route handler run)
         if held:
             break
-        page.wait_for_timeout(20)
+        painted(page)
     assert len(held) == 1 and "display" not in bodies[-1] and bodies[-1]["weight"] == bodies[0]["weight"]
     canvas.click(position={"x": box["width"] * 0.6, "y": box["height"] * 0.4})
     expect(page.locator(".madd-result")).to_contain_text("server …")
@@ -79,5 +80,5 @@ def test_big_maps_are_drawn_from_indices_and_exact_on_demand(page, live_server):
     count = len(bodies)
     page.get_by_test_id("colormap").select_option("viridis")
     expect(card).to_have_attribute("data-map", "viridis")
-    page.wait_for_timeout(100)
+    painted(page, 4)  # a request for the change would have left by now
     assert len(bodies) == count

@@ -26,7 +26,7 @@ from app.imaging.samples import all_samples
 CASES = json.loads((Path(__file__).parents[1] / "cases" / "shapes.json").read_text())
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
 SOBEL_Y = SOBEL_X.T.copy()
-LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float32)
+LAPLACIAN = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]], dtype=np.float32)
 
 
 def sample(name: str) -> np.ndarray:
@@ -103,18 +103,27 @@ def diverging_colour(page: Page, value: float, m: float) -> list[int]:
 
 
 def test_shape_js_matches_hand_cases(lab: Page):
-    """static/js/shape.js gives the same answers as app.arithmetic on tests/cases/shapes.json (groups too)."""
+    """static/js/shape.js gives the same answers as app.arithmetic on tests/cases/shapes.json (every function)."""
     results = lab.evaluate(
         """async (cases) => {
           const m = await import('/static/js/shape.js');
+          const geometry = (args) => {
+            const g = m.convGeometry(args);
+            if (!g.ok) throw new Error(g.error);
+            return { hOut: g.hOut, wOut: g.wOut, pads: g.pads };
+          };
           const fns = {conv_output_size: m.convOutputSize, conv_output_size_padded: m.convOutputSizePadded,
             pool_output_size: m.poolOutputSize, dropped_by_floor: m.droppedByFloor, same_padding: m.samePadding,
             conv_params: m.convParams, dense_params: m.denseParams, conv_macs: m.convMacs,
-            activation_bytes: m.activationBytes};
+            activation_bytes: m.activationBytes, padding_sides: m.paddingSides,
+            conv_transpose_output_size: m.convTransposeOutputSize, output_padding_for: m.outputPaddingFor,
+            format_bytes: m.formatBytes, receptive_field: m.receptiveField, unit_field: m.unitField,
+            conv_geometry: geometry};
           const out = [];
           for (const [name, list] of Object.entries(cases)) {
             if (name.startsWith('_')) continue;
             for (const c of list) {
+              if (!fns[name]) { out.push([name, c, {error: 'no such function in shape.js'}]); continue; }
               try { out.push([name, c, {out: fns[name](...c.args)}]); }
               catch (e) { out.push([name, c, {error: e.message}]); }
             }

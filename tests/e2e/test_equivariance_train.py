@@ -80,3 +80,35 @@ def test_short_training_run_updates_curves_accuracy_and_prediction(goto_state):
     # No network any more: the old filters go, and the page never asked for a missing run.
     expect(page.locator("[data-testid^='train-filter-']")).to_have_count(0)
     assert not page.console_errors
+
+
+def test_reset_while_a_prediction_is_on_its_way_asks_nothing_of_the_reset_run(goto_state):
+    """The race behind a 404 after Reset: a prediction sent before the click reaches the server after it.
+
+    The page must forget the run at the click: the held prediction is aborted, so its
+    answer (a 404 for the reset run) is never asked for by the page nor drawn.
+    """
+    page = goto_state("lab=train&train.filters=4")
+    page.get_by_test_id("train-start").click()
+    expect(page.get_by_test_id("train-pause")).to_be_enabled(timeout=30_000)
+    page.get_by_test_id("train-pause").click()
+    expect(page.get_by_test_id("train-status")).to_contain_text("Paused")
+    held = []
+    page.route("**/api/train/predict", lambda route: held.append(route))
+    page.get_by_test_id("train-digit-select").select_option("0")
+    for _ in range(600):  # until the page has sent it (each call lets Playwright run the handler)
+        if held:
+            break
+        page.evaluate("() => new Promise((r) => requestAnimationFrame(r))")
+    assert held, "the page sent a prediction"
+    page.get_by_test_id("train-reset").click()
+    expect(page.get_by_test_id("train-accuracy")).to_have_text("held-out accuracy —")
+    for route in held:
+        try:
+            route.continue_()  # the server now answers 404: no run
+        except Exception:
+            pass  # aborted by the page: nothing to deliver
+    page.unroute("**/api/train/predict")
+    expect(page.locator("#lab-train .train-predict-note")).to_contain_text("Press Start")
+    expect(page.get_by_test_id("train-predicted")).to_have_text("")
+    assert not page.console_errors

@@ -48,9 +48,10 @@ def test_page_reuploads_an_image_the_server_forgot(goto_state, tmp_path):
     assert image_id in app.state.store  # same bytes, same content id
     expect(page.get_by_test_id("error")).to_be_hidden()
 
+    drawn = page.evaluate("Number(document.querySelector('#lab-conv').dataset.rendered || 0)")
     page.get_by_test_id("stride").fill("1")  # and the numbers are the ones from before
-    page.wait_for_function("() => document.querySelector('[data-testid=feature-map-0]').width === 28")
-    page.wait_for_timeout(300)
+    page.wait_for_function("(n) => Number(document.querySelector('#lab-conv').dataset.rendered) > n"
+                           " && document.querySelector('[data-testid=feature-map-0]').width === 28", arg=drawn)
     after = page.evaluate(
         "Array.from(document.querySelector('[data-testid=feature-map-0]').getContext('2d').getImageData(0, 0, 28, 18).data)"
     )

@@ -10,11 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from app.kernels import conv2d
+from app.errors import InvalidArgument
 
 # Hand-designed 3×3 filters used as targets and as the Sobel feature-map source.
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float64)
 SOBEL_Y = SOBEL_X.T.copy()
-LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype=np.float64)
+# The chapter's Laplacian (section 36.7): +4 at the centre, −1 at the four neighbours.
+LAPLACIAN = np.array([[0, -1, 0], [-1, 4, -1], [0, -1, 0]], dtype=np.float64)
 TARGET_KERNELS = {"sobel_x": SOBEL_X, "sobel_y": SOBEL_Y, "laplacian": LAPLACIAN}
 SOURCES = ("image", "sobel_x", "sobel_y", "sobel_mag")
 TARGETS = ("sobel_x", "sobel_y", "laplacian", "zero")
@@ -40,7 +42,7 @@ def feature_map(x: np.ndarray, source: str) -> np.ndarray:
         return np.sqrt(gx * gx + gy * gy).astype(x.dtype)
     if source in ("sobel_x", "sobel_y"):
         return _depthwise(x, TARGET_KERNELS[source])
-    raise ValueError(f"source must be one of {', '.join(SOURCES)}; got {source!r}")
+    raise InvalidArgument(f"source must be one of {', '.join(SOURCES)}; got {source!r}")
 
 
 def target_map(x, out_shape, name, **geometry) -> np.ndarray:
@@ -53,15 +55,15 @@ def target_map(x, out_shape, name, **geometry) -> np.ndarray:
     if name == "zero":
         return np.zeros(out_shape, dtype=x.dtype)
     if name not in TARGET_KERNELS:
-        raise ValueError(f"delta.target must be one of {', '.join(TARGETS)}; got {name!r}")
+        raise InvalidArgument(f"delta.target must be one of {', '.join(TARGETS)}; got {name!r}")
     k = TARGET_KERNELS[name]
     weight = np.broadcast_to(k, (1, x.shape[0], *k.shape)).astype(x.dtype)
     try:
         t = conv2d(x, weight, **geometry)
-    except ValueError as exc:
-        raise ValueError(f"delta.target: the 3×3 {name} target does not fit these settings ({exc})") from None
+    except InvalidArgument as exc:
+        raise InvalidArgument(f"delta.target: the 3×3 {name} target does not fit these settings ({exc})") from None
     if t.shape[1:] != tuple(out_shape[1:]):
-        raise ValueError(
+        raise InvalidArgument(
             f"delta.target: the 3×3 {name} target gives a {t.shape[1]}×{t.shape[2]} map but the layer's output is "
             f"{out_shape[1]}×{out_shape[2]}; use a 3×3 kernel or another δ"
         )
@@ -83,10 +85,10 @@ def make_delta(kind: str, shape, *, index=None, seed=0, output=None, target=None
         return np.random.default_rng(seed).standard_normal(shape).astype(dtype, copy=False)
     if kind == "one_hot":
         if index is None or len(index) != 3:
-            raise ValueError("delta.index: a one_hot δ needs [c, y, x]")
+            raise InvalidArgument("delta.index: a one_hot δ needs [c, y, x]")
         c, i, j = (int(v) for v in index)
         if not (0 <= c < shape[0] and 0 <= i < shape[1] and 0 <= j < shape[2]):
-            raise ValueError(
+            raise InvalidArgument(
                 f"delta.index: [{c}, {i}, {j}] is outside the output, which is {shape[0]}×{shape[1]}×{shape[2]} (C×H×W)"
             )
         d = np.zeros(shape, dtype=dtype)
@@ -94,6 +96,6 @@ def make_delta(kind: str, shape, *, index=None, seed=0, output=None, target=None
         return d
     if kind == "squared_error":
         if output is None or target is None:
-            raise ValueError("delta: a squared_error δ needs the output and a target")
+            raise InvalidArgument("delta: a squared_error δ needs the output and a target")
         return np.asarray(output, dtype=dtype) - np.asarray(target, dtype=dtype)
-    raise ValueError(f"delta.kind must be one of {', '.join(DELTA_KINDS)}; got {kind!r}")
+    raise InvalidArgument(f"delta.kind must be one of {', '.join(DELTA_KINDS)}; got {kind!r}")

@@ -25,6 +25,7 @@ import numba
 import numpy as np
 
 from app.kernels import conv2d, conv2d_backward
+from app.errors import InvalidArgument
 
 DEFAULT_STEP = 1e-6
 DEFAULT_INPUT_SAMPLES = 32
@@ -124,7 +125,7 @@ def gradcheck(
     (from the kernels) and for a non-positive step.
     """
     if not (np.isfinite(step) and step > 0):
-        raise ValueError(f"step must be a positive number, got {step!r}")
+        raise InvalidArgument(f"step must be a positive number, got {step!r}")
     threads = numba.get_num_threads()
     serial = np.size(x) * np.size(weight) < SERIAL_BELOW
     if serial:
@@ -152,15 +153,15 @@ def _gradcheck(x, weight, grad_output, bias, target, stride, padding, dilation, 
     if target is not None:
         t = np.asarray(target, dtype=np.float64)
         if t.shape != y.shape:
-            raise ValueError(f"target has shape {tuple(t.shape)}; the output of this conv2d is {tuple(y.shape)}")
+            raise InvalidArgument(f"target has shape {tuple(t.shape)}; the output of this conv2d is {tuple(y.shape)}")
         delta = y - t
         loss = "squared"
     else:
         if grad_output is None:
-            raise ValueError("give grad_output (linear loss) or target (squared-error loss)")
+            raise InvalidArgument("give grad_output (linear loss) or target (squared-error loss)")
         delta = np.asarray(grad_output, dtype=np.float64)
         if delta.shape != y.shape:
-            raise ValueError(f"grad_output has shape {tuple(delta.shape)}; the output of this conv2d is {tuple(y.shape)}")
+            raise InvalidArgument(f"grad_output has shape {tuple(delta.shape)}; the output of this conv2d is {tuple(y.shape)}")
         loss = "linear"
 
     gx, gw, gb = backward(x, w, delta, **geometry)

@@ -147,6 +147,18 @@ LESSONS: list[Lesson] = [
         caption="conv(shift(x)) and shift(conv(x)) agree everywhere except near the border.",
         compare=({"eq.mode": "zeros"}, {"eq.mode": "circular"}),
     ),
+    Lesson(
+        slug="filters-learn-edges",
+        title="A network learns its own edge filters",
+        equations="36.9",
+        summary="Train the small CNN on 8×8 handwritten digits and watch its first-layer 3×3 filters "
+                "turn from noise into edge and stroke detectors, like the hand-made Sobel kernels.",
+        lab="train",
+        state={"train.filters": 8, "train.opt": "adam", "train.lr": 0.01},
+        lock=("train-filters", "train-optimizer", "train-lr", "train-batch"),
+        caption="Press Start. Nobody tells the network what an edge is: gradient descent (eq. 36.9) "
+                "finds edge-like filters because they help it tell the digits apart.",
+    ),
 ]
 
 

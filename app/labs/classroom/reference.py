@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.arithmetic import effective_kernel, pair, padding_sides
+from app.arithmetic import conv_sizes, effective_kernel, pair, padding_sides
+from app.errors import InvalidArgument
 
 NP_PAD_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
@@ -24,16 +25,15 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, padding_mode="
     w = np.asarray(weight, dtype=np.float64)
     c_out, c_in_g, kh, kw = w.shape
     if groups < 1 or x.shape[0] % groups or c_out % groups or x.shape[0] // groups != c_in_g:
-        raise ValueError(f"input has {x.shape[0]} channels; with groups={groups} and {c_out} filters the kernel "
+        raise InvalidArgument(f"input has {x.shape[0]} channels; with groups={groups} and {c_out} filters the kernel "
                          f"expects {c_in_g * groups}, divisible by groups")
     (sh, sw), (dh, dw) = pair(stride, "stride"), pair(dilation, "dilation")
     (pt, pb), (pl, pr) = padding_sides(padding, kh, kw, dh, dw)
     xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr)), mode=NP_PAD_MODES[padding_mode])
     span_h, span_w = effective_kernel(kh, dh), effective_kernel(kw, dw)
-    oh = (xp.shape[1] - span_h) // sh + 1
-    ow = (xp.shape[2] - span_w) // sw + 1
+    oh, ow, _ = conv_sizes(x.shape[1], x.shape[2], kh, kw, (sh, sw), padding, (dh, dw))
     if oh < 1 or ow < 1:
-        raise ValueError(f"dilated kernel {span_h}×{span_w} is larger than the padded input {xp.shape[1]}×{xp.shape[2]}")
+        raise InvalidArgument(f"dilated kernel {span_h}×{span_w} is larger than the padded input {xp.shape[1]}×{xp.shape[2]}")
     y = np.zeros((c_out, oh, ow))
     for o in range(c_out):
         first = (o // (c_out // groups)) * c_in_g  # first input channel of this filter's group

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from math import ceil
 
 from app.arithmetic import conv_output_size, effective_kernel, same_padding
+from app.errors import InvalidArgument
 
 __all__ = [
     "AxisPlan",
@@ -80,7 +81,7 @@ class AxisPlan:
 
 def _positive(name: str, value: int, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise InvalidArgument(f"{name} must be an integer >= {minimum}, got {value!r}")
     return value
 
 
@@ -91,7 +92,7 @@ def axis_plan(n: int, k: int, s: int, d: int, pad_before: int, pad_after: int, o
     """
     span = effective_kernel(k, d)
     if out < 1:
-        raise ValueError(f"the output would be empty ({out} cells) for input {n}, window {span}")
+        raise InvalidArgument(f"the output would be empty ({out} cells) for input {n}, window {span}")
     read = [False] * n
     starts = []
     for o in range(out):
@@ -124,7 +125,7 @@ def tf_same_padding(n: int, k: int, s: int = 1, d: int = 1) -> tuple[int, int, i
 def _valid(n: int, k: int, s: int, d: int) -> AxisPlan:
     span = effective_kernel(k, d)
     if n < span:
-        raise ValueError(f"the window ({span}) is larger than the input ({n}): the output would be empty")
+        raise InvalidArgument(f"the window ({span}) is larger than the input ({n}): the output would be empty")
     return axis_plan(n, k, s, d, 0, 0, conv_output_size(n, k, s, 0, d))
 
 
@@ -136,13 +137,13 @@ def torch_conv_axis(n: int, k: int, s: int = 1, d: int = 1, padding: int | str =
         return _valid(n, k, s, d)
     if padding == "same":
         if s != 1:
-            raise ValueError("PyTorch: padding='same' is not supported for strided convolutions (stride > 1)")
+            raise InvalidArgument("PyTorch: padding='same' is not supported for strided convolutions (stride > 1)")
         before, after = same_padding(k, d)
         return axis_plan(n, k, 1, d, before, after, n)
     p = _positive("padding", padding, 0)
     span = effective_kernel(k, d)
     if n + 2 * p < span:
-        raise ValueError(f"the window ({span}) is larger than the padded input ({n + 2 * p})")
+        raise InvalidArgument(f"the window ({span}) is larger than the padded input ({n + 2 * p})")
     return axis_plan(n, k, s, d, p, p, conv_output_size(n, k, s, p, d))
 
 
@@ -151,13 +152,13 @@ def tf_conv_axis(n: int, k: int, s: int = 1, d: int = 1, padding: str = "valid")
     for name, v in (("input size", n), ("kernel", k), ("stride", s), ("dilation", d)):
         _positive(name, v)
     if s > 1 and d > 1:
-        raise ValueError("TensorFlow: strides > 1 are not supported together with dilation_rate > 1")
+        raise InvalidArgument("TensorFlow: strides > 1 are not supported together with dilation_rate > 1")
     if padding == "valid":
         return _valid(n, k, s, d)
     if padding == "same":
         out, before, after = tf_same_padding(n, k, s, d)
         return axis_plan(n, k, s, d, before, after, out)
-    raise ValueError(f'TensorFlow padding must be "valid" or "same", got {padding!r}')
+    raise InvalidArgument(f'TensorFlow padding must be "valid" or "same", got {padding!r}')
 
 
 def torch_pool_axis(n: int, k: int, s: int | None = None, p: int = 0, ceil_mode: bool = False) -> AxisPlan:
@@ -171,9 +172,9 @@ def torch_pool_axis(n: int, k: int, s: int | None = None, p: int = 0, ceil_mode:
         _positive(name, v)
     _positive("padding", p, 0)
     if 2 * p > k:
-        raise ValueError(f"PyTorch: pool padding {p} must be at most half the window {k}")
+        raise InvalidArgument(f"PyTorch: pool padding {p} must be at most half the window {k}")
     if n + 2 * p < k:
-        raise ValueError(f"the window ({k}) is larger than the padded input ({n + 2 * p})")
+        raise InvalidArgument(f"the window ({k}) is larger than the padded input ({n + 2 * p})")
     num = n + 2 * p - k
     out = (-(-num // s) if ceil_mode else num // s) + 1
     if ceil_mode and (out - 1) * s >= n + p:
@@ -190,7 +191,7 @@ def tf_pool_axis(n: int, k: int, s: int | None = None, padding: str = "valid") -
 def _both(fn, h: int, w: int, *args, **kwargs) -> dict:
     try:
         ph, pw = fn(h, *args, **kwargs), fn(w, *args, **kwargs)
-    except ValueError as exc:
+    except InvalidArgument as exc:
         return {"error": str(exc), "out": None, "h": None, "w": None}
     return {"error": None, "out": [ph.out, pw.out], "h": ph.as_dict(), "w": pw.as_dict()}
 

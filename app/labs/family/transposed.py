@@ -13,37 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from app.arithmetic import pair
+from app.errors import InvalidArgument
 
-__all__ = ["conv_transpose_output_size", "direct_weight", "output_padding_for", "zero_insert"]
-
-
-def conv_transpose_output_size(n: int, k: int, s: int = 1, p: int = 0, d: int = 1, output_padding: int = 0) -> int:
-    """Output length along one axis: (n − 1)·s − 2p + d(k − 1) + output_padding + 1.
-
-    Raises ValueError when output_padding is not smaller than the stride or the
-    dilation (PyTorch's rule: larger values would add cells no input reaches) or
-    when the result would be < 1.
-    """
-    for name, v, lo in (("input size", n, 1), ("kernel", k, 1), ("stride", s, 1), ("dilation", d, 1),
-                        ("padding", p, 0), ("output_padding", output_padding, 0)):
-        if v < lo:
-            raise ValueError(f"{name} must be >= {lo}, got {v}")
-    if output_padding >= max(s, d):
-        raise ValueError(
-            f"output_padding {output_padding} must be smaller than the stride ({s}) or the dilation ({d})"
-        )
-    out = (n - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
-    if out < 1:
-        raise ValueError(
-            f"padding {p} crops everything: (n−1)·s − 2p + d(k−1) + output_padding + 1 = {out}; lower padding"
-        )
-    return out
-
-
-def output_padding_for(n_in: int, n_out: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
-    """The output_padding that makes a transposed convolution give back ``n_in``
-    from a forward convolution's ``n_out`` (the rows the forward floor dropped)."""
-    return n_in - ((n_out - 1) * s - 2 * p + d * (k - 1) + 1)
+__all__ = ["as_direct_convolution", "direct_weight", "zero_insert"]
 
 
 def zero_insert(x: np.ndarray, stride, padding, output_padding=0, dilation=1, kernel_size=(1, 1)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from app import arithmetic
 from app.arithmetic import Pair
 
 from .summary import Row
@@ -16,18 +17,12 @@ def unit_field(rows: Sequence[Row], layer_index: int, row: int, col: int, input_
     ``top``/``left`` may be negative and ``bottom``/``right`` past the image: those
     cells are padding. ``inside`` is the part that lies in the image.
     """
-    rf = rows[layer_index].rf
-    size, jump, start = (_as_pair(rf[k]) for k in ("size", "jump", "start"))
-    top = int(round(start[0] + row * jump[0] - (size[0] - 1) / 2))
-    left = int(round(start[1] + col * jump[1] - (size[1] - 1) / 2))
-    bottom, right = top + size[0], left + size[1]  # exclusive
+    box = arithmetic.unit_field(rows[layer_index].rf, row, col)
+    top, left = box["top"], box["left"]
+    bottom, right = top + box["height"], left + box["width"]  # exclusive
     h, w = input_hw
-    inside = (max(0, top), max(0, left), min(h, bottom), min(w, right))
-    return {"top": top, "left": left, "height": size[0], "width": size[1], "inside": inside}
-
-
-def _as_pair(v):
-    return (v, v) if not isinstance(v, (tuple, list)) else tuple(v)
+    box["inside"] = (max(0, top), max(0, left), min(h, bottom), min(w, right))
+    return box
 
 
 def mass_fraction(grad_mag: np.ndarray, box: tuple[int, int, int, int], share: float = 0.95) -> dict:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from app import arithmetic as ar
 from app.arithmetic import Pair
 from app.kernels import PADDING_MODES, POOL_KINDS
+from app.errors import InvalidArgument
 
 LAYER_TYPES = ("conv", "pool", "relu", "flatten", "dense")
 ACTIVATIONS = (None, "relu")
@@ -110,11 +111,11 @@ def _pair_text(p: Pair) -> str:
 def _size(value, field: str, default=None, minimum: int = 1) -> Pair:
     if value is None:
         if default is None:
-            raise ValueError(f"{field} is required")
+            raise InvalidArgument(f"{field} is required")
         value = default
     p = ar.pair(value, field)
     if min(p) < minimum:
-        raise ValueError(f"{field} must be >= {minimum}, got {_pair_text(p) if p[0] != p[1] else p[0]}")
+        raise InvalidArgument(f"{field} must be >= {minimum}, got {_pair_text(p) if p[0] != p[1] else p[0]}")
     return p
 
 
@@ -122,27 +123,27 @@ def parse_layer(spec: dict, index: int) -> Layer:
     """Check one layer dict and return it as a :class:`Layer`; errors name ``layers[i].field``."""
     where = f"layers[{index}]"
     if not isinstance(spec, dict):
-        raise ValueError(f"{where} must be an object with a type")
+        raise InvalidArgument(f"{where} must be an object with a type")
     kind = spec.get("type")
     if kind not in LAYER_TYPES:
-        raise ValueError(f"{where}.type must be one of {', '.join(LAYER_TYPES)}; got {kind!r}")
+        raise InvalidArgument(f"{where}.type must be one of {', '.join(LAYER_TYPES)}; got {kind!r}")
     activation = spec.get("activation")
     if activation not in ACTIVATIONS:
-        raise ValueError(f'{where}.activation must be "relu" or null; got {activation!r}')
+        raise InvalidArgument(f'{where}.activation must be "relu" or null; got {activation!r}')
     if kind == "conv":
         filters = spec.get("filters")
         if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"{where}.filters must be a positive integer; got {filters!r}")
+            raise InvalidArgument(f"{where}.filters must be a positive integer; got {filters!r}")
         padding = spec.get("padding", 0)
         if padding is None:
             padding = 0
         if not isinstance(padding, str):
             padding = _size(padding, f"{where}.padding", minimum=0)
         elif padding not in ("same", "valid"):
-            raise ValueError(f'{where}.padding must be an int, an [h, w] pair, "same" or "valid"; got {padding!r}')
+            raise InvalidArgument(f'{where}.padding must be an int, an [h, w] pair, "same" or "valid"; got {padding!r}')
         mode = spec.get("padding_mode") or "zeros"
         if mode not in PADDING_MODES:
-            raise ValueError(f"{where}.padding_mode must be one of {', '.join(PADDING_MODES)}; got {mode!r}")
+            raise InvalidArgument(f"{where}.padding_mode must be one of {', '.join(PADDING_MODES)}; got {mode!r}")
         return Layer(
             "conv",
             filters=filters,
@@ -156,7 +157,7 @@ def parse_layer(spec: dict, index: int) -> Layer:
     if kind == "pool":
         pool_kind = spec.get("kind") or "max"
         if pool_kind not in POOL_KINDS:
-            raise ValueError(f'{where}.kind must be "max" or "avg"; got {pool_kind!r}')
+            raise InvalidArgument(f'{where}.kind must be "max" or "avg"; got {pool_kind!r}')
         kernel = _size(spec.get("kernel"), f"{where}.kernel", 2)
         return Layer(
             "pool",
@@ -168,16 +169,16 @@ def parse_layer(spec: dict, index: int) -> Layer:
     if kind == "dense":
         units = spec.get("units")
         if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(f"{where}.units must be a positive integer; got {units!r}")
+            raise InvalidArgument(f"{where}.units must be a positive integer; got {units!r}")
         return Layer("dense", units=units, activation=activation)
     return Layer(kind)
 
 
 def parse_input_shape(shape) -> tuple[int, int, int]:
     if not isinstance(shape, (list, tuple)) or len(shape) != 3:
-        raise ValueError(f"input_shape must be [C, H, W]; got {shape!r}")
+        raise InvalidArgument(f"input_shape must be [C, H, W]; got {shape!r}")
     if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in shape):
-        raise ValueError(f"input_shape must hold three positive integers [C, H, W]; got {list(shape)}")
+        raise InvalidArgument(f"input_shape must hold three positive integers [C, H, W]; got {list(shape)}")
     return tuple(int(v) for v in shape)
 
 
@@ -189,25 +190,25 @@ def output_shape(layer: Layer, shape: tuple[int, ...], index: int) -> tuple[int,
     where = f"layers[{index}]"
     if layer.type in ("conv", "pool"):
         if len(shape) != 3:
-            raise ValueError(
+            raise InvalidArgument(
                 f"{where}: {layer.type} needs a (C, H, W) map but its input is flat ({shape[0]} values); "
                 "move it before the flatten"
             )
         c, h, w = shape
         if layer.type == "conv":
             if layer.padding == "same" and layer.stride != (1, 1):
-                raise ValueError(
+                raise InvalidArgument(
                     f'{where}.padding: "same" needs stride 1 (got stride {_pair_text(layer.stride)}); '
                     "give the padding as a number"
                 )
             top, bottom, left, right = layer.pads()
             if layer.padding_mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
-                raise ValueError(
+                raise InvalidArgument(
                     f"{where}.padding: reflect padding {_dims(max(top, bottom), max(left, right))} must be "
                     f"smaller than the input {_dims(h, w)}; lower it or use zeros"
                 )
             if layer.padding_mode == "circular" and (max(top, bottom) > h or max(left, right) > w):
-                raise ValueError(
+                raise InvalidArgument(
                     f"{where}.padding: circular padding {_dims(max(top, bottom), max(left, right))} must be "
                     f"at most the input {_dims(h, w)}"
                 )
@@ -216,7 +217,7 @@ def output_shape(layer: Layer, shape: tuple[int, ...], index: int) -> tuple[int,
             hp, wp = h + top + bottom, w + left + right
             if eh > hp or ew > wp:
                 what = "dilated kernel" if layer.dilation != (1, 1) else "kernel"
-                raise ValueError(
+                raise InvalidArgument(
                     f"{where}.kernel: {what} {_dims(eh, ew)} is larger than the padded input {_dims(hp, wp)}; "
                     "use a smaller kernel or dilation, or more padding"
                 )
@@ -225,11 +226,11 @@ def output_shape(layer: Layer, shape: tuple[int, ...], index: int) -> tuple[int,
             return (layer.filters, oh, ow)
         (kh, kw), (ph, pw) = layer.kernel, layer.padding
         if 2 * ph > kh or 2 * pw > kw:
-            raise ValueError(
+            raise InvalidArgument(
                 f"{where}.padding: pool padding {_dims(ph, pw)} must be at most half the window {_dims(kh, kw)}"
             )
         if kh > h + 2 * ph or kw > w + 2 * pw:
-            raise ValueError(
+            raise InvalidArgument(
                 f"{where}.kernel: pool window {_dims(kh, kw)} is larger than the padded input "
                 f"{_dims(h + 2 * ph, w + 2 * pw)}; use a smaller window or remove a pooling layer"
             )
@@ -238,7 +239,7 @@ def output_shape(layer: Layer, shape: tuple[int, ...], index: int) -> tuple[int,
         return (c, oh, ow)
     if layer.type == "dense":
         if len(shape) != 1:
-            raise ValueError(
+            raise InvalidArgument(
                 f"{where}: dense needs a flat input but gets a {'×'.join(map(str, shape))} map; "
                 "add a flatten layer before it"
             )

@@ -188,28 +188,69 @@ class Trace:
     outputs: list[np.ndarray]
 
 
+# Each layer type's forward beside its backward. The backward gives the input gradient
+# only: effective receptive fields need no weight gradients. ``gates="linear"`` lets δ
+# through every ReLU as if it were the identity.
+
+def _conv_forward(layer, p, a):
+    return K.conv2d(a, p.weight, p.bias, layer.stride, layer.padding, layer.dilation, layer.padding_mode)
+
+
+def _conv_backward(layer, p, a, g, gates):
+    return K.conv2d_backward(a, p.weight, g, layer.stride, layer.padding, layer.dilation, layer.padding_mode)[0]
+
+
+def _pool_forward(layer, p, a):
+    return K.pool2d(a, layer.kind, layer.kernel, layer.stride, layer.padding)[0]
+
+
+def _pool_backward(layer, p, a, g, gates):
+    return K.pool2d_backward(a, g, layer.kind, layer.kernel, layer.stride, layer.padding)
+
+
+def _relu_forward(layer, p, a):
+    return K.relu(a)
+
+
+def _relu_backward(layer, p, a, g, gates):
+    return K.relu_backward(a, g) if gates == "relu" else g
+
+
+def _flatten_forward(layer, p, a):
+    return a.reshape(-1)
+
+
+def _flatten_backward(layer, p, a, g, gates):
+    return g.reshape(a.shape)
+
+
+def _dense_forward(layer, p, a):
+    return (p.weight @ a + p.bias).astype(a.dtype)
+
+
+def _dense_backward(layer, p, a, g, gates):
+    return (p.weight.T @ g).astype(a.dtype)
+
+
+STEPS = {
+    "conv": (_conv_forward, _conv_backward),
+    "pool": (_pool_forward, _pool_backward),
+    "relu": (_relu_forward, _relu_backward),
+    "flatten": (_flatten_forward, _flatten_backward),
+    "dense": (_dense_forward, _dense_backward),
+}
+
+
 def forward(x: np.ndarray, layers: Sequence[Layer], params: Sequence[Params]) -> Trace:
     """Run the stack on ``x`` (C, H, W) with ConvLab's kernels; dense layers are a matrix product."""
-
     trace = Trace([], [], [])
     a = x
     for layer, p in zip(layers, params):
         trace.inputs.append(a)
+        y = STEPS[layer.type][0](layer, p, a)
         pre = None
-        if layer.type == "conv":
-            pad = layer.padding if isinstance(layer.padding, str) else layer.padding
-            y = K.conv2d(a, p.weight, p.bias, layer.stride, pad, layer.dilation, layer.padding_mode)
-        elif layer.type == "pool":
-            y, _ = K.pool2d(a, layer.kind, layer.kernel, layer.stride, layer.padding)
-        elif layer.type == "relu":
-            y = K.relu(a)
-        elif layer.type == "flatten":
-            y = a.reshape(-1)
-        else:
-            y = (p.weight @ a + p.bias).astype(a.dtype)
-        if layer.activation == "relu":
-            pre = y
-            y = K.relu(y)
+        if layer.activation == "relu":  # a ReLU fused into a conv or dense layer
+            pre, y = y, K.relu(y)
         trace.pre.append(pre)
         trace.outputs.append(y)
         a = y
@@ -254,15 +295,5 @@ def backward(
         layer, p, a = layers[i], params[i], trace.inputs[i]
         if layer.activation == "relu" and gates == "relu":
             g = K.relu_backward(trace.pre[i], g)
-        if layer.type == "conv":
-            g, _, _ = K.conv2d_backward(a, p.weight, g, layer.stride, layer.padding, layer.dilation, layer.padding_mode)
-        elif layer.type == "pool":
-            g = K.pool2d_backward(a, g, layer.kind, layer.kernel, layer.stride, layer.padding)
-        elif layer.type == "relu":
-            if gates == "relu":
-                g = K.relu_backward(a, g)
-        elif layer.type == "flatten":
-            g = g.reshape(a.shape)
-        else:
-            g = (p.weight.T @ g).astype(a.dtype)
+        g = STEPS[layer.type][1](layer, p, a, g, gates)
     return g

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from app import arithmetic as ar
+from app.errors import InvalidArgument
 
 from .layers import (
     Layer,
@@ -68,7 +69,7 @@ def analyse(input_shape, specs: Sequence[dict], strict: bool = True) -> list[Row
         try:
             layer = parse_layer(spec, index)
             out = output_shape(layer, shape, index)
-        except ValueError as exc:
+        except InvalidArgument as exc:
             if strict:
                 raise
             rows.append(Row(index, layer, shape, error=str(exc)))
@@ -128,14 +129,14 @@ def summary_text(summary: dict) -> str:
                 "×".join(map(str, _hwc(row["output_shape"]))),
                 f"{row['params']:,}",
                 f"{row['macs']:,}",
-                _bytes_text(row["activation_bytes"]),
+                ar.format_bytes(row["activation_bytes"]),
                 _rf_text(row["rf_size"]),
                 _rf_text(row["rf_jump"]),
                 _rf_text(row["rf_start"]),
             )
         )
     t = summary["totals"]
-    lines.append(("", "total", "", f"{t['params']:,}", f"{t['macs']:,}", _bytes_text(t["activation_bytes"]), "", "", ""))
+    lines.append(("", "total", "", f"{t['params']:,}", f"{t['macs']:,}", ar.format_bytes(t["activation_bytes"]), "", "", ""))
     cells = [line for line in lines if isinstance(line, tuple)]
     widths = [max(len(line[i]) for line in cells) for i in range(len(head))]
     out = [f"Input {'×'.join(map(str, _hwc(summary['input_shape'])))}"]
@@ -162,10 +163,3 @@ def _rf_text(v) -> str:
 
 def _num(v) -> str:
     return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-
-
-def _bytes_text(n: int) -> str:
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"

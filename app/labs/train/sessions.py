@@ -19,6 +19,13 @@ Bounds, so that a class of students degrades gracefully:
 The Numba kernels release the GIL (``nogil=True``) and the threading layer is
 thread-safe (``app/__init__.py``); processes would need fork, which OpenMP does
 not survive.  Nothing here imports web code.
+
+Two models train here (``MODELS``): the small 8×8 network (``small.Trainer``,
+a curve point every ``EVAL_INTERVAL`` seconds, open-ended up to ``max_epochs``)
+and the chapter's classifier (``chapter.Trainer``, a curve point per epoch with
+validation and held-out accuracy, ending when its ``epochs`` are done).  At
+about 3 s an epoch on a shared 2-core machine, the chapter's 30 epochs fit the
+default 300 s time limit with room to spare.
 """
 from __future__ import annotations
 
@@ -28,7 +35,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.labs.train.small import Trainer
+from app.errors import InvalidArgument
+from app.labs.train import chapter, small
+
+MODELS = ("small", "chapter")
 
 MAX_POINTS = 600          # curve points kept per run (thinned by 2 beyond)
 MAX_EPOCHS = 40           # a run ends here even inside its time budget
@@ -53,11 +63,13 @@ class Run:
     """One session's training run; every field is guarded by ``lock``."""
 
     session: str
-    trainer: Trainer
+    trainer: "small.Trainer | chapter.Trainer"
     knobs: dict
+    model: str = "small"
+    max_epochs: float = MAX_EPOCHS   # the small network's end; the chapter's trainer knows its own
     state: str = "paused"            # running | paused | done | stopped | failed
     reason: str = ""
-    points: list = field(default_factory=list)   # [{"step", "epoch", "loss", "accuracy", "time"}]
+    points: list = field(default_factory=list)   # [{"step", "epoch", "loss", "accuracy", "time", ...}]
     thinned: int = 0                 # how many times the history was halved
     trained_seconds: float = 0.0     # wall-clock time spent running batches
     last_seen: float = 0.0
@@ -87,15 +99,20 @@ class TrainSessions:
 
     # ----------------------------------------------------------------- public actions
 
-    def start(self, session: str, lr: float, batch_size: int, filters: int, optimizer: str = "adam") -> Run:
-        """A fresh run (replacing this session's old one) with new weights, started at once."""
-        trainer = Trainer(filters=filters, lr=lr, batch_size=batch_size, optimizer=optimizer)
+    def start(self, session: str, model: str = "small", **knobs) -> Run:
+        """A fresh run (replacing this session's old one) with new weights, started at once.
+
+        ``knobs`` are the trainer's: for ``small`` lr, batch_size, filters,
+        optimizer, seed and epochs (its end, default ``max_epochs``); for
+        ``chapter`` lr, batch_size, seed, epochs, batch_norm, dropout and augment
+        (missing ones take the chapter's defaults).  ValueError on a bad value.
+        """
+        trainer, knobs, max_epochs = make_trainer(model, self.max_epochs, knobs)
         with self.lock:
             old = self.runs.get(session)
             self._check_capacity(exclude=old)
         self.reset(session)
-        knobs = {"lr": lr, "batch_size": batch_size, "filters": filters, "optimizer": optimizer}
-        run = Run(session, trainer, knobs, last_seen=self.clock())
+        run = Run(session, trainer, knobs, model=model, max_epochs=max_epochs, last_seen=self.clock())
         self._record(run)  # the untrained starting point of the curves
         with self.lock:
             self._evict()
@@ -169,6 +186,25 @@ class TrainSessions:
         with run.lock:
             return {k: v.copy() for k, v in run.trainer.params.items()}
 
+    def weights(self, session: str) -> tuple[dict[str, np.ndarray], dict]:
+        """A consistent copy of the run's weights by name, and where the run stands (for the Inside lab).
+
+        Works for any trainer: one with a ``model`` offering ``state_dict()``
+        (the chapter's classifier, running statistics included) or one with a
+        ``params`` dict (the small network).  A run still training answers with
+        the weights of its last finished batch.
+        """
+        run = self.get(session)
+        with run.lock:
+            trainer = run.trainer
+            model = getattr(trainer, "model", None)
+            if model is not None and hasattr(model, "state_dict"):
+                state = model.state_dict()
+            else:
+                state = {k: v.copy() for k, v in trainer.params.items()}
+            return state, {"state": run.state, "reason": run.reason, "version": run.version, "step": trainer.step,
+                           "epoch": trainer.epoch}
+
     def snapshot(self, run: Run, since: int = 0) -> dict:
         """What a viewer needs: state, knobs, curve points from index ``since`` on, first-layer filters.
 
@@ -180,6 +216,7 @@ class TrainSessions:
             last = run.points[-1] if run.points else None
             return {
                 "session": run.session,
+                "model": model_of(run.trainer),
                 "state": run.state,
                 "reason": run.reason,
                 "knobs": dict(run.knobs),
@@ -189,11 +226,11 @@ class TrainSessions:
                 "loss": last["loss"] if last else None,
                 "trained_seconds": run.trained_seconds,
                 "max_seconds": self.max_seconds,
-                "max_epochs": self.max_epochs,
+                "max_epochs": end_epoch(run),
                 "points": points,
                 "next": len(run.points),
                 "thinned": run.thinned,
-                "filters": run.trainer.params["w1"][:, 0].tolist(),
+                "filters": first_layer_filters(run.trainer).tolist(),
                 "version": run.version,
             }
 
@@ -251,8 +288,8 @@ class TrainSessions:
             end = None
             if run.trained_seconds >= self.max_seconds:
                 end = ("done", f"time limit of {self.max_seconds:.0f} s reached")
-            elif trainer.epoch >= self.max_epochs:
-                end = ("done", f"finished {self.max_epochs:g} epochs")
+            elif trainer.epoch >= end_epoch(run) or getattr(trainer, "done", False):
+                end = ("done", f"finished {end_epoch(run):g} epochs")
             elif now - run.last_seen > self.idle_seconds:
                 end = ("stopped", f"stopped after {self.idle_seconds:.0f} s with nobody watching; press Resume")
             if end:
@@ -263,20 +300,42 @@ class TrainSessions:
                 return
             t0 = self.clock()
             with run.lock:
+                epochs_before = len(getattr(trainer, "history", ()))
                 trainer.run_batch()
-            if self.clock() >= next_eval:
+                epoch_ended = len(getattr(trainer, "history", ())) > epochs_before
+            if epoch_ended:
+                self._record(run)  # the chapter's trainer measured this epoch already: a cheap point
+            elif not hasattr(trainer, "history") and self.clock() >= next_eval:
                 self._record(run)
                 next_eval = self.clock() + EVAL_INTERVAL
             run.trained_seconds += self.clock() - t0
             time.sleep(0)  # let request threads take the GIL between batches
 
     def _record(self, run: Run) -> None:
-        """Append one curve point (training loss on a fixed subset, held-out accuracy)."""
+        """Append one curve point.
+
+        Small network: training loss on a fixed subset and held-out accuracy,
+        measured now.  Chapter model: its last epoch's record (Keras's ``loss``,
+        the mean over the epoch's batches, plus validation and held-out
+        accuracy); before the first epoch, the untrained network measured now.
+        """
         with run.lock:
             t = run.trainer
-            loss, acc = t.train_loss(), t.test_accuracy()
-            run.points.append({"step": t.step, "epoch": round(t.epoch, 4), "loss": loss, "accuracy": acc,
-                               "time": round(run.trained_seconds, 3)})
+            history = getattr(t, "history", None)
+            if history is None:
+                point = {"loss": t.train_loss(), "accuracy": t.test_accuracy()}
+            elif history and history[-1]["step"] == t.step:
+                h = history[-1]
+                point = {"loss": h["loss"], "accuracy": h["test_accuracy"], "val_accuracy": h["val_accuracy"],
+                         "val_loss": h["val_loss"], "train_accuracy": h["accuracy"]}
+            else:
+                point = {"loss": float(t.train_loss()), "accuracy": t.test_accuracy(),
+                         "val_accuracy": t.validation_accuracy()}
+            point = {"step": t.step, "epoch": round(t.epoch, 4), **point, "time": round(run.trained_seconds, 3)}
+            if run.points and run.points[-1]["step"] == t.step:
+                run.points[-1] = point  # the same step measured twice (a run's end after its last epoch)
+            else:
+                run.points.append(point)
             if len(run.points) > MAX_POINTS:
                 # Keep every other point; viewers re-read the whole curve when ``thinned`` changes.
                 run.points = run.points[::2]
@@ -288,3 +347,51 @@ class TrainSessions:
         idle = sorted((r for r in self.runs.values() if not r.active), key=lambda r: r.last_seen)
         while len(self.runs) >= self.max_kept and idle:
             self.runs.pop(idle.pop(0).session, None)
+
+
+# --------------------------------------------------------------------------- the two models
+
+
+def make_trainer(model: str, max_epochs: float, knobs: dict):
+    """(trainer, the knobs it runs with, the epoch it ends at) for ``model``; InvalidArgument on bad values."""
+    given = {k: v for k, v in knobs.items() if v is not None}
+    if model == "small":
+        allowed = {"lr", "batch_size", "filters", "optimizer", "seed", "epochs"}
+        defaults = {k: small.DEFAULTS[k] for k in ("lr", "batch_size", "filters", "optimizer", "seed")}
+    elif model == "chapter":
+        allowed = {"lr", "batch_size", "seed", "epochs", "batch_norm", "dropout", "augment"}
+        defaults = {k: chapter.DEFAULTS[k] for k in allowed}
+    else:
+        raise InvalidArgument(f'model must be "small" or "chapter"; got {model!r}')
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise InvalidArgument(f"the {model} model has no knob {', '.join(unknown)}")
+    used = {**defaults, **given}
+    if model == "small":
+        end = float(used.pop("epochs", max_epochs))
+        if not 0 < end <= max_epochs:
+            raise InvalidArgument(f"epochs must be between 1 and {max_epochs:g}; got {end:g}")
+        trainer = small.Trainer(**used)
+        return trainer, {**used, "epochs": end}, end
+    if not 1 <= used["epochs"] <= max_epochs:
+        raise InvalidArgument(f"epochs must be between 1 and {max_epochs:g}; got {used['epochs']}")
+    trainer = chapter.Trainer(**used)
+    return trainer, used, float(used["epochs"])
+
+
+def model_of(trainer) -> str:
+    """Which of ``MODELS`` a trainer trains."""
+    return "chapter" if isinstance(trainer, chapter.Trainer) else "small"
+
+
+def end_epoch(run: Run) -> float:
+    """The epoch at which ``run`` is done."""
+    epochs = getattr(run.trainer, "epochs", None)
+    return float(epochs) if epochs is not None else run.max_epochs
+
+
+def first_layer_filters(trainer) -> np.ndarray:
+    """The first conv layer's kernels, (F, 3, 3): 32 for the chapter's model, F for the small one."""
+    if hasattr(trainer, "first_layer_filters"):
+        return trainer.first_layer_filters()
+    return trainer.params["w1"][:, 0]

@@ -24,6 +24,7 @@ from functools import lru_cache
 import numpy as np
 
 from app.kernels import conv2d, conv2d_backward, pool2d, pool2d_backward, relu, relu_backward
+from app.errors import InvalidArgument
 
 CLASSES = 10
 SIDE = 8
@@ -283,7 +284,7 @@ class Trainer:
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f'optimizer must be "adam" or "sgd"; got {self.optimizer!r}')
+            raise InvalidArgument(f'optimizer must be "adam" or "sgd"; got {self.optimizer!r}')
         self.params = init_params(self.filters, self.hidden, self.seed)
         self.opt = OPTIMIZERS[self.optimizer](self.params, lr=self.lr)
         self.rng = np.random.default_rng(self.seed + 1)

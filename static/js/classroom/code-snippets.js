@@ -1,10 +1,11 @@
 // NumPy and PyTorch programs that recompute one convolution layer, written from the
 // same request body the Convolution lab sends to POST /api/conv2d. Pure: no DOM.
 
+import { pair, paddingSides } from "../shape.js";
+
 const PY_PAD = { zeros: "constant", reflect: "reflect", replicate: "edge", circular: "wrap" };
 const TORCH_PAD = { zeros: "constant", reflect: "reflect", replicate: "replicate", circular: "circular" };
 
-const pair = (v) => (Array.isArray(v) ? [v[0], v[1]] : [v, v]);
 const pyNum = (v) => {
   const s = String(Number(v));
   return /[.e]/.test(s) || !Number.isFinite(v) ? s : `${s}.0`;
@@ -22,14 +23,7 @@ function pyList(value, indent = 4) {
 export function padAmounts(body) {
   const [, , kh, kw] = shapeOf(body.weight);
   const [dh, dw] = pair(body.dilation ?? 1);
-  if (body.padding === "valid") return [0, 0, 0, 0];
-  if (body.padding === "same") {
-    const th = dh * (kh - 1);
-    const tw = dw * (kw - 1);
-    return [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
-  }
-  const [ph, pw] = pair(body.padding ?? 0);
-  return [ph, ph, pw, pw];
+  return paddingSides(body.padding ?? 0, kh, kw, dh, dw).flat();
 }
 
 export function shapeOf(nested) {

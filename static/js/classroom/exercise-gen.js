@@ -3,7 +3,8 @@
 // Answers come from shape.js (the page's mirror of app/arithmetic.py) or are
 // computed here on tiny inputs, with the worked arithmetic as lines of text.
 
-import { convOutputSize, convParams, denseParams, poolOutputSize, receptiveField } from "../shape.js";
+import { rng as seededRng } from "../presets.js";
+import { convOutputSize, convParams, denseParams, droppedByFloor, effectiveKernel, poolOutputSize, receptiveField } from "../shape.js";
 
 export const KINDS = {
   conv: ["size", "params", "cell", "rf"],
@@ -11,18 +12,11 @@ export const KINDS = {
   network: ["rf", "params", "size"],
 };
 
-/** mulberry32 seeded by a string hash: a small PRNG returning floats in [0, 1). */
+/** presets.rng (mulberry32) seeded by an FNV-1a hash of `text`: floats in [0, 1). */
 export function rng(text) {
   let h = 2166136261;
   for (const ch of String(text)) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
-  let a = h >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+  return seededRng(h);
 }
 
 const pick = (r, list) => list[Math.floor(r() * list.length)];
@@ -55,11 +49,11 @@ function outputSize(r, { pool = false } = {}) {
     const s = pool ? pick(r, [k, k, 1, 2]) : pick(r, [1, 1, 2, 2, 3]);
     const p = pool ? (r() < 0.7 ? 0 : Math.floor(k / 2)) : pick(r, [0, 0, 1, 2]);
     const d = pool ? 1 : pick(r, [1, 1, 1, 2]);
-    const span = d * (k - 1) + 1;
+    const span = effectiveKernel(k, d);
     if (n + 2 * p < span) continue;
     const answer = pool ? poolOutputSize(n, k, s, p) : convOutputSize(n, k, s, p, d);
     const top = n + 2 * p - span;
-    const dropped = top % s;
+    const dropped = droppedByFloor(n, k, s, p, d);
     const what = pool
       ? `A ${n}×${n} feature map goes through ${k}×${k} max pooling with stride ${s} and padding ${p}.`
       : `A ${n}×${n} image goes through a ${k}×${k} convolution with stride ${s}, padding ${p} on each side` +
@@ -106,7 +100,7 @@ function convCell(r) {
   const s = pick(r, [1, 1, 2]);
   const x = grid(r, n, n, 0, 4);
   const w = grid(r, k, k, -1, 2);
-  const o = Math.floor((n - k) / s) + 1;
+  const o = convOutputSize(n, k, s);
   const i = int(r, 0, o - 1);
   const j = int(r, 0, o - 1);
   const terms = [];

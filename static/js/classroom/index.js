@@ -72,7 +72,7 @@ function mountMenu() {
   return { close: () => set(false) };
 }
 
-export function mountClassroom() {
+export function mountClassroom(ctx) {
   state.registerFields(FIELDS);
   applyStrings(document);
   const teacher = mountTeacher();
@@ -90,6 +90,18 @@ export function mountClassroom() {
   on("tool-teacher", () => state.set({ tool: "teacher" }));
   on("tool-code", () => state.set({ tool: "code" }));
   on("tool-learn", () => state.set({ tool: "learn" }));
+  // Class mode (peer instruction): loaded on first use, or at once when this tab runs a class.
+  let classPanel = null;
+  const classMode = async () => {
+    if (!classPanel) classPanel = (await import("../labs/classmode/panel.js")).mountClassPanel(ctx);
+    return classPanel;
+  };
+  on("class-start", async () => (await classMode()).start());
+  try {
+    if (sessionStorage.getItem("convlab.class.teacher")) classMode();
+  } catch {
+    /* storage off: no class to resume */
+  }
   on("tool-compare", () => {
     state.flush();
     window.open(compareUrl(), "_blank", "noopener");

@@ -130,24 +130,43 @@ export function mountTeacher() {
   return { apply, openBuilder: builder.open, builder };
 }
 
-/** A readable name for a control: its <label>, aria-label, or the label of its row. */
-function labelOf(node) {
+/** "camera-toggle" -> "Camera toggle": the last resort for a control with no label at all. */
+const humanise = (id) => id.replace(/[-_.]+/g, " ").replace(/^\w/, (c) => c.toUpperCase());
+
+/**
+ * A readable name for a control, as a teacher sees it on the page: its <label>, its
+ * aria-label, a button's own text, the label around it, its title, or the label of its
+ * row — never the label of a neighbour (a button in the ReLU row is not "ReLU").
+ */
+export function labelOf(node) {
+  const clean = (text) => String(text || "").replace(/\s+/g, " ").trim();
   const own = node.id && document.querySelector(`label[for="${CSS.escape(node.id)}"]`);
-  const text = own?.textContent || node.getAttribute("aria-label") || node.closest("label")?.textContent ||
-    node.closest(".row")?.querySelector("label, .label")?.textContent || "";
-  return text.replace(/\s+/g, " ").trim().slice(0, 40);
+  const isButton = node.matches("button, summary, [role='button'], [role='tab']");
+  const text = clean(own?.textContent) || clean(node.getAttribute("aria-label")) ||
+    (isButton ? clean(node.textContent) : "") || clean(node.closest("label")?.textContent) || clean(node.getAttribute("title")) ||
+    (!isButton && node.matches("input, select, textarea") ? clean(node.closest(".row")?.querySelector(":scope > label:first-child, :scope > .label")?.textContent) : "") ||
+    humanise(node.dataset.testid || "");
+  return text.length > 48 ? `${text.slice(0, 47)}…` : text;
 }
 
-/** The lockable controls of the active lab (and the shared picker inside it), by data-testid. */
+const IS_CONTROL = `${CONTROL}, fieldset, [role='radiogroup'], [role='group']`;
+
+/**
+ * The lockable controls of the active lab (and the shared picker inside it), by
+ * data-testid, with human labels. A control inside another listed control (a kernel
+ * cell inside the kernel grid) is locked with it, so it gets no row of its own.
+ */
 export function controlsOfLab(lab) {
   const section = document.querySelector(`[data-lab-section="${lab}"]`);
   if (!section) return [];
   const seen = new Map();
+  const isControl = (node) => node.matches(IS_CONTROL) || node.querySelector(CONTROL);
   for (const node of section.querySelectorAll("[data-testid]")) {
     const id = node.dataset.testid;
     if (seen.has(id) || !outsideClassroom(node)) continue;
-    const isControl = node.matches(`${CONTROL}, fieldset, [role='radiogroup'], [role='group']`) || node.querySelector(CONTROL);
-    if (!isControl || /^(feature-map|nav-)/.test(id)) continue;
+    if (!isControl(node) || /^(feature-map|nav-)/.test(id)) continue;
+    const outer = node.parentElement?.closest("[data-testid]");
+    if (outer && section.contains(outer) && isControl(outer)) continue;
     seen.set(id, labelOf(node));
   }
   return [...seen].map(([id, label]) => ({ id, label }));
@@ -199,12 +218,12 @@ function mountBuilder() {
     empty.hidden = controls.length > 0;
     tableBody.replaceChildren(
       ...controls.map(({ id, label }) => {
-        const name = label ? `${label} (${id})` : id;
+        const name = label || humanise(id);
         const box = (kind, on) => el("input", {
           type: "checkbox", value: id, "data-kind": kind, checked: on, "data-testid": `teacher-${kind}-${id}`,
           "aria-label": `${t(kind === "lock" ? "teacher.lock" : "teacher.hide")}: ${name}`, onchange: compose,
         });
-        return el("tr", {}, el("th", { scope: "row" }, name), el("td", {}, box("lock", lock.has(id))), el("td", {}, box("hide", hide.has(id))));
+        return el("tr", {}, el("th", { scope: "row", title: id }, name), el("td", {}, box("lock", lock.has(id))), el("td", {}, box("hide", hide.has(id))));
       }),
     );
     caption.value = s.caption;

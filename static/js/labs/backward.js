@@ -7,7 +7,7 @@
 import { postJSON } from "../api.js";
 import { convGeometry } from "../shape.js";
 import { parse } from "../state.js";
-import { clearError, el, reportError, showError } from "../ui.js";
+import { clearError, el, renderChannelPick, reportError, showError } from "../ui.js";
 import { renderCheck, renderExplain } from "./backward/explain.js";
 import { BW_PRESETS, kernelValues, weightFor } from "./backward/kernel.js";
 import { mountBackwardViews } from "./backward/views.js";
@@ -120,13 +120,7 @@ export function mount(root, ctx) {
     if (match) step.value = match.value;
   }
 
-  function renderChannels(C, s) {
-    channelPick.hidden = C <= 1;
-    if (channelSelect.options.length !== C) {
-      channelSelect.replaceChildren(...Array.from({ length: C }, (_, c) => el("option", { value: String(c) }, ["R", "G", "B"][c] ?? String(c))));
-    }
-    channelSelect.value = String(Math.min(s["bw.ch"], C - 1));
-  }
+  const renderChannels = (C, s) => renderChannelPick(channelPick, channelSelect, C, s["bw.ch"]);
 
   // --- geometry in the page: refuse impossible settings before asking ----------------
   function geometry(s) {

@@ -10,18 +10,19 @@
 // a second request a moment later, or at once when a hover or click needs them.
 
 import { cancel, postJSON } from "../api.js";
-import { exportCanvases, fmt } from "../heatmap.js";
-import { MAPS } from "../colormap.js";
+import { fmt } from "../heatmap.js";
 import { PRESETS } from "../presets.js";
+import { paddingSides } from "../shape.js";
 import { clearError, coalesce, hideTooltip, reportError, showError, showTooltip } from "../ui.js";
 import { mountAnimation } from "./conv/animate.js";
 import { mountControls } from "./conv/controls.js";
 import { multiplyAdd, renderExplain } from "./conv/explain.js";
+import { exportKernelsPng } from "./conv/export.js";
 import { mountInputView } from "./conv/input-view.js";
 import { mountMaps } from "./conv/maps.js";
 import {
-  FIELDS as MODEL_FIELDS, currentPixels, defaultPixels, encodePixels, geometry, kernelSize, requestBody, resizePixels,
-  weights,
+  FIELDS as MODEL_FIELDS, currentPixels, defaultPixels, encodePixels, geometry, kernelSize, padding, requestBody,
+  resizePixels, weights,
 } from "./conv/model.js";
 import { renderCost, renderOutputSize } from "./conv/panels.js";
 
@@ -147,30 +148,8 @@ export function mount(root, ctx) {
   for (const sel of [".conv-export-input", ".conv-export-explain"]) {
     $(sel).addEventListener("click", () => inputView.view.exportPng("convlab-input-receptive-field.png"));
   }
-  $(".conv-export-kernels").addEventListener("click", () => exportKernels());
+  $(".conv-export-kernels").addEventListener("click", () => exportKernelsPng(weights(state.get(), cin())));
   $(".conv-cmap").addEventListener("change", (e) => state.set({ "conv.cmap": e.target.value }));
-
-  function exportKernels() {
-    const wts = weights(state.get(), cin());
-    const cell = 24;
-    const gap = 8;
-    const out = document.createElement("canvas");
-    out.width = wts.cinG * (wts.kw * cell + gap);
-    out.height = wts.cout * (wts.kh * cell + gap);
-    const c2 = out.getContext("2d");
-    c2.fillStyle = "#fff";
-    c2.fillRect(0, 0, out.width, out.height);
-    let m = 0;
-    for (const f of wts.slices) for (const s of f) for (const v of s) m = Math.max(m, Math.abs(v));
-    m = m || 1;
-    wts.slices.forEach((f, fi) => f.forEach((slice, ci) => slice.forEach((v, i) => {
-      const t = Math.round(((v + m) / (2 * m)) * 255);
-      const tab = MAPS.diverging.table;
-      c2.fillStyle = `rgb(${tab[3 * t]},${tab[3 * t + 1]},${tab[3 * t + 2]})`;
-      c2.fillRect(ci * (wts.kw * cell + gap) + (i % wts.kw) * cell, fi * (wts.kh * cell + gap) + Math.floor(i / wts.kw) * cell, cell - 1, cell - 1);
-    })));
-    exportCanvases([out], out.width, out.height, "convlab-kernels.png");
-  }
 
   // --- keyboard: space plays/pauses when the focus is not in a text field ----------
   root.addEventListener("keydown", (e) => {
@@ -183,7 +162,7 @@ export function mount(root, ctx) {
 
   // --- the pipeline -----------------------------------------------------------------
   function currentSourceKey(s) {
-    return s["conv.src"] === "pixels" ? `px:${s.color}:${JSON.stringify(s["conv.px"])}` : `img:${s.image}:${s.color}`;
+    return s["conv.src"] === "pixels" ? `px:${s.color}:${JSON.stringify(s["conv.px"])}` : `img:${s.image}:${s.color}:${s.maxSide}`;
   }
 
   async function loadSource(s) {
@@ -220,7 +199,8 @@ export function mount(root, ctx) {
     const width = center.clientWidth || 560;
     const height = Math.max(200, window.innerHeight - 200);
     const pixels = state.get()["conv.src"] === "pixels";
-    const share = pixels ? 0.56 : 0.44;
+    // On a phone the input has the column to itself (the maps stack below it).
+    const share = window.innerWidth <= 760 ? 1 : pixels ? 0.56 : 0.44;
     return { maxW: Math.max(140, Math.floor(width * share) - 30), maxH: Math.min(height - 40, pixels ? 460 : 380) };
   }
 
@@ -291,8 +271,39 @@ export function mount(root, ctx) {
   }
 
   let runId = 0;
+  /** One pass of the pipeline for state s: source → geometry → maps (from the server) → pictures. */
   async function run(s) {
     const id = ++runId;
+    const src = await sourceFor(s, id);
+    if (!src) return;
+    const [c, h, w] = src.pixels.shape;
+    showSource(src, c, h, w);
+    const g = geometry(s, h, w);
+    geom = g;
+    const wts = weights(s, c);
+    const panels = () => renderPanels(s, g, wts, c, h, w);
+    if (!g.ok) {
+      showImpossible(s, src, g, panels);
+      return;
+    }
+    controls.markInvalid(null);
+    $(".conv-input-panel").classList.remove("stale");
+    $(".conv-explain-panel").classList.remove("stale");
+    const body = requestBody(s, wts, src.grid ? { pixels: src.grid } : { id: s.image, color: s.color });
+    const signature = JSON.stringify(body);
+    const display = wts.cout * g.hOut * g.wOut > DISPLAY_FROM ? s["conv.cmap"] : null;
+    if (result && signature === result.signature && (result.output || result.cmap === display)) {
+      redraw(s, src, g, panels); // nothing the server computes changed
+      return;
+    }
+    const wanted = `${signature}|${display}`;
+    if (wanted === pendingSignature) return;
+    pendingSignature = wanted;
+    await fetchMaps(s, src, { g, wts, body, signature, display, wanted, panels });
+  }
+
+  /** The pixels of s's input, or null when it failed (said) or a newer run took over. */
+  async function sourceFor(s, id) {
     let src;
     try {
       src = await loadSource(s);
@@ -301,66 +312,65 @@ export function mount(root, ctx) {
         reportError(err);
         maps.setStale(true);
       }
-      return;
+      return null;
     }
-    if (!src || id !== runId) return;
-    const [c, h, w] = src.pixels.shape;
+    return src && id === runId ? src : null;
+  }
+
+  function showSource(src, c, h, w) {
     const dims = `${c === 3 ? "RGB" : "gray"} ${h} × ${w}`;
     if ($(".conv-input-dims").textContent !== dims) $(".conv-input-dims").textContent = dims;
     if (src.grid) {
       controls.setPixelSize(src.grid.h, src.grid.w);
       controls.setPixelThumb(src.grid);
     }
-    const g = geometry(s, h, w);
-    geom = g;
-    const wts = weights(s, c);
+  }
+
+  /** The output-size and cost panels; an impossible setting still shows the formula that proves it. */
+  function renderPanels(s, g, wts, c, h, w) {
     const [kh, kw] = kernelSize(s);
-    const pads = g.ok ? g.pads : rawPads(s, kh, kw);
-    const raw = { h, w, kh, kw, sh: s["conv.stride"][0], sw: s["conv.stride"][1], dh: s["conv.dil"][0], dw: s["conv.dil"][1], pads, cin: c, cout: wts.cout, groups: wts.groups };
-    const panels = () => {
-      renderOutputSize($(".conv-size-panel"), g, raw);
-      renderCost($(".conv-cost-panel"), g, raw);
-    };
-    if (!g.ok) {
-      // The last good maps stay, dimmed; an answer still on its way for them is dropped.
-      forgetPending();
-      panels();
-      showError(g.error);
-      controls.markInvalid(g.knob);
-      maps.setStale(true);
-      if (!result) {
-        // Opened straight into an impossible setting (a shared link): nothing to keep, so
-        // show the input as it is, unpadded, for the student to see what the knobs act on.
-        const plain = { ...s, "conv.k": [1, 1], "conv.pad": "0", "conv.stride": [1, 1], "conv.dil": [1, 1], "conv.mode": "zeros" };
-        inputView.render(src.pixels, geometry(plain, h, w), { ...sizes(), pixelGrid: src.grid, channel: s["conv.pxch"] });
-      }
-      $(".conv-input-panel").classList.add("stale");
-      $(".conv-explain-panel").classList.add("stale");
-      anim.release();
-      return;
+    const pads = g.ok ? g.pads : paddingSides(padding(s), kh, kw, ...s["conv.dil"]).flat();
+    const [sh, sw] = s["conv.stride"];
+    const [dh, dw] = s["conv.dil"];
+    const raw = { h, w, kh, kw, sh, sw, dh, dw, pads, cin: c, cout: wts.cout, groups: wts.groups };
+    renderOutputSize($(".conv-size-panel"), g, raw);
+    renderCost($(".conv-cost-panel"), g, raw);
+  }
+
+  /** An impossible setting: say which knob and why; the last good maps stay, dimmed. */
+  function showImpossible(s, src, g, panels) {
+    forgetPending(); // an answer still on its way for the old maps is dropped
+    panels();
+    showError(g.error);
+    controls.markInvalid(g.knob);
+    maps.setStale(true);
+    if (!result) {
+      // Opened straight into an impossible setting (a shared link): nothing to keep, so
+      // show the input as it is, unpadded, for the student to see what the knobs act on.
+      const [, h, w] = src.pixels.shape;
+      const plain = { ...s, "conv.k": [1, 1], "conv.pad": "0", "conv.stride": [1, 1], "conv.dil": [1, 1], "conv.mode": "zeros" };
+      inputView.render(src.pixels, geometry(plain, h, w), { ...sizes(), pixelGrid: src.grid, channel: s["conv.pxch"] });
     }
-    controls.markInvalid(null);
-    $(".conv-input-panel").classList.remove("stale");
-    $(".conv-explain-panel").classList.remove("stale");
-    const body = requestBody(s, wts, src.grid ? { pixels: src.grid } : { id: s.image, color: s.color });
-    const signature = JSON.stringify(body);
-    const box = sizes();
-    const display = wts.cout * g.hOut * g.wOut > DISPLAY_FROM ? s["conv.cmap"] : null;
-    if (result && signature === result.signature && (result.output || result.cmap === display)) {
-      // Nothing the server computes changed: just redraw (colours, sizes, selection).
-      forgetPending();
-      panels();
-      result.padded = inputView.render(src.pixels, g, { ...box, pixelGrid: src.grid, channel: s["conv.pxch"] });
-      result.g = g;
-      clearError();
-      undim();
-      drawMaps(s);
-      showSelection(s);
-      return;
-    }
-    const wanted = `${signature}|${display}`;
-    if (wanted === pendingSignature) return;
-    pendingSignature = wanted;
+    $(".conv-input-panel").classList.add("stale");
+    $(".conv-explain-panel").classList.add("stale");
+    anim.release();
+  }
+
+  /** Same server answer as shown: redraw colours, sizes and the selection only. */
+  function redraw(s, src, g, panels) {
+    forgetPending();
+    panels();
+    result.padded = inputView.render(src.pixels, g, { ...sizes(), pixelGrid: src.grid, channel: s["conv.pxch"] });
+    result.g = g;
+    clearError();
+    undim();
+    drawMaps(s);
+    showSelection(s);
+  }
+
+  /** Ask the server for the maps of `req.body` and draw them with the page's own pictures. */
+  async function fetchMaps(s, src, req) {
+    const { g, body, display, wanted, panels } = req;
     dimSoon();
     dropExact();
     const t0 = performance.now();
@@ -373,6 +383,7 @@ export function mount(root, ctx) {
     // the maps, in one frame, or after GEOMETRY_WAIT_MS if the answer is slower: every frame
     // that changes anything makes the compositor copy every map canvas again (no GPU), and a
     // frame in between would hold up the answer.
+    const box = sizes();
     let padded = null;
     const geometryNow = () => {
       clearTimeout(geometryTimer);
@@ -402,6 +413,14 @@ export function mount(root, ctx) {
     geometryNow();
     undim();
     clearError();
+    showAnswer(s, src, req, answer, padded);
+    root.dataset.rendered = String(Number(root.dataset.rendered || 0) + 1);
+    // Timings for bench/browser_latency.py: request (server + transfer + decode) and drawing.
+    window.dispatchEvent(new CustomEvent("convlab:conv-rendered", { detail: { request: t1 - t0, draw: performance.now() - t1, answered: t1, drawn: performance.now() } }));
+  }
+
+  /** Keep the server's answer as the result and draw it (exact values, or colour indices first). */
+  function showAnswer(s, src, { g, wts, body, signature, display }, answer, padded) {
     const range = { min: answer.output_min, max: answer.output_max };
     const index = answer.arrays.output_index || null;
     result = {
@@ -415,27 +434,10 @@ export function mount(root, ctx) {
       exactTimer = setTimeout(() => demandExact(res, false), EXACT_AFTER_MS);
     }
     showSelection(state.get());
-    root.dataset.rendered = String(Number(root.dataset.rendered || 0) + 1);
-    // Timings for bench/browser_latency.py: request (server + transfer + decode) and drawing.
-    window.dispatchEvent(new CustomEvent("convlab:conv-rendered", { detail: { request: t1 - t0, draw: performance.now() - t1, answered: t1, drawn: performance.now() } }));
   }
 
   /** What moves the maps panel besides the window: the input view's size. */
   const mapsKey = () => `${inputView.view.cssW}x${inputView.view.cssH}`;
-
-  function rawPads(s, kh, kw) {
-    const p = s["conv.pad"];
-    if (p === "valid") return [0, 0, 0, 0];
-    if (p === "same") {
-      const [dh, dw] = s["conv.dil"];
-      const th = dh * (kh - 1);
-      const tw = dw * (kw - 1);
-      return [Math.floor(th / 2), th - Math.floor(th / 2), Math.floor(tw / 2), tw - Math.floor(tw / 2)];
-    }
-    const parts = String(p).split(",").map(Number);
-    const [ph, pw] = parts.length === 2 ? parts : [parts[0], parts[0]];
-    return [ph, ph, pw, pw];
-  }
 
   function names(wts) {
     return wts.filters.map((p) => (p === "custom" ? "edited" : PRESET_NAME[p] || p));

@@ -22,7 +22,7 @@ export const FIELDS = [
   { name: "eq.pool", def: 2 },
 ];
 
-const KEYS = ["image", "color", ...FIELDS.map((f) => f.name)];
+const KEYS = ["image", "color", "maxSide", ...FIELDS.map((f) => f.name)];
 const DEMOS = {
   circular: { "eq.mode": "circular", "eq.stride": 1, "eq.dy": 2, "eq.dx": 3 },
   "stride-odd": { "eq.mode": "circular", "eq.stride": 2, "eq.dy": 0, "eq.dx": 1 },

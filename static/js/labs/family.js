@@ -1,5 +1,7 @@
 // "More of the family": transposed convolution, 1-D convolution, groups and
-// depthwise, and what PyTorch and TensorFlow/Keras compute for the same settings.
+// depthwise, and what PyTorch and TensorFlow/Keras compute for the same settings;
+// then one convolution seen three more ways: in frequency (fft), as separable
+// low-rank kernels (separable), and lowered to one matrix product (im2col).
 // One module per view in ./family/; this file only switches between them.
 
 import * as conv1d from "./family/conv1d.js";
@@ -8,12 +10,18 @@ import * as groups from "./family/groups.js";
 import * as transpose from "./family/transpose.js";
 import * as backward from "./family/transpose-backward.js";
 import * as extras from "./family/transpose-extras.js";
+import * as fft from "./family/fft.js";
+import * as separable from "./family/separable.js";
+import * as im2col from "./family/im2col.js";
 
 const VIEWS = {
   transpose: [transpose, backward, extras],
   conv1d: [conv1d],
   groups: [groups],
   frameworks: [frameworks],
+  fft: [fft],
+  separable: [separable],
+  im2col: [im2col],
 };
 
 export const FIELDS = [
@@ -59,6 +67,9 @@ export function mount(root, ctx) {
       tab.tabIndex = on ? 0 : -1;
     }
     for (const panel of root.querySelectorAll("[data-family-view]")) panel.hidden = panel.dataset.familyView !== view;
+    // The image picker follows the views that use the current image.
+    const slot = root.querySelector(`[data-family-view="${view}"] [data-input-slot]`);
+    if (slot) ctx.picker.attach(slot);
     for (const [name, list] of Object.entries(controllers)) if (name !== view) list.forEach((c) => c.deactivate?.());
     return view;
   }

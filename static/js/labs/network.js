@@ -6,11 +6,12 @@
 // Server: POST /api/network/summary, /forward, /erf and GET /api/network/presets (app/api/network.py).
 
 import { getJSON, postJSON, request } from "../api.js";
+import { unitField } from "../shape.js";
 import { parse } from "../state.js";
 import { clearError, reportError, showError } from "../ui.js";
 import { mountBuilder } from "./network/builder.js";
 import { drawRfChart } from "./network/chart.js";
-import { mountFields, unitField } from "./network/fields.js";
+import { mountFields } from "./network/fields.js";
 import { mountMaps } from "./network/maps.js";
 import { CANONICAL, CANONICAL_INPUT, formatInput, formatStack, fromApi, parseInput, parseStack, toApi } from "./network/stack.js";
 import { mountSummary, reason } from "./network/summary.js";
@@ -28,7 +29,7 @@ export const FIELDS = [
 ];
 
 const BINARY = { binary: true };
-const SUMMARY_KEYS = ["net.stack", "net.input", "image", "color"];
+const SUMMARY_KEYS = ["net.stack", "net.input", "image", "color", "maxSide"];
 const FORWARD_KEYS = [...SUMMARY_KEYS, "net.weights", "net.seed", "net.show"];
 const ERF_KEYS = [...FORWARD_KEYS, "net.unit", "net.gates", "net.zoom"];
 
@@ -187,7 +188,7 @@ export function mount(root, ctx) {
     }
     const [layer, ch, r, c] = unit;
     const row = summary.layers[layer];
-    const field = unitField(row, r, c);
+    const field = unitField({ size: row.rf_size, jump: row.rf_jump, start: row.rf_start }, r, c);
     const where = row.output_shape.length === 3 ? `channel ${ch}, (${r}, ${c})` : `unit ${ch}`;
     fields.showTheory(
       forward.arrays.input,

@@ -6,7 +6,7 @@
 
 import { postJSON } from "../api.js";
 import { parse } from "../state.js";
-import { clearError, el, reportError, showError } from "../ui.js";
+import { clearError, el, renderChannelPick, reportError, showError } from "../ui.js";
 import { poolGeometry, sizeFormula } from "./pool/geometry.js";
 import { mountInvariance } from "./pool/invariance.js";
 import { mountPoolViews } from "./pool/views.js";
@@ -92,13 +92,7 @@ export function mount(root, ctx) {
     for (const radio of root.querySelectorAll('input[name="pool-kind"]')) radio.checked = radio.value === s["pool.kind"];
   }
 
-  function renderChannels(C, s) {
-    channelPick.hidden = C <= 1;
-    if (channelSelect.options.length !== C) {
-      channelSelect.replaceChildren(...Array.from({ length: C }, (_, c) => el("option", { value: String(c) }, ["R", "G", "B"][c] ?? String(c))));
-    }
-    channelSelect.value = String(Math.min(s["pool.ch"], C - 1));
-  }
+  const renderChannels = (C, s) => renderChannelPick(channelPick, channelSelect, C, s["pool.ch"]);
 
   // --- the arithmetic and the words (instant, from the last known input size) -------
   function renderArithmetic(s) {

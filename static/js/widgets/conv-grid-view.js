@@ -5,7 +5,7 @@
 // in the cells when they are big enough, a keyboard cursor (arrow keys, Enter),
 // and a `decorate(ctx)` hook that draws boxes in cell units on the overlay.
 
-import { exportCanvases, fmt, strokeCellGrid } from "../heatmap.js";
+import { cellUnder, exportCanvases, markNumbers, planCellNumbers, sizeCanvas, strokeCellGrid } from "../heatmap.js";
 import { cssColor } from "../colormap.js";
 
 // Drawing is the page's hot path (a 512×512 RGB image with 8 filters repaints 2 M
@@ -80,11 +80,7 @@ export class GridView {
   }
 
   cellAt(event) {
-    const rect = this.canvas.getBoundingClientRect();
-    const col = Math.floor(((event.clientX - rect.left) / rect.width) * this.w);
-    const row = Math.floor(((event.clientY - rect.top) / rect.height) * this.h);
-    if (row < 0 || col < 0 || row >= this.h || col >= this.w) return null;
-    return { row, col };
+    return cellUnder(this.canvas, event, this.h, this.w);
   }
 
   #key(e) {
@@ -123,13 +119,8 @@ export class GridView {
     const cssH = Math.max(1, Math.round(h * this.scale));
     this.cssW = cssW;
     this.cssH = cssH;
-    for (const c of [this.canvas, this.overlay]) {
-      c.style.width = `${cssW}px`;
-      c.style.height = `${cssH}px`;
-    }
-    const dpr = window.devicePixelRatio || 1;
-    this.overlay.width = Math.round(cssW * dpr);
-    this.overlay.height = Math.round(cssH * dpr);
+    sizeCanvas(this.canvas, cssW, cssH, { sharp: false });
+    sizeCanvas(this.overlay, cssW, cssH);
   }
 
   /**
@@ -230,7 +221,7 @@ export class GridView {
   /** The numbers big cells print (h·w values), for a map drawn with setIndices. */
   setNumbers(values) {
     this.values = values;
-    if (this.scale >= 24) this.redraw();
+    this.redraw();
   }
 
   /** An image ((C, H, W) values in [0, 1]); numbers printed from the first channel. */
@@ -274,7 +265,8 @@ export class GridView {
     ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
     if (!this.h) return;
     if (this.scale >= 6) this.#grid();
-    if (this.scale >= 24 && this.values) this.#numbers();
+    if (this.values) this.#numbers();
+    else markNumbers(this.overlay, null);
     if (this.decorate) this.decorate(this.cellContext(), this);
     if (this.cursor && document.activeElement === this.wrap) {
       const c = this.cellContext();
@@ -291,22 +283,29 @@ export class GridView {
   #numbers() {
     const ctx = this.overlay.getContext("2d");
     const dpr = this.overlay.width / this.cssW;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     const s = this.scale;
-    const size = Math.max(8, Math.min(15, Math.floor(s * 0.34)));
-    ctx.font = `${size}px system-ui, "DejaVu Sans", sans-serif`;
+    const { h, w } = this;
+    // Images print their [0, 1] pixels at the image's scale; maps relative to their colour range.
+    const span = this.colorInfo ? Math.max(Math.abs(this.colorInfo.lo), Math.abs(this.colorInfo.hi)) : 1;
+    const plan = planCellNumbers(ctx, this.values.length === h * w ? this.values : this.values.slice(0, h * w), {
+      cellW: s, span, only: this.skipCell ? (i) => !this.skipCell(Math.floor(i / w), i % w) : null,
+    });
+    markNumbers(this.overlay, plan);
+    if (!plan) return;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.font = plan.font;
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
-    const digits = s >= 40 ? 3 : 2;
-    for (let r = 0; r < this.h; r++) {
-      for (let c = 0; c < this.w; c++) {
-        if (this.skipCell?.(r, c)) continue;
-        const v = this.values[r * this.w + c];
+    for (let r = 0; r < h; r++) {
+      for (let c = 0; c < w; c++) {
+        const text = plan.text(r * w + c);
+        if (text === null) continue;
+        const v = this.values[r * w + c];
         let ink;
         if (this.colorInfo) ink = cssColor(v, this.colorInfo.map, this.colorInfo.lo, this.colorInfo.hi).text;
         else ink = v > 0.55 ? "#000" : "#fff";
         ctx.fillStyle = ink;
-        ctx.fillText(fmt(v, digits), (c + 0.5) * s, (r + 0.5) * s + 0.5);
+        ctx.fillText(text, (c + 0.5) * s, (r + 0.5) * s + 0.5);
       }
     }
   }

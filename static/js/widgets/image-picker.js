@@ -16,6 +16,7 @@ export function mountImagePicker(ctx) {
   const meta = document.getElementById("image-meta");
   const colorRadios = [...root.querySelectorAll('input[name="color"]')];
   let samples = [];
+  image.setMaxSide(state.get().maxSide); // before any lab asks for pixels
   const uploadedOption = document.createElement("option");
   uploadedOption.value = "";
   uploadedOption.textContent = t("picker.uploaded");
@@ -31,10 +32,12 @@ export function mountImagePicker(ctx) {
     camera.stop();
     notify(t("picker.uploading", { name: file.name || "image" }), 0);
     try {
-      const info = await image.upload(file, { maxSide: state.get().maxSide });
+      const info = await image.upload(file);
       clearError();
       ctx.setImageInfo(info); // before the state change, so every view sees the new size
-      state.set({ image: info.id }, { history: true });
+      // A gray image has one channel: "RGB" would be three copies of it, so the colour
+      // follows the image in the same change (every lab sees one consistent state).
+      state.set({ image: info.id, ...colorFor(info) }, { history: true });
       notify(t("picker.loaded", { name: file.name || "image", w: info.width, h: info.height,
         kind: t(info.channels === 1 ? "picker.gray" : "picker.colour") }));
     } catch (err) {
@@ -50,9 +53,16 @@ export function mountImagePicker(ctx) {
   select.addEventListener("change", () => {
     if (!select.value) return;
     camera.stop();
-    state.set({ image: select.value }, { history: true });
+    const sample = samples.find((x) => x.id === select.value);
+    if (sample) ctx.setImageInfo(sample);
+    state.set({ image: select.value, ...colorFor(sample) }, { history: true });
   });
   maxSide.addEventListener("change", () => state.set({ maxSide: Number(maxSide.value) }));
+
+  /** {color: "gray"} when RGB is chosen for a one-channel image, else nothing to change. */
+  function colorFor(info) {
+    return info && info.channels === 1 && state.get().color === "rgb" ? { color: "gray" } : {};
+  }
   for (const radio of colorRadios) radio.addEventListener("change", () => state.set({ color: radio.value }));
 
   // Drop anywhere on the page, paste anywhere (except into text fields).
@@ -83,25 +93,43 @@ export function mountImagePicker(ctx) {
     }
   });
 
+  let metaKey = "";
   function render(s) {
+    image.setMaxSide(s.maxSide);
     const known = samples.some((x) => x.id === s.image);
     if (!known && !uploadedOption.isConnected) select.append(uploadedOption);
     if (known && uploadedOption.isConnected) uploadedOption.remove();
     select.value = known ? s.image : "";
     maxSide.value = String(s.maxSide);
-    for (const radio of colorRadios) radio.checked = radio.value === s.color;
     // A sample chosen through the URL (a link, back/forward) brings its own size.
     const sample = samples.find((x) => x.id === s.image);
     if (sample && ctx.imageInfo()?.id !== s.image) ctx.setImageInfo(sample);
-    const info = ctx.imageInfo();
-    meta.textContent = info
-      ? t("picker.meta", {
-          w: info.width,
-          h: info.height,
-          kind: t(info.channels === 1 ? "picker.graySource" : "picker.rgbSource"),
-          mode: t(s.color === "rgb" && info.channels === 3 ? "picker.usedRgb" : "picker.usedGray"),
-        })
-      : "";
+    const info = ctx.imageInfo()?.id === s.image ? ctx.imageInfo() : null;
+    for (const radio of colorRadios) radio.checked = radio.value === s.color;
+    renderMeta(s, info);
+  }
+
+  /** The info line: the size the labs compute at (H × W, as every lab writes it), shrunk or not. */
+  function renderMeta(s, info) {
+    const key = `${s.image}|${s.color}|${s.maxSide}|${info ? `${info.width}x${info.height}x${info.channels}` : ""}`;
+    if (key === metaKey) return;
+    metaKey = key;
+    if (!info) {
+      meta.textContent = "";
+      return;
+    }
+    const line = (used) => t(used.width === info.width && used.height === info.height ? "picker.meta" : "picker.metaShrunk", {
+      h: used.height, w: used.width, h0: info.height, w0: info.width,
+      kind: t(info.channels === 1 ? "picker.graySource" : "picker.rgbSource"),
+      // What the labs compute on, as the header says it: RGB of a gray image is three equal channels.
+      mode: t(s.color !== "rgb" ? "picker.usedGray" : info.channels === 3 ? "picker.usedRgb" : "picker.usedRgbOfGray"),
+    });
+    meta.textContent = line(info);
+    if (Math.max(info.width, info.height) > s.maxSide) {
+      image.effectiveInfo(s.image, s.maxSide).then((used) => {
+        if (metaKey === key) meta.textContent = line(used);
+      }, () => {});
+    }
   }
 
   image

@@ -7,7 +7,7 @@ import { fmt } from "../../heatmap.js";
 import { PRESETS, presetKernel } from "../../presets.js";
 import { el } from "../../ui.js";
 
-export const BW_PRESETS = [{ id: "numbered", name: "Numbered 1 … k² (shows orientation)", sized: true }, ...PRESETS];
+export const BW_PRESETS = [{ id: "numbered", name: "Numbered 1…k²", sized: true }, ...PRESETS];
 
 /** Weights (row-major Float64Array of kh·kw) of a preset. */
 export function kernelValues(id, kh, kw, seed) {

@@ -6,10 +6,8 @@ import { PRESETS } from "../../presets.js";
 import { el } from "../../ui.js";
 import { mountKernelGrid } from "../../widgets/kernel-grid.js";
 import { mountGroups } from "./groups.js";
-import {
-  MAX_FILTERS, MAX_K, decodeCustom, encodeCustom, filterChannels, filterList, formatPadding, kernelSize, nextPreset,
-  parsePadding, padding, weights,
-} from "./model.js";
+import { mountPairKnob, mountPaddingKnob } from "./knobs.js";
+import { MAX_FILTERS, MAX_K, decodeCustom, encodeCustom, filterChannels, filterList, nextPreset, weights } from "./model.js";
 
 const CH = { 1: ["gray"], 3: ["R", "G", "B"] };
 
@@ -110,98 +108,11 @@ export function mountControls(root, { state, getCin, onPixelResize }) {
     set({ "conv.filters": list, "conv.w": encodeCustom(custom) });
   });
 
-  // --- kernel size and the knobs: linked (h, w) pairs ----------------------------
-  function pairControl(knob, field, { min, max, primary, secondary }) {
-    const lock = root.querySelector(`[data-knob="${knob}"] .lock`);
-    const a = $(primary);
-    const b = $(secondary);
-    let linked = true;
-    const read = (input) => {
-      const v = Number(input.value);
-      return Number.isInteger(v) && v >= min && v <= max ? v : null;
-    };
-    const write = () => {
-      const va = read(a);
-      const vb = linked ? va : read(b);
-      a.classList.toggle("invalid", va === null);
-      b.classList.toggle("invalid", vb === null);
-      if (va === null || vb === null) return;
-      const patch = { [field]: [va, vb] };
-      if (field === "conv.k") patch["conv.at"] = [];
-      setSoon(patch);
-    };
-    a.addEventListener("input", write);
-    b.addEventListener("input", write);
-    lock.addEventListener("click", () => {
-      linked = !linked;
-      render(state.get());
-      if (linked) write();
-    });
-    function render(s) {
-      const [h, w] = field === "conv.k" ? kernelSize(s) : s[field];
-      if (h !== w) linked = false;
-      lock.setAttribute("aria-pressed", String(linked));
-      lock.textContent = linked ? "=" : "≠";
-      lock.title = linked ? "Linked: one value for both axes (click to set h and w apart)" : "Separate h and w (click to link)";
-      b.hidden = linked;
-      if (document.activeElement !== a) a.value = String(h);
-      if (document.activeElement !== b) b.value = String(w);
-    }
-    return { render };
-  }
-
-  const kernelPair = pairControl("kernel-size", "conv.k", { min: 1, max: MAX_K, primary: "#conv-kh", secondary: "#conv-kw" });
-  const stridePair = pairControl("stride", "conv.stride", { min: 1, max: 16, primary: "#conv-sh", secondary: "#conv-sw" });
-  const dilationPair = pairControl("dilation", "conv.dil", { min: 1, max: 16, primary: "#conv-dh", secondary: "#conv-dw" });
-
-  // Padding: a number, "valid" or "same" in the primary box; a second number when unlinked.
-  const padInput = $("#conv-pad");
-  const padW = $("#conv-pw");
-  const padLock = root.querySelector('[data-knob="padding"] .lock');
-  let padLinked = true;
-  const writePad = () => {
-    const text = padInput.value.trim().toLowerCase();
-    let value;
-    if (text === "valid" || text === "same") value = text;
-    else {
-      const h = parsePadding(text);
-      if (h === undefined) {
-        padInput.classList.add("invalid");
-        padInput.title = 'Type a number ≥ 0, "valid" or "same"';
-        return;
-      }
-      if (padLinked) value = formatPadding(h);
-      else {
-        const w = Number(padW.value);
-        if (!Number.isInteger(w) || w < 0) {
-          padW.classList.add("invalid");
-          return;
-        }
-        value = formatPadding([h[0], w]);
-      }
-    }
-    padInput.classList.remove("invalid");
-    padW.classList.remove("invalid");
-    padInput.title = "";
-    setSoon({ "conv.pad": value });
-  };
-  padInput.addEventListener("input", writePad);
-  padInput.addEventListener("change", writePad);
-  padW.addEventListener("input", writePad);
-  padLock.addEventListener("click", () => {
-    padLinked = !padLinked;
-    renderPad(state.get());
-    if (padLinked) writePad();
-  });
-  function renderPad(s) {
-    const p = padding(s);
-    if (Array.isArray(p) && p[0] !== p[1]) padLinked = false;
-    padLock.setAttribute("aria-pressed", String(padLinked));
-    padLock.textContent = padLinked ? "=" : "≠";
-    padW.hidden = padLinked || typeof p === "string";
-    if (document.activeElement !== padInput) padInput.value = typeof p === "string" ? p : padLinked ? formatPadding(p) : String(p[0]);
-    if (document.activeElement !== padW && Array.isArray(p)) padW.value = String(p[1]);
-  }
+  // --- kernel size and the knobs: linked (h, w) pairs (knobs.js) ---------------------
+  const kernelPair = mountPairKnob(root, { state, setSoon }, "kernel-size", "conv.k", { min: 1, max: MAX_K, primary: "#conv-kh", secondary: "#conv-kw" });
+  const stridePair = mountPairKnob(root, { state, setSoon }, "stride", "conv.stride", { min: 1, max: 16, primary: "#conv-sh", secondary: "#conv-sw" });
+  const dilationPair = mountPairKnob(root, { state, setSoon }, "dilation", "conv.dil", { min: 1, max: 16, primary: "#conv-dh", secondary: "#conv-dw" });
+  const paddingKnob = mountPaddingKnob(root, { state, setSoon });
 
   const modeSelect = $("#conv-mode");
   modeSelect.addEventListener("change", () => set({ "conv.mode": modeSelect.value }));
@@ -270,6 +181,7 @@ export function mountControls(root, { state, getCin, onPixelResize }) {
             role: "tab",
             class: "filter-tab",
             "data-testid": `filter-tab-${f}`,
+            "aria-label": `Filter ${f}`,
             onclick: () => set({ "conv.sel": f }),
           }, String(f)),
         ),
@@ -296,7 +208,7 @@ export function mountControls(root, { state, getCin, onPixelResize }) {
       kernelPair.render(s);
       stridePair.render(s);
       dilationPair.render(s);
-      renderPad(s);
+      paddingKnob.render(s);
       modeSelect.value = s["conv.mode"];
       const wts = weights(s, getCin());
       const { first, count } = filterChannels(wts, sel);

@@ -65,8 +65,9 @@ export function mountGroups(root, { onGroups, onSelectFilter }) {
     const shape = el("div", { class: "groups-shape" },
       el("span", { class: "formula", "data-testid": "weight-shape", title: "weight shape (C_out, C_in/groups, kh, kw)" },
         `W ${cout}×${cinG}×${kh}×${kw}`),
-      el("span", { class: "hint" }, groups === 1 ? "all channels" : cinG === 1 ? "1 channel each" : `${cinG} channels each`));
-    diagram.replaceChildren(pic, shape);
+      el("span", { class: "hint" }, cin === 1 ? "gray input: 1 channel" : groups === 1 ? "all channels" : cinG === 1 ? "1 channel each" : `${cinG} channels each`));
+    // One input channel has nothing to split: the block diagram would be a single column.
+    diagram.replaceChildren(...(cin === 1 ? [shape] : [pic, shape]));
   }
 
   // Rewriting the same text is still a DOM change, and any change costs a frame (see conv.js).
@@ -88,7 +89,7 @@ export function mountGroups(root, { onGroups, onSelectFilter }) {
         setText(hint, `groups ${asked} must divide C_in ${wts.cin} and C_out ${wts.cout}: using 1`);
         hint.classList.add("warn-text");
       } else {
-        setText(hint, options.length < 2 ? (wts.cin === 1 ? "gray input: 1 channel" : `groups > 1 must divide C_in ${wts.cin} and C_out ${wts.cout}`) : "");
+        setText(hint, options.length < 2 && wts.cin > 1 ? `groups > 1 must divide C_in ${wts.cin} and C_out ${wts.cout}` : "");
         hint.classList.remove("warn-text");
       }
       draw(wts, sel);

@@ -3,7 +3,7 @@
 // and hover/click/keyboard reporting of (filter, row, col).
 
 import { MAPS } from "../../colormap.js";
-import { drawColorbar, exportCanvases, fmt } from "../../heatmap.js";
+import { cellText, drawColorbar, exportCanvases } from "../../heatmap.js";
 import { el } from "../../ui.js";
 import { GridView } from "../../widgets/conv-grid-view.js";
 
@@ -29,8 +29,13 @@ export function mountMaps(root, { onSelect, onHover }) {
 
   function measure(count, h, w) {
     const width = Math.max(120, (root.clientWidth || 300) - 4);
-    const height = Math.max(140, window.innerHeight - root.getBoundingClientRect().top - 28);
-    const extra = 52; // caption + colour bar
+    // A phone scrolls the stacked columns: the maps may take most of a screen of their own.
+    const phone = window.innerWidth <= 760;
+    const height = phone ? Math.round(window.innerHeight * 0.6) : Math.max(140, window.innerHeight - root.getBoundingClientRect().top - 28);
+    // Caption (up to two lines) + colour bar with its numbers, at the page's type size
+    // (larger in presentation mode): every map and its bar fit on the screen.
+    const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 15;
+    const extra = Math.round(rem * 4.2);
     let best = [60, 60];
     let bestScale = 0;
     for (let cols = 1; cols <= count; cols++) {
@@ -43,14 +48,17 @@ export function mountMaps(root, { onSelect, onHover }) {
         best = [bw, Math.max(40, bh)];
       }
     }
-    return [Math.min(best[0], 460), Math.min(best[1], 460)];
+    const cap = document.documentElement.classList.contains("present") ? 900 : 460;
+    return [Math.min(best[0], cap), Math.min(best[1], cap)];
   }
 
   function ensureCards(count) {
     if (cards.length === count) return;
     cards = Array.from({ length: count }, (_, f) => {
       const figure = el("figure", { class: "map-card", "data-filter": String(f) });
-      const caption = el("figcaption", { class: "map-caption" });
+      const title = el("span", { class: "map-title" });
+      const range = el("span", { class: "map-range" });
+      const caption = el("figcaption", { class: "map-caption" }, title, " ", range);
       const holder = el("div", { class: "map-holder" });
       const view = new GridView(holder, { testid: `feature-map-${f}`, label: `Feature map ${f}` });
       const bar = el("canvas", { class: "colorbar-canvas", "aria-hidden": "true" });
@@ -62,7 +70,7 @@ export function mountMaps(root, { onSelect, onHover }) {
       view.onSelect = (cell) => onSelect(f, cell.row, cell.col);
       view.onHover = (cell, event) => onHover(f, cell, event);
       view.decorate = (ctx, v) => decorate(f, ctx, v);
-      return { figure, caption, view, bar, lo, zero, hi };
+      return { figure, caption, title, range, view, bar, lo, zero, hi };
     });
     root.replaceChildren(...cards.map((c) => c.figure));
   }
@@ -96,7 +104,11 @@ export function mountMaps(root, { onSelect, onHover }) {
       card.view.cursor = selection && selection.f === f ? { row: selection.row, col: selection.col } : null;
       const { map, lo, hi, dmin, dmax } = draw(card, f);
       const name = names[f];
-      card.caption.textContent = `${f} · ${name} · min ${fmt(dmin, 3)}, max ${fmt(dmax, 3)}`;
+      // Rounded relative to the map's range, like the numbers in its cells (no "-6.0e-8").
+      const span = Math.max(Math.abs(dmin), Math.abs(dmax));
+      card.text = { title: `${f} · ${name}`, range: `min ${cellText(dmin, span)}, max ${cellText(dmax, span)}` };
+      card.title.textContent = `${card.text.title} ·`;
+      card.range.textContent = card.text.range;
       card.caption.title = `filter ${f}: ${name}, ${h}×${w}, min ${dmin}, max ${dmax}`;
       const figW = `${Math.max(120, Math.round(card.view.cssW))}px`;
       if (card.figure.style.width !== figW) card.figure.style.width = figW;
@@ -108,8 +120,9 @@ export function mountMaps(root, { onSelect, onHover }) {
         card.bar.style.width = `${barWidth}px`;
         card.barKey = barKey;
       }
-      card.lo.textContent = fmt(lo, 3);
-      card.hi.textContent = fmt(hi, 3);
+      const barSpan = Math.max(Math.abs(lo), Math.abs(hi));
+      card.lo.textContent = cellText(lo, barSpan);
+      card.hi.textContent = cellText(hi, barSpan);
       const showZero = lo < 0 && hi > 0;
       card.zero.hidden = !showZero;
       card.zero.textContent = "0";
@@ -183,25 +196,67 @@ export function mountMaps(root, { onSelect, onHover }) {
     count: () => cards.length,
     exportPng() {
       if (!cards.length) return;
-      // Side by side, each at its on-screen size.
-      const views = cards.map((c) => c.view);
-      const gap = 8;
-      const width = views.reduce((a, v) => a + v.cssW + gap, -gap);
-      const height = Math.max(...views.map((v) => v.cssH));
-      const out = document.createElement("canvas");
-      out.width = width;
-      out.height = height;
-      const ctx = out.getContext("2d");
-      ctx.imageSmoothingEnabled = false;
-      ctx.fillStyle = "#fff";
-      ctx.fillRect(0, 0, width, height);
-      let x = 0;
-      for (const v of views) {
-        ctx.drawImage(v.canvas, x, 0, v.cssW, v.cssH);
-        ctx.drawImage(v.overlay, x, 0, v.cssW, v.cssH);
-        x += v.cssW + gap;
-      }
-      exportCanvases([out], width, height, "convlab-feature-maps.png");
+      exportMaps(cards);
     },
   };
+}
+
+/**
+ * The maps as one PNG, side by side at their on-screen size, each with its title above
+ * and its colour bar (min, 0, max written out) below: a picture that explains itself on
+ * a slide or a worksheet.
+ */
+function exportMaps(cards) {
+  const gap = 16;
+  const pad = 10;
+  const font = '14px system-ui, "DejaVu Sans", sans-serif';
+  const titleH = 40;
+  const barH = 12;
+  const footH = barH + 24;
+  const measure = document.createElement("canvas").getContext("2d");
+  measure.font = font;
+  const widths = cards.map((c) => Math.max(c.view.cssW, measure.measureText(c.text?.title || "").width, measure.measureText(c.text?.range || "").width, 150));
+  const width = Math.ceil(widths.reduce((a, w) => a + w + gap, -gap) + 2 * pad);
+  const height = Math.ceil(Math.max(...cards.map((c) => c.view.cssH)) + titleH + footH + 2 * pad);
+  const out = document.createElement("canvas");
+  out.width = width;
+  out.height = height;
+  const ctx = out.getContext("2d");
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, width, height);
+  let x = pad;
+  cards.forEach((card, i) => {
+    const v = card.view;
+    ctx.fillStyle = "#1d2330";
+    ctx.font = `600 ${font}`;
+    ctx.textBaseline = "top";
+    ctx.textAlign = "left";
+    ctx.fillText(card.text?.title || `filter ${i}`, x, pad);
+    ctx.font = font;
+    ctx.fillStyle = "#5b6475";
+    ctx.fillText(card.text?.range || "", x, pad + 18);
+    const top = pad + titleH;
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(v.canvas, x, top, v.cssW, v.cssH);
+    ctx.drawImage(v.overlay, x, top, v.cssW, v.cssH);
+    // Colour bar with its numbers.
+    const barTop = top + v.cssH + 6;
+    const barW = Math.max(100, Math.min(widths[i], 200));
+    ctx.drawImage(card.bar, x, barTop, barW, barH);
+    ctx.strokeStyle = "#d8dce3";
+    ctx.strokeRect(x + 0.5, barTop + 0.5, barW - 1, barH - 1);
+    ctx.fillStyle = "#1d2330";
+    ctx.textBaseline = "top";
+    ctx.textAlign = "left";
+    ctx.fillText(card.lo.textContent, x, barTop + barH + 3);
+    ctx.textAlign = "right";
+    ctx.fillText(card.hi.textContent, x + barW, barTop + barH + 3);
+    if (!card.zero.hidden) {
+      const zx = x + (parseFloat(card.zero.style.left) / 100) * barW;
+      ctx.textAlign = "center";
+      ctx.fillText("0", zx, barTop + barH + 3);
+    }
+    x += widths[i] + gap;
+  });
+  exportCanvases([out], width, height, "convlab-feature-maps.png");
 }

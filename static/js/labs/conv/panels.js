@@ -2,7 +2,7 @@
 // and the cost panel (36.5 vs 36.6, 36.11, activation memory). Pure rendering
 // from the geometry that shape.js computed; nothing waits for the server.
 
-import { activationBytes, convMacs, convParams, denseParams, effectiveKernel } from "../../shape.js";
+import { activationBytes, convMacs, convOutputSizePadded, convParams, denseParams, effectiveKernel, formatBytes } from "../../shape.js";
 import { el } from "../../ui.js";
 
 const int = (n) => Math.round(n).toLocaleString("en-US");
@@ -17,22 +17,21 @@ export function human(n) {
   return int(n);
 }
 
-export function bytes(n) {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toPrecision(3)} GiB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toPrecision(3)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toPrecision(3)} KiB`;
-  return `${n} B`;
-}
-
 /** One axis of the formula: {text, value, empty}. `pads` = [before, after]. */
 function axisFormula(name, n, k, s, d, pads) {
   const span = effectiveKernel(k, d);
   const padText = pads[0] === pads[1] ? `2·${pads[0]}` : `${pads[0]} + ${pads[1]}`;
   const inner = n + pads[0] + pads[1] - span;
-  const value = Math.floor(inner / s) + 1;
+  let value = null; // null: no output (the kernel does not fit, or a knob is below 1)
+  try {
+    value = convOutputSizePadded(n, k, s, pads[0] + pads[1], d);
+  } catch {
+    // the geometry's error says which knob; the formula still shows the numbers
+  }
   const empty = inner < 0;
-  const text = `${name}_out = ⌊(${n} + ${padText} − ${d}·(${k}−1) − 1) / ${s}⌋ + 1 = ⌊${inner}/${s}⌋ + 1 = ${empty ? "empty" : value}`;
-  return { text, value, empty };
+  const formula = `${name}_out = ⌊(${n} + ${padText} − ${d}·(${k}−1) − 1) / ${s}⌋ + 1`;
+  const text = `${formula} = ⌊${inner}/${s}⌋ + 1 = ${empty ? "empty" : value ?? "—"}`;
+  return { text, formula, value, empty };
 }
 
 /**
@@ -51,7 +50,14 @@ export function renderOutputSize(root, g, raw) {
   } else {
     children.push(el("p", { class: "big size-result bad" }, fh.empty || fw.empty ? "empty output" : "not possible"));
   }
-  children.push(el("p", { class: "formula" }, fh.text), el("p", { class: "formula" }, fw.text));
+  if (g.ok || fh.empty || fw.empty) {
+    children.push(el("p", { class: "formula" }, fh.text), el("p", { class: "formula" }, fw.text));
+  } else {
+    // An impossible setting (padding "same" at stride 5, reflect padding too wide…) has no
+    // output size: the formula is shown with the numbers that would go in, not a result.
+    children.push(el("p", { class: "formula" }, `${fh.formula} = ?`), el("p", { class: "formula" }, `${fw.formula} = ?`),
+      el("p", { class: "warn", "data-testid": "size-impossible" }, g.error));
+  }
   children.push(el("p", { class: "hint" }, "⌊·⌋ rounds down; d·(k−1)+1 is the dilated kernel's span."));
   const warnings = [];
   if (g.ok) {
@@ -94,7 +100,7 @@ export function renderCost(root, g, raw) {
     el("tr", {}, el("th", {}, "Dense ÷ conv"), el("td", { class: "ratio" }, `×${human(dense / conv)}`)),
     el("tr", {}, el("th", {}, "Multiply-adds (36.11)"), el("td", { "data-testid": "conv-macs" }, human(macs))),
     el("tr", { class: "cost-sub" }, el("td", { colspan: "2" }, `${g.hOut}·${g.wOut}·${cout}·${cinText}·${kh}·${kw}`)),
-    el("tr", {}, el("th", {}, "Activations (float32)"), el("td", {}, `${bytes(activationBytes([cin, h, w]))} → ${bytes(activationBytes([cout, g.hOut, g.wOut]))}`)),
+    el("tr", {}, el("th", {}, "Activations (float32)"), el("td", {}, `${formatBytes(activationBytes([cin, h, w]))} → ${formatBytes(activationBytes([cout, g.hOut, g.wOut]))}`)),
   );
   children.push(table, separable(g, raw));
   root.replaceChildren(...children);

@@ -3,7 +3,7 @@
 // pooled maps.
 
 import { MAPS } from "../../colormap.js";
-import { MapView, drawColorbar, fmt } from "../../heatmap.js";
+import { MapView, drawColorbar, fmt, sizeCanvas } from "../../heatmap.js";
 import { hideTooltip, showTooltip } from "../../ui.js";
 import { cellPx, crossCells } from "../pool/overlay.js";
 
@@ -30,10 +30,7 @@ function boxOf(mask) {
 function fit(view, maxW, maxH) {
   const f = Math.min(maxW / view.w, maxH / view.h);
   if (f >= view.scale) return;
-  for (const c of [view.canvas, view.overlay]) {
-    c.style.width = `${view.w * f}px`;
-    c.style.height = `${view.h * f}px`;
-  }
+  for (const c of [view.canvas, view.overlay]) sizeCanvas(c, view.w * f, view.h * f, { sharp: false });
 }
 
 const SIDE = 128; // CSS px of the four main maps (four fit side by side at 1280 px)

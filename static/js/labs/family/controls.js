@@ -1,7 +1,28 @@
 // Small form controls bound to state fields: each reads its value from the state
 // on render and writes it back with state.set on change.
 
-import { el } from "../../ui.js";
+import { postJSON } from "../../api.js";
+import { clearError, el, reportError } from "../../ui.js";
+
+/**
+ * POST `body` to `url` for the view's state `s` and return the answer, or null when
+ * there is nothing to draw: the request failed (the error is shown and the pictures
+ * dimmed), a newer request replaced it, or the state moved on while it was away.
+ * A fresh answer clears the error line and undims the pictures.
+ */
+export async function postForView({ state, pictures }, s, url, body, key) {
+  let answer;
+  try {
+    answer = await postJSON(url, body, { key });
+  } catch (err) {
+    if (reportError(err)) pictures.classList.add("stale");
+    return null;
+  }
+  if (state.get() !== s) return null;
+  clearError();
+  pictures.classList.remove("stale");
+  return answer;
+}
 
 /** A labelled number input. Returns {row, input, render(state)}. */
 export function numberControl(state, field, label, { min = 0, max = 99, step = 1, testid = null, title = "" } = {}) {

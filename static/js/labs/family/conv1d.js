@@ -3,10 +3,10 @@
 // from the server's padded input and weights, and each page-side sum is checked
 // against the server's conv1d / conv1d_backward answer.
 
-import { postJSON } from "../../api.js";
 import { fmt } from "../../heatmap.js";
-import { clearError, el, reportError, showError } from "../../ui.js";
-import { numberControl, numbersControl, panel, selectControl } from "./controls.js";
+import { convOutputSize, effectiveKernel } from "../../shape.js";
+import { el, reportError, showError } from "../../ui.js";
+import { numberControl, numbersControl, panel, postForView, selectControl } from "./controls.js";
 import { KIND, NumberGrid, figure, seededInts, term } from "./grid.js";
 
 export const FIELDS = [
@@ -27,7 +27,7 @@ export const FIELDS = [
   { name: "family.c1.seed", def: 1 },
 ];
 
-const KEYS = FIELDS.map((f) => f.name).concat(["family.view", "image"]);
+const KEYS = FIELDS.map((f) => f.name).concat(["family.view", "image", "maxSide"]);
 const MAX_LEN = 64;
 
 function wave(kind, n) {
@@ -65,7 +65,7 @@ export function mount(cols, ctx) {
   const pad = numberControl(state, "family.c1.p", "Padding", { min: 0, max: 16, testid: "conv1d-padding" });
   const dil = numberControl(state, "family.c1.d", "Dilation", { min: 1, max: 8, testid: "conv1d-dilation" });
   const mode = selectControl(state, "family.c1.mode", "Pad mode", [["zeros", "zeros"], ["reflect", "reflect"], ["replicate", "replicate"], ["circular", "circular"]], { testid: "conv1d-padding-mode" });
-  const delta = selectControl(state, "family.c1.delta", "δ", [["onehot", "one-hot at the chosen output"], ["ones", "all ones"], ["random", "random (seeded)"]], { testid: "conv1d-delta" });
+  const delta = selectControl(state, "family.c1.delta", "δ", [["onehot", "one-hot at an output"], ["ones", "all ones"], ["random", "random (seeded)"]], { testid: "conv1d-delta" });
   const ctl = [src, wav, len, row, col, typed, kernel, stride, pad, dil, mode, delta];
   controls.append(...ctl.map((c) => c.row));
   // What the page changed about the asked-for signal (clamped row, column, length; cut typed list).
@@ -165,10 +165,11 @@ export function mount(cols, ctx) {
       const st = s["family.c1.s"];
       const p = s["family.c1.p"];
       const d = s["family.c1.d"];
-      const span = d * (k - 1) + 1;
-      const Lout = Math.floor((L + 2 * p - span) / st) + 1;
+      const span = effectiveKernel(k, d);
+      const fits = L + 2 * p >= span;
+      const Lout = fits ? convOutputSize(L, k, st, p, d) : "empty";
       sizeText.textContent = `L_out = ⌊(L + 2p − d·(k − 1) − 1)/s⌋ + 1 = ⌊(${L} + 2·${p} − ${d}·(${k} − 1) − 1)/${st}⌋ + 1 = ${Lout}`;
-      if (L + 2 * p < span || Lout < 1) {
+      if (!fits) {
         showError(`The dilated kernel (${span} taps wide) is longer than the padded signal (${L + 2 * p}): add padding ≥ ${Math.ceil((span - L) / 2)} or use a shorter kernel.`);
         cols.pictures.classList.add("stale");
         return;
@@ -178,19 +179,11 @@ export function mount(cols, ctx) {
       const dvals = deltaKind === "ones" ? new Array(Lout).fill(1)
         : deltaKind === "random" ? seededInts(s["family.c1.seed"], Lout, -2, 2)
         : Array.from({ length: Lout }, (_, j) => (j === i ? 1 : 0));
-      let answer;
-      try {
-        answer = await postJSON("/api/conv1d", {
-          input: [x], weight: [[w]], stride: st, padding: p, dilation: d, padding_mode: s["family.c1.mode"],
-          dtype: "float64", grad_output: [dvals],
-        }, { key: "family-conv1d" });
-      } catch (err) {
-        if (reportError(err)) cols.pictures.classList.add("stale");
-        return;
-      }
-      if (state.get() !== s) return;
-      clearError();
-      cols.pictures.classList.remove("stale");
+      const answer = await postForView({ state, pictures: cols.pictures }, s, "/api/conv1d", {
+        input: [x], weight: [[w]], stride: st, padding: p, dilation: d, padding_mode: s["family.c1.mode"],
+        dtype: "float64", grad_output: [dvals],
+      }, "family-conv1d");
+      if (!answer) return;
 
       draw(s, { x, w, L, k, st, p, d, span, Lout, i, dvals, answer });
     },

@@ -4,9 +4,8 @@
 // padding hatched, dropped rows/columns crossed, the first and last window
 // outlined, each cell labelled with how many windows read it.
 
-import { postJSON } from "../../api.js";
-import { clearError, el, reportError } from "../../ui.js";
-import { numberControl, panel, selectControl } from "./controls.js";
+import { el } from "../../ui.js";
+import { numberControl, panel, postForView, selectControl } from "./controls.js";
 import { KIND, NumberGrid, figure } from "./grid.js";
 
 export const FIELDS = [
@@ -23,7 +22,7 @@ export const FIELDS = [
   { name: "family.f.b", def: "tf-conv-same" },
 ];
 
-const KEYS = FIELDS.map((f) => f.name).concat(["family.view", "image", "color"]);
+const KEYS = FIELDS.map((f) => f.name).concat(["family.view", "image", "color", "maxSide"]);
 const MAX_SIDE = 512; // the server's limit for one axis
 const VARIANTS = [
   ["torch-conv-valid", "PyTorch conv, 'valid'"],
@@ -196,21 +195,13 @@ export function mount(cols, ctx) {
     async render(s, changed) {
       if (!changed.some((k) => KEYS.includes(k))) return;
       [...ctl, pickA, pickB].forEach((c) => c.render(s));
-      if (changed.includes("image") || changed.includes("color") || !imageShape) readImageShape(s);
-      let answer;
-      try {
-        answer = await postJSON("/api/frameworks/compare", {
-          height: s["family.f.h"], width: s["family.f.w"], kernel: s["family.f.k"], stride: s["family.f.s"],
-          dilation: s["family.f.d"], padding: s["family.f.p"], pool_kernel: s["family.f.pk"],
-          pool_stride: s["family.f.ps"], pool_padding: s["family.f.pp"],
-        }, { key: "family-frameworks" });
-      } catch (err) {
-        if (reportError(err)) cols.pictures.classList.add("stale");
-        return;
-      }
-      if (state.get() !== s) return;
-      clearError();
-      cols.pictures.classList.remove("stale");
+      if (changed.includes("image") || changed.includes("color") || changed.includes("maxSide") || !imageShape) readImageShape(s);
+      const answer = await postForView({ state, pictures: cols.pictures }, s, "/api/frameworks/compare", {
+        height: s["family.f.h"], width: s["family.f.w"], kernel: s["family.f.k"], stride: s["family.f.s"],
+        dilation: s["family.f.d"], padding: s["family.f.p"], pool_kernel: s["family.f.pk"],
+        pool_stride: s["family.f.ps"], pool_padding: s["family.f.pp"],
+      }, "family-frameworks");
+      if (!answer) return;
       const rows = answer.rows;
       const selected = [s["family.f.a"], s["family.f.b"]];
       const table = el("table", { class: "numbers fam-framework-table" },

@@ -4,7 +4,7 @@
 // boxes can be drawn over them. Knows nothing about convolutions.
 
 import { MAPS, colorOf, rangeFor } from "../../colormap.js";
-import { fmt } from "../../heatmap.js";
+import { cellUnder, fmt, markNumbers, planCellNumbers, sizeCanvas } from "../../heatmap.js";
 import { hideTooltip, showTooltip } from "../../ui.js";
 
 export const KIND = { normal: 0, padding: 1, inserted: 2, dropped: 3, beyond: 4, skipped: 5, empty: 6 };
@@ -63,11 +63,7 @@ export class NumberGrid {
   }
 
   cellAt(event) {
-    const rect = this.canvas.getBoundingClientRect();
-    const col = Math.floor(((event.clientX - rect.left) / rect.width) * this.w);
-    const row = Math.floor(((event.clientY - rect.top) / rect.height) * this.h);
-    if (row < 0 || col < 0 || row >= this.h || col >= this.w) return null;
-    return { row, col };
+    return cellUnder(this.canvas, event, this.h, this.w);
   }
 
   /**
@@ -94,25 +90,33 @@ export class NumberGrid {
     this.draw();
   }
 
+  /**
+   * CSS px per cell: at most maxCell, the whole grid within maxW×maxH and within the width
+   * its parent has (a phone); presentation mode grows cells so numbers can reach 18 px.
+   */
   cellSize() {
-    return Math.max(this.minCell, Math.min(this.maxCell, Math.floor(this.maxW / Math.max(1, this.w)), Math.floor(this.maxH / Math.max(1, this.h))));
+    const grow = document.documentElement.classList.contains("present") ? 1.6 : 1;
+    const room = this.canvas.parentElement?.clientWidth || Infinity;
+    const maxW = Math.min(this.maxW * grow, Math.max(60, room - 2));
+    return Math.max(this.minCell, Math.min(this.maxCell * grow, Math.floor(maxW / Math.max(1, this.w)), Math.floor((this.maxH * grow) / Math.max(1, this.h))));
   }
 
   draw() {
     const size = this.cellSize();
-    const dpr = window.devicePixelRatio || 1;
     const cssW = this.w * size + 1;
     const cssH = this.h * size + 1;
-    this.canvas.style.width = `${cssW}px`;
-    this.canvas.style.height = `${cssH}px`;
-    this.canvas.width = Math.round(cssW * dpr);
-    this.canvas.height = Math.round(cssH * dpr);
+    const dpr = sizeCanvas(this.canvas, cssW, cssH);
     const ctx = this.canvas.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0.5 * dpr, 0.5 * dpr);
     ctx.clearRect(-1, -1, cssW + 1, cssH + 1);
     const [lo, hi] = this.range;
-    const showText = size >= 20;
-    ctx.font = `${Math.max(9, Math.min(13, Math.floor(size * 0.42)))}px system-ui, "DejaVu Sans", sans-serif`;
+    const plan = planCellNumbers(ctx, this.values, {
+      cellW: size, digits: this.digits,
+      span: Math.max(Math.abs(lo), Math.abs(hi)),
+      only: (i) => !this.kinds || this.kinds[i] !== KIND.beyond && this.kinds[i] !== KIND.empty,
+    });
+    markNumbers(this.canvas, plan);
+    if (plan) ctx.font = plan.font;
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
     for (let r = 0; r < this.h; r++) {
@@ -137,11 +141,12 @@ export class NumberGrid {
         if (kind === KIND.inserted) ctx.setLineDash([2, 2]);
         ctx.strokeRect(x, y, size, size);
         ctx.setLineDash([]);
-        if (showText && kind !== KIND.beyond) {
+        const text = plan ? plan.text(i) : null;
+        if (text !== null) {
           const [cr, cg, cb] = kind === KIND.padding ? [236, 239, 243] : colorOf(v, this.map, lo, hi);
           const light = 0.2126 * cr + 0.7152 * cg + 0.0722 * cb > 140;
           ctx.fillStyle = kind === KIND.inserted || kind === KIND.padding ? "#59616e" : light ? "#111" : "#fff";
-          ctx.fillText(fmt(v, this.digits), x + size / 2, y + size / 2 + 0.5);
+          ctx.fillText(text, x + size / 2, y + size / 2 + 0.5);
         }
         if (kind === KIND.dropped || kind === KIND.skipped) {
           ctx.strokeStyle = kind === KIND.dropped ? "#c0162b" : "#8a5a00";

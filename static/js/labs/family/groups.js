@@ -4,9 +4,9 @@
 // app.arithmetic.conv_params/conv_macs with groups), and depthwise-separable
 // (depthwise k×k, then pointwise 1×1) against a standard convolution.
 
-import { postJSON } from "../../api.js";
-import { clearError, el, reportError } from "../../ui.js";
-import { numberControl, panel } from "./controls.js";
+import { markNumbers, planCellNumbers, sizeCanvas } from "../../heatmap.js";
+import { el } from "../../ui.js";
+import { numberControl, panel, postForView } from "./controls.js";
 
 export const FIELDS = [
   { name: "family.g.cin", def: 8 },
@@ -71,20 +71,23 @@ export function mount(cols, ctx) {
   sepPanel.append(sep);
 
   function drawTensor(cin, cout, g) {
-    const cell = Math.max(6, Math.min(30, Math.floor(440 / cin), Math.floor(300 / cout)));
-    const dpr = window.devicePixelRatio || 1;
+    const grow = document.documentElement.classList.contains("present") ? 1.6 : 1;
+    const room = Math.min(440 * grow, (canvas.parentElement?.clientWidth || 440) - 4);
+    const cell = Math.max(6, Math.min(30 * grow, Math.floor(room / cin), Math.floor((300 * grow) / cout)));
     const W = cin * cell + 1;
     const H = cout * cell + 1;
-    canvas.style.width = `${W}px`;
-    canvas.style.height = `${H}px`;
-    canvas.width = Math.round(W * dpr);
-    canvas.height = Math.round(H * dpr);
+    const dpr = sizeCanvas(canvas, W, H);
     canvas.setAttribute("aria-label", `kernel tensor: ${cout} filters × ${cin} input channels in ${g} groups`);
     const c = canvas.getContext("2d");
     c.setTransform(dpr, 0, 0, dpr, 0.5 * dpr, 0.5 * dpr);
     const cinG = cin / g;
     const coutG = cout / g;
-    c.font = `${Math.max(8, Math.min(12, cell * 0.45))}px system-ui, "DejaVu Sans", sans-serif`;
+    // Blocks carry their group number when it fits at the page's minimum number size.
+    const labels = [];
+    for (let o = 0; o < cout; o++) for (let i = 0; i < cin; i++) labels.push(Math.floor(o / coutG));
+    const plan = planCellNumbers(c, labels, { cellW: cell, digits: 3 });
+    markNumbers(canvas, plan);
+    if (plan) c.font = plan.font;
     c.textAlign = "center";
     c.textBaseline = "middle";
     for (let o = 0; o < cout; o++) {
@@ -95,7 +98,7 @@ export function mount(cols, ctx) {
         c.fillRect(i * cell, o * cell, cell, cell);
         c.strokeStyle = "rgba(0,0,0,0.25)";
         c.strokeRect(i * cell, o * cell, cell, cell);
-        if (on && cell >= 14) {
+        if (on && plan) {
           c.fillStyle = go % PALETTE.length === 6 || go % PALETTE.length === 4 ? "#000" : "#fff";
           c.fillText(String(go), i * cell + cell / 2, o * cell + cell / 2 + 0.5);
         }
@@ -128,16 +131,9 @@ export function mount(cols, ctx) {
       sliderValue.textContent = String(g);
       drawTensor(cin, cout, g);
       tensorCaption.textContent = `weight (C_out, C_in/groups, k, k) = (${cout}, ${cin / g}, ${k}, ${k}) · ${g} group${g > 1 ? "s" : ""} of ${cout / g} filters × ${cin / g} channels`;
-      let answer;
-      try {
-        answer = await postJSON("/api/groups/cost", { c_in: cin, c_out: cout, kernel: k, height: s["family.g.hw"], width: s["family.g.hw"], stride: 1, padding: Math.floor(k / 2) }, { key: "family-groups" });
-      } catch (err) {
-        if (reportError(err)) cols.pictures.classList.add("stale");
-        return;
-      }
-      if (state.get() !== s) return;
-      clearError();
-      cols.pictures.classList.remove("stale");
+      const body = { c_in: cin, c_out: cout, kernel: k, height: s["family.g.hw"], width: s["family.g.hw"], stride: 1, padding: Math.floor(k / 2) };
+      const answer = await postForView({ state, pictures: cols.pictures }, s, "/api/groups/cost", body, "family-groups");
+      if (!answer) return;
       const option = answer.options.find((o) => o.groups === g) || answer.options[0];
       const [, oh, ow] = answer.output_shape;
       params.replaceChildren(

@@ -8,10 +8,11 @@
 
 import { postJSON } from "../../api.js";
 import { fmt } from "../../heatmap.js";
+import { convTransposeOutputSize, effectiveKernel } from "../../shape.js";
 import { el, reportError } from "../../ui.js";
 import { panel, selectControl } from "./controls.js";
 import { KIND, NumberGrid, figure, flat, maxAbsDiff, seededInts, term } from "./grid.js";
-import { knobs, problem, tensors, transposeSize } from "./transpose.js";
+import { knobs, problem, tensors } from "./transpose.js";
 
 export const FIELDS = [
   { name: "family.tb.delta", def: "random" }, // random (seeded) | ones | onehot (at the selected output cell)
@@ -120,7 +121,7 @@ export function mount(cols, ctx) {
   function geometry(s) {
     const { n, k, x, w } = tensors(s);
     const { st, p, d, op } = knobs(s);
-    const Ho = transposeSize(n, k, st, p, d, op);
+    const Ho = convTransposeOutputSize(n, k, st, p, d, op);
     return { n, k, x, w, st, p, d, op, Ho, delta: deltaOf(s, Ho) };
   }
 
@@ -155,7 +156,7 @@ export function mount(cols, ctx) {
     if (inside(selX, n)) {
       const [i, j] = selX;
       boxesX.push({ row: i, col: j, h: 1, w: 1, color: "#111", width: 3 });
-      const span = d * (k - 1) + 1;
+      const span = effectiveKernel(k, d);
       boxesD.push({ row: i * st, col: j * st, h: span, w: span, color: "#ff2d95", fill: "rgba(255,45,149,0.12)" });
       const names = [];
       const nums = [];

@@ -6,6 +6,7 @@
 
 import { postJSON } from "../../api.js";
 import { fmt } from "../../heatmap.js";
+import { convOutputSize, effectiveKernel } from "../../shape.js";
 import { clearError, el, reportError } from "../../ui.js";
 import { numberControl, panel } from "./controls.js";
 import { NumberGrid, figure, flat, seededInts } from "./grid.js";
@@ -96,12 +97,12 @@ export function mount(cols, ctx) {
     const d = s["family.t.d"];
     const key = JSON.stringify([n, k, w, st, p, d, s["family.t.seed"]]);
     if (key === lastGi) return;
-    const span = d * (k - 1) + 1;
-    const out = Math.floor((n + 2 * p - span) / st) + 1;
-    if (n + 2 * p < span || out < 1) {
+    const span = effectiveKernel(k, d);
+    if (n + 2 * p < span) {
       giText.textContent = `The forward convolution needs n + 2p ≥ d(k − 1) + 1 = ${span}: raise the forward input size.`;
       return;
     }
+    const out = convOutputSize(n, k, st, p, d);
     const x = seededInts(s["family.t.seed"] + 11, n * n, -2, 3);
     const delta = seededInts(s["family.t.seed"] + 23, out * out, -2, 2);
     const answer = await postJSON(

@@ -8,6 +8,7 @@
 
 import { postJSON } from "../../api.js";
 import { fmt } from "../../heatmap.js";
+import { convTransposeOutputSize, effectiveKernel } from "../../shape.js";
 import { clearError, el, reportError, showError } from "../../ui.js";
 import { numberControl, panel, selectControl } from "./controls.js";
 import { KIND, NumberGrid, figure, flat, maxAbsDiff, seededInts, term } from "./grid.js";
@@ -52,11 +53,6 @@ export function knobs(s) {
   return { st: s["family.t.s"], p: s["family.t.p"], d: s["family.t.d"], op: s["family.t.op"] };
 }
 
-/** Output length along one axis: (n − 1)·s − 2p + d(k − 1) + output_padding + 1. */
-export function transposeSize(n, k, s, p, d, op) {
-  return (n - 1) * s - 2 * p + d * (k - 1) + op + 1;
-}
-
 /** Validation a person can act on ([field, message]), or null. */
 export function problem(s) {
   const { n, k } = tensors(s);
@@ -64,15 +60,16 @@ export function problem(s) {
   if (op >= Math.max(st, d)) {
     return ["family.t.op", `output_padding ${op} must be smaller than the stride (${st}) or the dilation (${d}); lower it to ${Math.max(st, d) - 1}`];
   }
-  if (transposeSize(n, k, st, p, d, op) < 1) {
-    return ["family.t.p", `padding ${p} crops the whole output; lower padding to ≤ ${Math.floor(((n - 1) * st + d * (k - 1) + op) / 2)}`];
+  const full = convTransposeOutputSize(n, k, st, 0, d, op); // before padding crops it
+  if (full - 2 * p < 1) {
+    return ["family.t.p", `padding ${p} crops the whole output; lower padding to ≤ ${Math.floor((full - 1) / 2)}`];
   }
   return null;
 }
 
 /** The stamps of the first `t` input pixels, summed on the full (uncropped) canvas of side F. */
 export function scatterSum(x, w, n, k, st, d, t) {
-  const F = (n - 1) * st + d * (k - 1) + 1;
+  const F = convTransposeOutputSize(n, k, st, 0, d, 0); // the full, uncropped canvas
   const out = new Float64Array(F * F);
   for (let idx = 0; idx < t; idx++) {
     const i = Math.floor(idx / n);
@@ -80,6 +77,57 @@ export function scatterSum(x, w, n, k, st, d, t) {
     for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) out[(i * st + a * d) * F + j * st + b * d] += x[idx] * w[a * k + b];
   }
   return { F, out };
+}
+
+/** Input pixels stamped so far: 0 … n²; −1 in the state means all. */
+export function stepOf(s) {
+  const n = s["family.t.n"];
+  const t = s["family.t.step"];
+  return t < 0 || t > n * n ? n * n : t;
+}
+
+/** The (i, j, a, b) of every stamp x[i,j]·w[a,b] that lands on output `cell` (cropped coordinates). */
+export function contributors(cell, n, k, st, p, d) {
+  const list = [];
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+    const a = cell[0] + p - i * st;
+    const b = cell[1] + p - j * st;
+    if (a >= 0 && b >= 0 && a % d === 0 && b % d === 0 && a / d < k && b / d < k) list.push([i, j, a / d, b / d]);
+  }
+  return list;
+}
+
+/** Step through the stamps: ◀ / ▶ one input pixel, All, and Play (one stamp every 700 ms). Returns {stop}. */
+function mountStepper(state, { prev, next, all, play }) {
+  let timer = null;
+  const setStep = (t) => state.set({ "family.t.step": t });
+  const count = (s) => s["family.t.n"] ** 2;
+  function stop() {
+    clearInterval(timer);
+    timer = null;
+    play.setAttribute("aria-pressed", "false");
+    play.textContent = "Play";
+  }
+  function start() {
+    if (stepOf(state.get()) >= count(state.get())) setStep(0);
+    play.setAttribute("aria-pressed", "true");
+    play.textContent = "Pause";
+    timer = setInterval(() => {
+      const cur = state.get();
+      const t = stepOf(cur);
+      if (t >= count(cur)) return stop();
+      setStep(t + 1);
+    }, 700);
+  }
+  prev.addEventListener("click", () => setStep(Math.max(0, stepOf(state.get()) - 1)));
+  next.addEventListener("click", () => {
+    const s = state.get();
+    const t = stepOf(s);
+    setStep(t >= count(s) ? 1 : t + 1);
+  });
+  all.addEventListener("click", () => setStep(-1));
+  play.addEventListener("click", () => (timer ? stop() : start()));
+  return { stop };
 }
 
 export function mount(cols, ctx) {
@@ -144,42 +192,7 @@ export function mount(cols, ctx) {
   checkBox.append(diffText);
 
   let data = null; // last good server answer {output, direct, ...} with the request it answered
-  let timer = null;
-
-  function stepOf(s) {
-    const n = s["family.t.n"];
-    const t = s["family.t.step"];
-    return t < 0 || t > n * n ? n * n : t;
-  }
-
-  const setStep = (t) => state.set({ "family.t.step": t });
-  prev.addEventListener("click", () => setStep(Math.max(0, stepOf(state.get()) - 1)));
-  next.addEventListener("click", () => {
-    const s = state.get();
-    const n = s["family.t.n"];
-    const t = stepOf(s);
-    setStep(t >= n * n ? 1 : t + 1);
-  });
-  all.addEventListener("click", () => setStep(-1));
-  play.addEventListener("click", () => (timer ? stop() : start()));
-  function start() {
-    const s = state.get();
-    if (stepOf(s) >= s["family.t.n"] ** 2) setStep(0);
-    play.setAttribute("aria-pressed", "true");
-    play.textContent = "Pause";
-    timer = setInterval(() => {
-      const cur = state.get();
-      const t = stepOf(cur);
-      if (t >= cur["family.t.n"] ** 2) return stop();
-      setStep(t + 1);
-    }, 700);
-  }
-  function stop() {
-    clearInterval(timer);
-    timer = null;
-    play.setAttribute("aria-pressed", "false");
-    play.textContent = "Play";
-  }
+  const stepper = mountStepper(state, { prev, next, all, play });
 
   const selectCell = (row, col) => state.set({ "family.t.cell": [row, col] });
   go.onClick((c) => selectCell(c.row, c.col));
@@ -209,8 +222,8 @@ export function mount(cols, ctx) {
   function drawGeometry(s) {
     const { n, k, x, w } = tensors(s);
     const { st, p, d, op } = knobs(s);
-    const span = d * (k - 1) + 1;
-    const Ho = transposeSize(n, k, st, p, d, op);
+    const span = effectiveKernel(k, d);
+    const Ho = convTransposeOutputSize(n, k, st, p, d, op);
     const t = stepOf(s);
     stepText.textContent = `${t} / ${n * n} input pixels stamped`;
     gx.set(x, n, n, { digits: 3 });
@@ -253,16 +266,6 @@ export function mount(cols, ctx) {
     ga.setBoxes(boxesA);
     gx.setBoxes(boxesX);
     return { n, k, x, w, st, p, d, op, span, Ho, t, F, full, cell: hasCell ? cell : null };
-  }
-
-  function contributors(cell, n, k, st, p, d) {
-    const list = [];
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      const a = cell[0] + p - i * st;
-      const b = cell[1] + p - j * st;
-      if (a >= 0 && b >= 0 && a % d === 0 && b % d === 0 && a / d < k && b / d < k) list.push([i, j, a / d, b / d]);
-    }
-    return list;
   }
 
   function drawServer(s, g) {
@@ -350,13 +353,13 @@ export function mount(cols, ctx) {
   function renderSize(s) {
     const { n, k } = tensors(s);
     const { st, p, d, op } = knobs(s);
-    const out = transposeSize(n, k, st, p, d, op);
+    const bad = problem(s);
+    const out = bad ? null : convTransposeOutputSize(n, k, st, p, d, op);
     sizeText.replaceChildren(
       el("div", {}, "H_out = (n − 1)·s − 2p + d·(k − 1) + output_padding + 1"),
-      el("div", {}, `= (${n} − 1)·${st} − 2·${p} + ${d}·(${k} − 1) + ${op} + 1 = ${out}`),
-      el("div", { class: "big" }, `Output: ${out} × ${out}  (input ${n} × ${n})`),
+      el("div", {}, `= (${n} − 1)·${st} − 2·${p} + ${d}·(${k} − 1) + ${op} + 1 = ${bad ? "not possible" : out}`),
+      el("div", { class: "big" }, bad ? `No output  (input ${n} × ${n})` : `Output: ${out} × ${out}  (input ${n} × ${n})`),
     );
-    const bad = problem(s);
     sizeWarn.hidden = !bad;
     sizeWarn.textContent = bad ? bad[1] : "";
     for (const c of ctl) c.input?.classList.remove("invalid");
@@ -392,6 +395,6 @@ export function mount(cols, ctx) {
       if (state.get() !== s) return; // a newer render draws the newer state
       drawServer(s, g);
     },
-    deactivate: stop,
+    deactivate: () => stepper.stop(),
   };
 }

@@ -8,26 +8,11 @@
 // 3×3 field on a 224×224 image is not a speck.
 
 import { MAPS } from "../../colormap.js";
-import { drawColorbar, fmt } from "../../heatmap.js";
+import { drawColorbar, fmt, sizeCanvas } from "../../heatmap.js";
 import { hideTooltip, showTooltip } from "../../ui.js";
 
 const MIN_SIDE = 110; // CSS pixels of the longer side of each view, at least
 const SMALL = 0.25; // a field below this share of the input's side is zoomed onto
-const asPair = (v) => (Array.isArray(v) ? v : [v, v]);
-
-/** The unit's theoretical field in input pixels: {top, left, height, width} (may leave the image). */
-export function unitField(row, r, c) {
-  const [sh, sw] = asPair(row.rf_size);
-  const [jh, jw] = asPair(row.rf_jump);
-  const [th, tw] = asPair(row.rf_start);
-  return {
-    top: Math.round(th + r * jh - (sh - 1) / 2),
-    left: Math.round(tw + c * jw - (sw - 1) / 2),
-    height: sh,
-    width: sw,
-  };
-}
-
 class FieldView {
   constructor(container, testid) {
     this.wrap = container;
@@ -67,13 +52,8 @@ class FieldView {
     this.scale = scale;
     const cssW = fw * scale;
     const cssH = fh * scale;
-    for (const c of [this.base, this.overlay]) {
-      c.style.width = `${cssW}px`;
-      c.style.height = `${cssH}px`;
-    }
-    const dpr = window.devicePixelRatio || 1;
-    this.overlay.width = Math.round(cssW * dpr);
-    this.overlay.height = Math.round(cssH * dpr);
+    sizeCanvas(this.base, cssW, cssH, { sharp: false });
+    sizeCanvas(this.overlay, cssW, cssH);
     const o = this.overlay.getContext("2d");
     o.setTransform((this.overlay.width / fw), 0, 0, this.overlay.height / fh, -frame.left * (this.overlay.width / fw), -frame.top * (this.overlay.height / fh));
     o.clearRect(frame.left, frame.top, fw, fh);

@@ -5,18 +5,11 @@
 // change its channel, Shift+↑/↓ go to the previous/next layer, Enter picks a first unit.
 
 import { autoMap } from "../../colormap.js";
-import { drawMap, fmt } from "../../heatmap.js";
+import { cellUnder as cellAt, drawMap, fmt, sizeCanvas } from "../../heatmap.js";
 import { el, hideTooltip, showTooltip } from "../../ui.js";
 import { shapeText } from "./summary.js";
 
 const THUMB = 62; // CSS pixels of a map's longer side
-
-function cellAt(canvas, event, h, w) {
-  const rect = canvas.getBoundingClientRect();
-  const col = Math.floor(((event.clientX - rect.left) / rect.width) * w);
-  const row = Math.floor(((event.clientY - rect.top) / rect.height) * h);
-  return row >= 0 && col >= 0 && row < h && col < w ? { row, col } : null;
-}
 
 export function mountMaps(root, { onUnit, current }) {
   const box = root.querySelector(".net-maps");
@@ -72,8 +65,7 @@ export function mountMaps(root, { onUnit, current }) {
     drawMap(canvas, data, h, w, { map, range });
     const scale = THUMB / Math.max(h, w);
     const cssScale = scale >= 1 ? Math.max(1, Math.floor(scale)) : scale;
-    canvas.style.width = `${w * cssScale}px`;
-    canvas.style.height = `${h * cssScale}px`;
+    sizeCanvas(canvas, w * cssScale, h * cssScale, { sharp: false });
     const mark = el("div", { class: "net-unit-mark", hidden: true });
     const wrap = el("div", { class: "net-map-wrap" }, canvas, mark);
     canvas.addEventListener("mousemove", (e) => {
@@ -94,8 +86,7 @@ export function mountMaps(root, { onUnit, current }) {
     const canvas = el("canvas", { class: "net-map net-strip", "data-testid": `net-map-${layerIndex}-0`, role: "img", "aria-label": `layer ${layerIndex + 1}, ${n} units` });
     drawMap(canvas, data, 1, n, { map, range });
     const cell = Math.max(4, Math.min(14, Math.floor(280 / n)));
-    canvas.style.width = `${n * cell}px`;
-    canvas.style.height = "14px";
+    sizeCanvas(canvas, n * cell, 14, { sharp: false });
     canvas.addEventListener("mousemove", (e) => {
       const c = cellAt(canvas, e, 1, n);
       if (c) showTooltip(e, [`layer ${layerIndex + 1}, unit ${c.col}`, `value ${fmt(data[c.col])}`, "click: its receptive fields"]);

@@ -2,6 +2,7 @@
 // activation memory, receptive-field size / jump / start), totals at the bottom,
 // and the same table as text to copy. Numbers come from POST /api/network/summary.
 
+import { formatBytes } from "../../shape.js";
 import { notify } from "../../ui.js";
 import { el } from "../../ui.js";
 
@@ -18,13 +19,6 @@ export function compact(n) {
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
   if (n >= 1e4) return `${(n / 1e3).toFixed(1)} K`;
   return int(n);
-}
-
-export function bytesText(n) {
-  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GB`;
-  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MB`;
-  if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KB`;
-  return `${n} B`;
 }
 
 export const rfText = (v) => (v === null || v === undefined ? "" : Array.isArray(v) ? v.join("×") : String(v));
@@ -72,7 +66,7 @@ export function mountSummary(root, { onRowClick }) {
           el("td", { "data-col": "output" }, shapeText(r.output_shape)),
           el("td", { "data-col": "params" }, int(r.params)),
           el("td", { "data-col": "macs", title: `${int(r.macs)} multiply-adds` }, compact(r.macs)),
-          el("td", { "data-col": "memory", title: `${int(r.activation_bytes)} bytes (float32)` }, bytesText(r.activation_bytes)),
+          el("td", { "data-col": "memory", title: `${int(r.activation_bytes)} bytes (float32)` }, formatBytes(r.activation_bytes)),
           el("td", { "data-col": "rf" }, rfText(r.rf_size)),
           el("td", { "data-col": "jump" }, rfText(r.rf_jump)),
           el("td", { "data-col": "start" }, rfText(r.rf_start)),
@@ -89,7 +83,7 @@ export function mountSummary(root, { onRowClick }) {
         el("td", {}, `input ${shapeText(summary.input_shape)}`),
         el("td", { "data-col": "params", "data-testid": "net-total-params" }, int(t.params)),
         el("td", { "data-col": "macs", title: `${int(t.macs)} multiply-adds` }, compact(t.macs)),
-        el("td", { "data-col": "memory", title: `${int(t.activation_bytes)} bytes` }, bytesText(t.activation_bytes)),
+        el("td", { "data-col": "memory", title: `${int(t.activation_bytes)} bytes` }, formatBytes(t.activation_bytes)),
         el("td", { colspan: 3 }, ""),
       ),
     );

@@ -1,7 +1,7 @@
 // Pooling geometry in the page (pure, no DOM): windows, winners, the output-size
 // formula with the user's numbers. Mirrors app.kernels.pool's rules.
 
-import { poolOutputSize } from "../../shape.js";
+import { droppedByFloor, poolOutputSize } from "../../shape.js";
 
 /** Per-axis check and sizes; {ok, error?, knob?, oh, ow, dropped: [rows, cols]}. */
 export function poolGeometry(h, w, [kh, kw], [sh, sw], [ph, pw]) {
@@ -17,7 +17,7 @@ export function poolGeometry(h, w, [kh, kw], [sh, sw], [ph, pw]) {
   }
   const oh = poolOutputSize(h, kh, sh, ph);
   const ow = poolOutputSize(w, kw, sw, pw);
-  const dropped = [h + 2 * ph - ((oh - 1) * sh + kh), w + 2 * pw - ((ow - 1) * sw + kw)];
+  const dropped = [droppedByFloor(h, kh, sh, ph), droppedByFloor(w, kw, sw, pw)];
   return { ok: true, oh, ow, dropped };
 }
 
@@ -30,7 +30,7 @@ export function windowOf(i, j, h, w, [kh, kw], [sh, sw], [ph, pw]) {
 
 /** The formula of one axis with the numbers substituted, e.g. "⌊(16 + 2·0 − 2) / 2⌋ + 1 = 8". */
 export function sizeFormula(n, k, s, p) {
-  const out = Math.floor((n + 2 * p - k) / s) + 1;
+  const out = poolOutputSize(n, k, s, p);
   return `⌊(${n} + 2·${p} − ${k}) / ${s}⌋ + 1 = ${out}`;
 }
 

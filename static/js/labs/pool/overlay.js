@@ -2,7 +2,7 @@
 // box, print numbers in cells, mark cells without relying on colour, colour bars.
 // Drawing only; knows nothing about pooling or gradients.
 
-import { drawColorbar, fmt } from "../../heatmap.js";
+import { drawColorbar, fmt, markNumbers, planCellNumbers, sizeCanvas } from "../../heatmap.js";
 import { el } from "../../ui.js";
 
 /** CSS pixels per cell of a view. */
@@ -13,10 +13,7 @@ export function fitView(view, maxW, maxH) {
   const k = Math.min(1, maxW / (view.w * view.scale), maxH / (view.h * view.scale));
   const cssW = Math.round(view.w * view.scale * k);
   const cssH = Math.round(view.h * view.scale * k);
-  for (const c of [view.canvas, view.overlay]) {
-    c.style.width = `${cssW}px`;
-    c.style.height = `${cssH}px`;
-  }
+  for (const c of [view.canvas, view.overlay]) sizeCanvas(c, cssW, cssH, { sharp: false });
 }
 
 /** Overlay context in device pixels, with the size of one cell. */
@@ -27,22 +24,31 @@ function pixelContext(view) {
 }
 
 /**
- * Print data[i] in every cell (black on a white halo: readable on any colour).
- * Skips zeros when skipZero; does nothing when cells are smaller than minCell CSS px.
+ * Print data[i] in every cell (black on a white chip: readable on any colour), rounded
+ * and sized by heatmap.planCellNumbers (the page's one rule: relative to the map's range,
+ * never spilling out of a cell, never under the minimum size — hidden instead). Skips
+ * zeros when skipZero. Returns whether numbers were printed.
  */
-export function drawNumbers(view, data, { skipZero = false, digits = 2, minCell = 15, only = null } = {}) {
-  if (cellPx(view) < minCell) return false;
+export function drawNumbers(view, data, { skipZero = false, digits = 2, only = null } = {}) {
+  const css = cellPx(view);
   const { ctx, cw, ch } = pixelContext(view);
-  const dpr = window.devicePixelRatio || 1;
-  const size = Math.min(15 * dpr, Math.max(8 * dpr, Math.min(cw, ch) * 0.4));
-  ctx.font = `600 ${size}px system-ui, "DejaVu Sans", sans-serif`;
+  const n = view.h * view.w;
+  const values = data.length === n ? data : data.slice(0, n);
+  const plan = planCellNumbers(ctx, values, {
+    cellW: css, cellH: css * (ch / cw), digits, weight: "600",
+    only: (i) => !(skipZero && values[i] === 0) && (!only || only(Math.floor(i / view.w), i % view.w)),
+  });
+  markNumbers(view.overlay, plan);
+  if (!plan) return false;
+  const k = cw / Math.max(0.01, css); // device px per CSS px
+  const size = plan.px * k;
+  ctx.font = plan.font.replace(`${plan.px}px`, `${size}px`);
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
   for (let r = 0; r < view.h; r++) {
     for (let c = 0; c < view.w; c++) {
-      const v = data[r * view.w + c];
-      if ((skipZero && v === 0) || (only && !only(r, c))) continue;
-      const text = shortNumber(v, digits);
+      const text = plan.text(r * view.w + c);
+      if (text === null) continue;
       const x = (c + 0.5) * cw;
       const y = (r + 0.5) * ch;
       // A light chip behind the digits keeps them readable on any colour.
@@ -50,18 +56,10 @@ export function drawNumbers(view, data, { skipZero = false, digits = 2, minCell 
       ctx.fillStyle = "rgba(255,255,255,0.82)";
       ctx.fillRect(x - tw / 2, y - size * 0.55, tw, size * 1.1);
       ctx.fillStyle = "#000";
-      ctx.fillText(text, x, y + size * 0.04, cw - 1.5);
+      ctx.fillText(text, x, y + size * 0.04);
     }
   }
   return true;
-}
-
-/** Compact number for a cell: 0.25 -> ".25", -0.5 -> "−.5", 3 -> "3". */
-export function shortNumber(v, digits = 2) {
-  if (Number.isInteger(v)) return v < 0 ? `−${-v}` : String(v);
-  let s = fmt(v, digits);
-  s = s.replace(/^(-?)0\./, "$1.");
-  return s.replace("-", "−");
 }
 
 /** A dark box around cells [r0, c0, r1, c1) of a map, grown to stay visible (≥ ~10 CSS px) on tiny cells. */

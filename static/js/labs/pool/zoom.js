@@ -58,6 +58,12 @@ export function mountZoom(slot, { testid, label, name, box = 190 }) {
       for (let r = 0; r < h; r++) values.set(data.subarray((r0 + r) * W + c0, (r0 + r) * W + c1), r * w);
       crop = { r0, c0, h, w, values };
       figure.hidden = false;
+      // Presentation mode: cells big enough for 18 px numbers (the magnifier's whole point).
+      const size = document.documentElement.classList.contains("present") ? Math.round(box * 1.8) : box;
+      if (view.maxW !== size) {
+        view.maxW = view.maxH = size;
+        view.h = 0; // resize on the next draw
+      }
       view.setData(values, h, w, { map, range });
       drawNumbers(view, values, { digits, skipZero, minCell: 12 });
       caption.textContent = text;

@@ -1,12 +1,46 @@
 // The drawing pad: a 32×32 bitmap drawn with a round pen, averaged over 4×4
 // blocks into the 8×8 input, which is how scikit-learn's digits were made
-// (each 8×8 value counts the ink in a 4×4 block of a 32×32 scan).
+// (each 8×8 value counts the ink in a 4×4 block of a 32×32 scan). For the chapter's
+// model the 8×8 input goes on exactly as the server's dataset does
+// (app/labs/train/digits.py): bilinear to 20×20, centred in 28×28.
 
 const N = 32;
 const BLOCK = 4;
 const PEN = 1.7; // radius in pad cells
+const CHAPTER_SIDE = 28;
+const BOX = 20;
+const MARGIN = (CHAPTER_SIDE - BOX) / 2;
 
-export function mountDrawPad(root, { onChange }) {
+/** Source (i0, i1, weight of i1) per output cell: pixel centres aligned, edges repeat. */
+function bilinearAxis(nIn, nOut) {
+  const out = [];
+  for (let j = 0; j < nOut; j++) {
+    const src = Math.min(Math.max((j + 0.5) * (nIn / nOut) - 0.5, 0), nIn - 1);
+    const i0 = Math.floor(src);
+    out.push([i0, Math.min(i0 + 1, nIn - 1), src - i0]);
+  }
+  return out;
+}
+
+/** An 8×8 digit (rows) as the chapter model's 28×28 input: bilinear to 20×20 in a 4-pixel margin. */
+export function toChapterInput(rows) {
+  const n = rows.length;
+  const axis = bilinearAxis(n, BOX);
+  const out = Array.from({ length: CHAPTER_SIDE }, () => new Array(CHAPTER_SIDE).fill(0));
+  for (let r = 0; r < BOX; r++) {
+    const [r0, r1, fr] = axis[r];
+    for (let c = 0; c < BOX; c++) {
+      const [c0, c1, fc] = axis[c];
+      const top = rows[r0][c0] * (1 - fc) + rows[r0][c1] * fc;
+      const bottom = rows[r1][c0] * (1 - fc) + rows[r1][c1] * fc;
+      out[MARGIN + r][MARGIN + c] = Math.round((top * (1 - fr) + bottom * fr) * 1e5) / 1e5;
+    }
+  }
+  return out;
+}
+
+/** `side()` gives the network's input side (8 or 28): the preview shows what that network sees. */
+export function mountDrawPad(root, { onChange, side = () => 8 }) {
   const pad = root.querySelector(".train-pad");
   const small = root.querySelector(".train-input8");
   const ink = new Float32Array(N * N);
@@ -88,12 +122,20 @@ export function mountDrawPad(root, { onChange }) {
 
   function render() {
     paint(pad, ink, N);
-    paint(small, pixels().flat(), N / BLOCK);
+    const n = side();
+    const input = n === CHAPTER_SIDE ? toChapterInput(pixels()) : pixels();
+    if (small.width !== n) small.width = small.height = n;
+    paint(small, input.flat(), n);
+    const note = root.querySelector(".train-input-note");
+    if (note) note.textContent = `${n}×${n} input`;
   }
 
   render();
   return {
     pixels,
+    /** The input at the network's side: 8×8, or 28×28 for the chapter's model. */
+    input: () => (side() === CHAPTER_SIDE ? toChapterInput(pixels()) : pixels()),
+    render,
     isEmpty: () => !ink.some((v) => v > 0),
     clear() {
       ink.fill(0);

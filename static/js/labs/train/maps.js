@@ -17,7 +17,12 @@ export function clearFilters(root, labRoot) {
 /** The F first-layer 3×3 kernels on one symmetric diverging scale. */
 export function drawFilters(root, filters, labRoot) {
   if (!filters) return;
-  while (filterViews.length > filters.length) filterViews.pop().wrap.parentElement.remove();
+  if (filterViews.length !== filters.length) {
+    // Another model (8 → 32 filters): new cards at a size that keeps 32 of them to a few rows.
+    filterViews.length = 0;
+    root.replaceChildren();
+  }
+  const side = filters.length > 16 ? 40 : 54;
   let m = 0;
   for (const f of filters) for (const row of f) for (const v of row) m = Math.max(m, Math.abs(v));
   m = m || 1;
@@ -25,7 +30,7 @@ export function drawFilters(root, filters, labRoot) {
     if (!filterViews[i]) {
       const card = el("figure", { class: "map-card train-filter" });
       root.append(card);
-      const view = new MapView(card, { testid: `train-filter-${i}`, label: `filter ${i}`, maxW: 54, maxH: 54 });
+      const view = new MapView(card, { testid: `train-filter-${i}`, label: `filter ${i}`, maxW: side, maxH: side });
       card.append(el("figcaption", {}, `f${i}`));
       view.onHover((cell, e) => {
         if (!cell || !view.values) return hideTooltip();
@@ -84,7 +89,8 @@ export function renderLayers(root, layers) {
     const map = signed ? MAPS.diverging : MAPS.viridis;
     const [c, h, w] = layer.shape.length === 3 ? layer.shape : [1, 1, layer.shape[0]];
     // Conv/pool maps: 8×8 → 36 px, 4×4 → 22 px (16 of them fit one row), 2×2 → 18 px; dense layers: one strip.
-    const side = layer.shape.length === 3 ? (h >= 8 ? 36 : h >= 4 ? 22 : 18) : 220;
+    // The chapter's 28×28 input: 84 px; its 14×14 pooled maps 30 px, 7×7 ones 22 px.
+    const side = layer.shape.length === 3 ? (h >= 8 ? (h >= 28 ? 84 : h >= 14 ? 30 : 36) : h >= 4 ? 22 : 18) : 220;
     for (let k = 0; k < c; k++) {
       const part = values.subarray(k * h * w, (k + 1) * h * w);
       const view = new MapView(maps, { label: `${layer.name} channel ${k}`, maxW: side, maxH: side });
