@@ -66,6 +66,11 @@ def _fill_padded(xf, x0, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, r0, nr, r
     """
     zz = zero16()
     n_in = q_hi - q_lo
+    edges = not refill  # whether the columns outside q_lo..q_hi-1 need writing
+    for q in range(q_lo):
+        edges = edges or colmap[q] >= 0
+    for q in range(q_hi, wp):
+        edges = edges or colmap[q] >= 0
     for c in range(c_in):
         for r in range(nr):
             out = b0 + (c * rows + r) * wp
@@ -76,6 +81,15 @@ def _fill_padded(xf, x0, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, r0, nr, r
                         store16n(buf, out + q, zz, min(LANES, wp - q))
                 continue
             xrow = x0 + (c * h + src_r) * w
+            src = xrow + q_lo - left
+            if n_in <= LANES:
+                store16n(buf, out + q_lo, load16n(xf, src, n_in), n_in)
+            else:
+                for m in range(0, n_in, LANES):
+                    cnt = min(LANES, n_in - m)
+                    store16n(buf, out + q_lo + m, load16n(xf, src + m, cnt), cnt)
+            if not edges:
+                continue
             for q in range(q_lo):
                 k = colmap[q]
                 if k >= 0:
@@ -88,10 +102,6 @@ def _fill_padded(xf, x0, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, r0, nr, r
                     buf[out + q] = xf[xrow + k]
                 elif not refill:
                     buf[out + q] = 0
-            src = xrow + q_lo - left
-            for m in range(0, n_in, LANES):
-                cnt = min(LANES, n_in - m)
-                store16n(buf, out + q_lo + m, load16n(xf, src + m, cnt), cnt)
 
 
 @kernel(parallel=True)
