@@ -557,7 +557,7 @@ def ref_conv_and_grads(x, w, b, gy, pads, dilation, mode):
     c_in=st.sampled_from([8, 13, 16, 32]),
     c_out=st.sampled_from([9, 16, 17, 32, 40]),
     k=st.sampled_from([(3, 3), (2, 4), (5, 3)]),
-    dilation=st.sampled_from([1, (1, 2), 2]),
+    dilation=st.sampled_from([1, (1, 2), (2, 1), 2]),
     mode=st.sampled_from(MODES),
     padding=st.sampled_from(["same", 1, (2, 1), "valid"]),
     extra=st.integers(0, 12),

@@ -81,8 +81,9 @@ def test_the_fast_kernel_paths_compile_nothing_after_warm_up():
     for c_in, c_out, width in ((16, 32, 40), (32, 16, 40), (16, 12, 30), (3, 8, 40)):
         x = rng.uniform(-1, 1, (c_in, 9, width)).astype(np.float32)
         w = rng.uniform(-1, 1, (c_out, c_in, 3, 3)).astype(np.float32)
-        y = K.conv2d(x, w, padding=1)
-        K.conv2d_backward(x, w, y, padding=1)
+        for dilation in (1, (1, 2)):
+            y = K.conv2d(x, w, padding="same", dilation=dilation)
+            K.conv2d_backward(x, w, y, padding="same", dilation=dilation)
     for c_in, c_out, size in ((1, 32, 28), (32, 64, 14), (16, 32, 14)):
         x = rng.uniform(-1, 1, (3, c_in, size, size)).astype(np.float32)
         w = rng.uniform(-1, 1, (c_out, c_in, 3, 3)).astype(np.float32)

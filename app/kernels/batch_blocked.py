@@ -898,6 +898,269 @@ def _conv_forward_batch_cv16(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, 
                             store16n(yf, yb + 15 * ohw + 16, add16(t[15], splat16(b, o_first + 15)), 10)
 
 @kernel(parallel=True)
+def _conv_forward_batch_cv16w3(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, off, wpk, b, c_out,
+                               oh, ow, yf, n_bands, scratch):
+    """``_conv_forward_batch_cv16`` for kernels 3 taps wide without column dilation (the chapter's 3×3).
+
+    Each broadcast input value feeds the three outputs it reaches along a kernel
+    row (three weight vectors held per input channel and kernel row): 28
+    broadcasts and 3 weight loads feed 78 FMAs, where the one-tap-at-a-time
+    kernel needs one load per FMA and waits on the load ports (W4's input
+    gradient, 32 → 16 channels).  ``off[3a]`` gives kernel row a's offset.
+    """
+    n_chunks = scratch.shape[0]
+    band = (oh + n_bands - 1) // n_bands
+    extra = hp - oh
+    rows = band + extra
+    plane = rows * wp
+    n_taps = off.shape[0]
+    ohw = oh * ow
+    ob_size = c_in * n_taps * 1 * LANES
+    n_ob = wpk.shape[0] // ob_size
+    n_units = n_img * n_bands
+    for t in prange(n_chunks):
+        buf = scratch[t]
+        for q in range(c_in * plane, buf.shape[0]):
+            buf[q] = 0
+        unit_lo = t * n_units // n_chunks
+        unit_hi = (t + 1) * n_units // n_chunks
+        for unit in range(unit_lo, unit_hi):
+            n = unit // n_bands
+            i0 = (unit - n * n_bands) * band
+            nb = min(band, oh - i0)
+            if nb <= 0:
+                continue
+            _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0, nb + extra, rows, wp,
+                         buf, 0, n_bands == 1 and unit > unit_lo)
+            # While this image computes, its blocks fetch the task's next image a share at a time.
+            pf_pos = (n + 1) * c_in * h * w
+            pf_end = pf_pos + c_in * h * w if n_bands == 1 and unit + 1 < unit_hi else pf_pos
+            pf_step = (c_in * h * w // LANES + 1) // (n_ob * nb * ((ow + PM16 - 1) // PM16)) + 1
+            for ob in range(n_ob):
+                o_first = ob * 1 * LANES
+                o_n = min(1 * LANES, c_out - o_first)
+                for i in range(nb):
+                    for j00 in range(0, ow, PM16):
+                        j0 = min(j00, ow - PM16)
+                        c0_0 = zero16()
+                        c1_0 = c0_0
+                        c2_0 = c0_0
+                        c3_0 = c0_0
+                        c4_0 = c0_0
+                        c5_0 = c0_0
+                        c6_0 = c0_0
+                        c7_0 = c0_0
+                        c8_0 = c0_0
+                        c9_0 = c0_0
+                        c10_0 = c0_0
+                        c11_0 = c0_0
+                        c12_0 = c0_0
+                        c13_0 = c0_0
+                        c14_0 = c0_0
+                        c15_0 = c0_0
+                        c16_0 = c0_0
+                        c17_0 = c0_0
+                        c18_0 = c0_0
+                        c19_0 = c0_0
+                        c20_0 = c0_0
+                        c21_0 = c0_0
+                        c22_0 = c0_0
+                        c23_0 = c0_0
+                        c24_0 = c0_0
+                        c25_0 = c0_0
+                        yb = (n * c_out + o_first) * ohw + (i0 + i) * ow + j0
+                        for ch in range(o_n):
+                            prefetch_write(yf, yb + ch * ohw)
+                            prefetch_write(yf, yb + ch * ohw + PM16 - 1)
+                        for q in range(pf_step):
+                            if pf_pos < pf_end:
+                                prefetch_read(xf, pf_pos)
+                                pf_pos += LANES
+                        wi = ob * ob_size
+                        xc = i * wp + j0
+                        for c in range(c_in):
+                            for a in range(0, n_taps, 3):
+                                xo = xc + off[a]
+                                w0 = load16(wpk, wi)
+                                w1 = load16(wpk, wi + LANES)
+                                w2 = load16(wpk, wi + 2 * LANES)
+                                wi += 3 * LANES
+                                xb = splat16(buf, xo + 0)
+                                c0_0 = fma16(w0, xb, c0_0)
+                                xb = splat16(buf, xo + 1)
+                                c1_0 = fma16(w0, xb, c1_0)
+                                c0_0 = fma16(w1, xb, c0_0)
+                                xb = splat16(buf, xo + 2)
+                                c2_0 = fma16(w0, xb, c2_0)
+                                c1_0 = fma16(w1, xb, c1_0)
+                                c0_0 = fma16(w2, xb, c0_0)
+                                xb = splat16(buf, xo + 3)
+                                c3_0 = fma16(w0, xb, c3_0)
+                                c2_0 = fma16(w1, xb, c2_0)
+                                c1_0 = fma16(w2, xb, c1_0)
+                                xb = splat16(buf, xo + 4)
+                                c4_0 = fma16(w0, xb, c4_0)
+                                c3_0 = fma16(w1, xb, c3_0)
+                                c2_0 = fma16(w2, xb, c2_0)
+                                xb = splat16(buf, xo + 5)
+                                c5_0 = fma16(w0, xb, c5_0)
+                                c4_0 = fma16(w1, xb, c4_0)
+                                c3_0 = fma16(w2, xb, c3_0)
+                                xb = splat16(buf, xo + 6)
+                                c6_0 = fma16(w0, xb, c6_0)
+                                c5_0 = fma16(w1, xb, c5_0)
+                                c4_0 = fma16(w2, xb, c4_0)
+                                xb = splat16(buf, xo + 7)
+                                c7_0 = fma16(w0, xb, c7_0)
+                                c6_0 = fma16(w1, xb, c6_0)
+                                c5_0 = fma16(w2, xb, c5_0)
+                                xb = splat16(buf, xo + 8)
+                                c8_0 = fma16(w0, xb, c8_0)
+                                c7_0 = fma16(w1, xb, c7_0)
+                                c6_0 = fma16(w2, xb, c6_0)
+                                xb = splat16(buf, xo + 9)
+                                c9_0 = fma16(w0, xb, c9_0)
+                                c8_0 = fma16(w1, xb, c8_0)
+                                c7_0 = fma16(w2, xb, c7_0)
+                                xb = splat16(buf, xo + 10)
+                                c10_0 = fma16(w0, xb, c10_0)
+                                c9_0 = fma16(w1, xb, c9_0)
+                                c8_0 = fma16(w2, xb, c8_0)
+                                xb = splat16(buf, xo + 11)
+                                c11_0 = fma16(w0, xb, c11_0)
+                                c10_0 = fma16(w1, xb, c10_0)
+                                c9_0 = fma16(w2, xb, c9_0)
+                                xb = splat16(buf, xo + 12)
+                                c12_0 = fma16(w0, xb, c12_0)
+                                c11_0 = fma16(w1, xb, c11_0)
+                                c10_0 = fma16(w2, xb, c10_0)
+                                xb = splat16(buf, xo + 13)
+                                c13_0 = fma16(w0, xb, c13_0)
+                                c12_0 = fma16(w1, xb, c12_0)
+                                c11_0 = fma16(w2, xb, c11_0)
+                                xb = splat16(buf, xo + 14)
+                                c14_0 = fma16(w0, xb, c14_0)
+                                c13_0 = fma16(w1, xb, c13_0)
+                                c12_0 = fma16(w2, xb, c12_0)
+                                xb = splat16(buf, xo + 15)
+                                c15_0 = fma16(w0, xb, c15_0)
+                                c14_0 = fma16(w1, xb, c14_0)
+                                c13_0 = fma16(w2, xb, c13_0)
+                                xb = splat16(buf, xo + 16)
+                                c16_0 = fma16(w0, xb, c16_0)
+                                c15_0 = fma16(w1, xb, c15_0)
+                                c14_0 = fma16(w2, xb, c14_0)
+                                xb = splat16(buf, xo + 17)
+                                c17_0 = fma16(w0, xb, c17_0)
+                                c16_0 = fma16(w1, xb, c16_0)
+                                c15_0 = fma16(w2, xb, c15_0)
+                                xb = splat16(buf, xo + 18)
+                                c18_0 = fma16(w0, xb, c18_0)
+                                c17_0 = fma16(w1, xb, c17_0)
+                                c16_0 = fma16(w2, xb, c16_0)
+                                xb = splat16(buf, xo + 19)
+                                c19_0 = fma16(w0, xb, c19_0)
+                                c18_0 = fma16(w1, xb, c18_0)
+                                c17_0 = fma16(w2, xb, c17_0)
+                                xb = splat16(buf, xo + 20)
+                                c20_0 = fma16(w0, xb, c20_0)
+                                c19_0 = fma16(w1, xb, c19_0)
+                                c18_0 = fma16(w2, xb, c18_0)
+                                xb = splat16(buf, xo + 21)
+                                c21_0 = fma16(w0, xb, c21_0)
+                                c20_0 = fma16(w1, xb, c20_0)
+                                c19_0 = fma16(w2, xb, c19_0)
+                                xb = splat16(buf, xo + 22)
+                                c22_0 = fma16(w0, xb, c22_0)
+                                c21_0 = fma16(w1, xb, c21_0)
+                                c20_0 = fma16(w2, xb, c20_0)
+                                xb = splat16(buf, xo + 23)
+                                c23_0 = fma16(w0, xb, c23_0)
+                                c22_0 = fma16(w1, xb, c22_0)
+                                c21_0 = fma16(w2, xb, c21_0)
+                                xb = splat16(buf, xo + 24)
+                                c24_0 = fma16(w0, xb, c24_0)
+                                c23_0 = fma16(w1, xb, c23_0)
+                                c22_0 = fma16(w2, xb, c22_0)
+                                xb = splat16(buf, xo + 25)
+                                c25_0 = fma16(w0, xb, c25_0)
+                                c24_0 = fma16(w1, xb, c24_0)
+                                c23_0 = fma16(w2, xb, c23_0)
+                                xb = splat16(buf, xo + 26)
+                                c25_0 = fma16(w1, xb, c25_0)
+                                c24_0 = fma16(w2, xb, c24_0)
+                                xb = splat16(buf, xo + 27)
+                                c25_0 = fma16(w2, xb, c25_0)
+                            xc += plane
+                        zz = zero16()
+                        t = transpose16(c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0,
+                                        c8_0, c9_0, c10_0, c11_0, c12_0, c13_0, c14_0, c15_0)
+                        store16n(yf, yb + 0 * ohw + 0, add16(t[0], splat16(b, o_first + 0)), 16)
+                        if 1 < o_n:
+                            store16n(yf, yb + 1 * ohw + 0, add16(t[1], splat16(b, o_first + 1)), 16)
+                        if 2 < o_n:
+                            store16n(yf, yb + 2 * ohw + 0, add16(t[2], splat16(b, o_first + 2)), 16)
+                        if 3 < o_n:
+                            store16n(yf, yb + 3 * ohw + 0, add16(t[3], splat16(b, o_first + 3)), 16)
+                        if 4 < o_n:
+                            store16n(yf, yb + 4 * ohw + 0, add16(t[4], splat16(b, o_first + 4)), 16)
+                        if 5 < o_n:
+                            store16n(yf, yb + 5 * ohw + 0, add16(t[5], splat16(b, o_first + 5)), 16)
+                        if 6 < o_n:
+                            store16n(yf, yb + 6 * ohw + 0, add16(t[6], splat16(b, o_first + 6)), 16)
+                        if 7 < o_n:
+                            store16n(yf, yb + 7 * ohw + 0, add16(t[7], splat16(b, o_first + 7)), 16)
+                        if 8 < o_n:
+                            store16n(yf, yb + 8 * ohw + 0, add16(t[8], splat16(b, o_first + 8)), 16)
+                        if 9 < o_n:
+                            store16n(yf, yb + 9 * ohw + 0, add16(t[9], splat16(b, o_first + 9)), 16)
+                        if 10 < o_n:
+                            store16n(yf, yb + 10 * ohw + 0, add16(t[10], splat16(b, o_first + 10)), 16)
+                        if 11 < o_n:
+                            store16n(yf, yb + 11 * ohw + 0, add16(t[11], splat16(b, o_first + 11)), 16)
+                        if 12 < o_n:
+                            store16n(yf, yb + 12 * ohw + 0, add16(t[12], splat16(b, o_first + 12)), 16)
+                        if 13 < o_n:
+                            store16n(yf, yb + 13 * ohw + 0, add16(t[13], splat16(b, o_first + 13)), 16)
+                        if 14 < o_n:
+                            store16n(yf, yb + 14 * ohw + 0, add16(t[14], splat16(b, o_first + 14)), 16)
+                        if 15 < o_n:
+                            store16n(yf, yb + 15 * ohw + 0, add16(t[15], splat16(b, o_first + 15)), 16)
+                        t = transpose16(c16_0, c17_0, c18_0, c19_0, c20_0, c21_0, c22_0, c23_0,
+                                        c24_0, c25_0, zz, zz, zz, zz, zz, zz)
+                        store16n(yf, yb + 0 * ohw + 16, add16(t[0], splat16(b, o_first + 0)), 10)
+                        if 1 < o_n:
+                            store16n(yf, yb + 1 * ohw + 16, add16(t[1], splat16(b, o_first + 1)), 10)
+                        if 2 < o_n:
+                            store16n(yf, yb + 2 * ohw + 16, add16(t[2], splat16(b, o_first + 2)), 10)
+                        if 3 < o_n:
+                            store16n(yf, yb + 3 * ohw + 16, add16(t[3], splat16(b, o_first + 3)), 10)
+                        if 4 < o_n:
+                            store16n(yf, yb + 4 * ohw + 16, add16(t[4], splat16(b, o_first + 4)), 10)
+                        if 5 < o_n:
+                            store16n(yf, yb + 5 * ohw + 16, add16(t[5], splat16(b, o_first + 5)), 10)
+                        if 6 < o_n:
+                            store16n(yf, yb + 6 * ohw + 16, add16(t[6], splat16(b, o_first + 6)), 10)
+                        if 7 < o_n:
+                            store16n(yf, yb + 7 * ohw + 16, add16(t[7], splat16(b, o_first + 7)), 10)
+                        if 8 < o_n:
+                            store16n(yf, yb + 8 * ohw + 16, add16(t[8], splat16(b, o_first + 8)), 10)
+                        if 9 < o_n:
+                            store16n(yf, yb + 9 * ohw + 16, add16(t[9], splat16(b, o_first + 9)), 10)
+                        if 10 < o_n:
+                            store16n(yf, yb + 10 * ohw + 16, add16(t[10], splat16(b, o_first + 10)), 10)
+                        if 11 < o_n:
+                            store16n(yf, yb + 11 * ohw + 16, add16(t[11], splat16(b, o_first + 11)), 10)
+                        if 12 < o_n:
+                            store16n(yf, yb + 12 * ohw + 16, add16(t[12], splat16(b, o_first + 12)), 10)
+                        if 13 < o_n:
+                            store16n(yf, yb + 13 * ohw + 16, add16(t[13], splat16(b, o_first + 13)), 10)
+                        if 14 < o_n:
+                            store16n(yf, yb + 14 * ohw + 16, add16(t[14], splat16(b, o_first + 14)), 10)
+                        if 15 < o_n:
+                            store16n(yf, yb + 15 * ohw + 16, add16(t[15], splat16(b, o_first + 15)), 10)
+
+@kernel(parallel=True)
 def _pad_batch(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, xpf):
     """Pad every image into ``xpf`` (N, C_in, Hp, Wp) flattened, plus a zeroed tail of LANES."""
     size = c_in * hp * wp
@@ -1622,8 +1885,9 @@ def conv_forward_batch(x, w3, b, pads, mode, dilation, kh, kw, y):
     band_rows = -(-oh // n_bands) + hp - oh
     scratch = _aligned((n_tasks, -(-(c_in * band_rows * wp + LANES) // 16) * 16))
     if c_in * kh * kw >= CV_MIN_TAPS and LANES // 2 < c_out <= LANES and ow >= PM16:
-        _conv_forward_batch_cv16(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
-                                 _pack_channels(w3, LANES), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch)
+        fn = _conv_forward_batch_cv16w3 if kw == 3 and dilation[1] == 1 else _conv_forward_batch_cv16
+        fn(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
+           _pack_channels(w3, LANES), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch)
         return
     if c_in * kh * kw >= CV_MIN_TAPS and c_out > LANES and ow >= PM:
         fn = _conv_forward_batch_cv if -(-ow // PM) * PM <= -(-ow // PM13) * PM13 else _conv_forward_batch_cv13
