@@ -22,17 +22,25 @@ re-reads every partial sum.  Here:
   a chunk of images and all their row vectors — per row vector 3 masked δ
   loads and 9 input loads feed 27 FMAs — then fold into a per-slab sum.
   Slabs of images run in parallel; their few partial sums are added at the end.
-- Weight gradient with many input channels (more than half of 32 lanes
-  filled): input channels in the lanes instead.  Each image is copied
-  channels-last (padded) into a scratch, and blocks of 4 output channels ×
-  3 taps × 32 input channels (24 registers) take, per output position, 4 δ
-  broadcasts and 6 aligned input loads into 24 FMAs — no lane idles on a
-  14-wide row and no accumulator needs its lanes summed.
+- Forward with many input taps (C_in·kh·kw >= 64): output channels in the
+  lanes (``_conv_forward_batch_cv``: 32 channels × 14 or 13 positions;
+  ``_conv_forward_batch_cv16``/``cv16w3``: 16 channels × 26 positions), input
+  values broadcast; blocks leave through in-register 16×16 transposes.
+- Weight gradient with many input channels (more than half of 16 or 32 lanes
+  filled): input channels in the lanes instead (``_conv_grad_weight_batch_cl``,
+  ``cl16``).  Each image is copied channels-last (padded) into a scratch, and
+  blocks of 4 output channels × 3 taps × 32 input channels (24 registers)
+  take, per output position, 4 δ broadcasts and 6 aligned input loads into
+  24 FMAs — no lane idles on a 14-wide row and no accumulator needs its lanes
+  summed.
 - The input gradient (eq. 36.10) is the forward kernel run on δ with the
   transposed, flipped kernel (``batched.py``).
 
-Parallel loops split images over ``CHUNKS_PER_THREAD × numba.get_num_threads()``
-tasks, so a caller that set one thread (app/api/cores.py) gets one.
+Parallel loops split (image, band of output rows) units over
+``CHUNKS_PER_THREAD × numba.get_num_threads()`` tasks — one band per image in
+a batch, several when there are fewer images than tasks (a single W4 image,
+``conv.py`` routes it here) — so a caller that set one thread
+(app/api/cores.py) gets one.
 """
 import numba
 import numpy as np
@@ -1841,8 +1849,8 @@ def tap_offsets(kh, kw, dilation, wp):
     return (a[:, None] * wp + bb[None, :]).ravel()
 
 
-# The channel-vector kernel pays its tile transpose (~0.2 ms per 1000 blocks)
-# back only when a block does enough work: C_in·kh·kw taps of 28 FMAs.
+# The channel-vector kernels pay their per-block transposes and stores back only
+# when a block does enough work: C_in·kh·kw taps of 26–28 FMAs.
 CV_MIN_TAPS = 64
 
 
