@@ -218,3 +218,31 @@ def test_pool_invariance_counts_unchanged_outputs():
     assert r2["pixels_unchanged"][1] == 14 / 16
     y, _ = pool2d(shift(x2, 0, 1), "max", 2)
     assert np.array_equal(r2["pooled"][1], y)
+
+
+def _naive_weight_gradient(x, delta, kh, kw):
+    """Eq. 36.9 by plain loops: ∂L/∂K[a, b] = Σ_ij x[i + a, j + b] · δ[i, j] (one channel, valid, stride 1)."""
+    out = np.zeros((kh, kw))
+    for a in range(kh):
+        for b in range(kw):
+            for i in range(delta.shape[0]):
+                for j in range(delta.shape[1]):
+                    out[a, b] += x[i + a, j + b] * delta[i, j]
+    return out
+
+
+def test_gradcheck_reports_the_compared_numbers_side_by_side_on_the_chapters_setup(rng):
+    # The chapter's check: 8×8 standard-normal x, 3×3 standard-normal K, no padding, random δ, h = 1e-6.
+    x = rng.standard_normal((1, 8, 8))
+    w = rng.standard_normal((1, 1, 3, 3))
+    delta = rng.standard_normal((1, 6, 6))
+    result = gradcheck(x, w, delta, padding=0, step=1e-6, seed=7)
+    analytic = np.array(result.weight_analytic).reshape(3, 3)
+    numeric = np.array(result.weight_numeric).reshape(3, 3)
+    np.testing.assert_allclose(analytic, _naive_weight_gradient(x[0], delta[0], 3, 3), rtol=1e-12, atol=1e-12)
+    assert np.max(np.abs(analytic - numeric)) == result.max_abs_diff_weight
+    assert result.max_abs_diff_weight < 1e-7  # the chapter reports 1.48e-09 for its own random numbers
+    assert result.bias_analytic == pytest.approx([float(delta.sum())])
+    assert len(result.input_analytic) == len(result.input_numeric) == result.n_input_pixels
+    diffs = np.abs(np.array(result.input_analytic) - np.array(result.input_numeric))
+    assert float(diffs.max()) == result.max_abs_diff_input

@@ -53,6 +53,7 @@ export const URL_LIMITS = {
   "pool.shift": { min: 0, max: 16 },
 
   // Backward
+  "bw.src": { options: ["image", "chapter"] },
   "bw.preset": { options: BW_PRESETS.map((p) => p.id) },
   "bw.k": { min: 1, max: 7 },
   "bw.s": { min: 1, max: 8 },

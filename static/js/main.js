@@ -15,6 +15,7 @@ import { t } from "./strings.js";
 import { UNREACHABLE } from "./api.js";
 import { clearError, notify, reportError, showError } from "./ui.js";
 import { mountImagePicker } from "./widgets/image-picker.js";
+import { mountResetLab } from "./widgets/reset-lab.js";
 
 const LABS = ["conv", "pool", "backward", "network", "equivariance", "train", "inside", "family"];
 
@@ -67,7 +68,10 @@ async function importLab(lab) {
 function ensureMounted(lab) {
   if (mounted.has(lab) || !modules.has(lab)) return mounted.get(lab) || null;
   try {
-    mounted.set(lab, modules.get(lab).mount(sectionOf(lab), ctx));
+    const module = modules.get(lab);
+    const tools = sectionOf(lab).querySelector("[data-lab-tools]");
+    if (tools && module.FIELDS) mountResetLab(tools, { state, lab, fields: module.FIELDS });
+    mounted.set(lab, module.mount(sectionOf(lab), ctx));
   } catch (err) {
     modules.delete(lab);
     labFailed(lab, err);
@@ -92,6 +96,42 @@ function showLab(lab) {
       controller.deactivate?.();
     }
   }
+}
+
+/**
+ * The share link, shown in a box a student can select and copy by hand (the clipboard
+ * may be refused); the box follows the state while it is open.
+ */
+function mountShareBox() {
+  const box = document.getElementById("share-box");
+  const field = document.getElementById("share-url");
+  const status = document.getElementById("share-status");
+  const show = () => {
+    field.value = state.shareUrl();
+  };
+  document.getElementById("share-link").addEventListener("click", async () => {
+    state.flush();
+    show();
+    box.hidden = false;
+    field.focus();
+    field.select();
+    try {
+      await navigator.clipboard.writeText(field.value);
+      status.textContent = t("shell.linkCopied");
+    } catch {
+      status.textContent = t("shell.linkCopyByHand");
+    }
+  });
+  document.getElementById("share-close").addEventListener("click", () => {
+    box.hidden = true;
+  });
+  field.addEventListener("focus", () => field.select());
+  state.subscribe(() => {
+    if (!box.hidden) {
+      show();
+      status.textContent = t("shell.linkUpdated");
+    }
+  });
 }
 
 /** Say which URL values were out of range or unusable (state.js changed them), and fix the URL. */
@@ -129,16 +169,7 @@ async function boot() {
     button.addEventListener("click", () => state.set({ lab: button.dataset.lab }, { history: true }));
   }
   document.getElementById("present-toggle").addEventListener("click", () => state.set({ present: !state.get().present }));
-  document.getElementById("share-link").addEventListener("click", async () => {
-    state.flush();
-    const url = state.shareUrl();
-    try {
-      await navigator.clipboard.writeText(url);
-      notify(t("shell.linkCopied"));
-    } catch {
-      notify(url, 15000);
-    }
-  });
+  mountShareBox();
   document.addEventListener("keydown", (e) => {
     const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(e.target.tagName) || e.target.isContentEditable;
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;

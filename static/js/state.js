@@ -210,11 +210,21 @@ export function set(patch, { history: push = false } = {}) {
   return changed;
 }
 
-/** Reset the given fields (or all) to their defaults. */
-export function reset(names = [...fields.keys()]) {
+/** Reset the given fields (or all) to their defaults (a history entry when `history`, so Back undoes it). */
+export function reset(names = [...fields.keys()], { history: push = false } = {}) {
   const patch = {};
   for (const name of names) patch[name] = clone(fields.get(name).def);
-  return set(patch);
+  return set(patch, { history: push });
+}
+
+/** The declared field `name` ({name, def, label?, show?, ...}), or undefined. */
+export function field(name) {
+  return fields.get(name);
+}
+
+/** Which of `names` hold something other than their default now. */
+export function nonDefault(names) {
+  return names.filter((name) => fields.has(name) && JSON.stringify(state[name]) !== JSON.stringify(fields.get(name).def));
 }
 
 /** fn(state, changedKeys) after every change. Returns an unsubscribe function. */
@@ -234,20 +244,25 @@ export function encode(s = state) {
   return params.toString();
 }
 
+const currentUrl = () => `${location.pathname}${location.search}#${encode()}`;
+
 function scheduleWrite(push) {
   clearTimeout(writeTimer);
-  // Coalesce URL writes during slider drags; history.replaceState is rate-limited by browsers.
-  writeTimer = setTimeout(() => {
-    const url = `${location.pathname}${location.search}#${encode()}`;
-    if (push) history.pushState(null, "", url);
-    else history.replaceState(null, "", url);
-  }, 120);
+  // A change asked as a history entry (a preset, a reset, an undo) is written at once, so two
+  // of them in quick succession stay two entries for Back; a plain change following it only
+  // rewrites that entry. Plain changes are coalesced (slider drags): browsers rate-limit
+  // history.replaceState.
+  if (push) {
+    history.pushState(null, "", currentUrl());
+    return;
+  }
+  writeTimer = setTimeout(() => history.replaceState(null, "", currentUrl()), 120);
 }
 
 /** Write the URL now (e.g. before copying a share link). */
 export function flush() {
   clearTimeout(writeTimer);
-  history.replaceState(null, "", `${location.pathname}${location.search}#${encode()}`);
+  history.replaceState(null, "", currentUrl());
 }
 
 /** The absolute link that reopens the current state. */

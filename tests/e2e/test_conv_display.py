@@ -65,7 +65,7 @@ def test_big_maps_are_drawn_from_indices_and_exact_on_demand(page, live_server):
         painted(page)
     assert len(held) == 1 and "display" not in bodies[-1] and bodies[-1]["weight"] == bodies[0]["weight"]
     canvas.click(position={"x": box["width"] * 0.6, "y": box["height"] * 0.4})
-    expect(page.locator(".madd-result")).to_contain_text("server …")
+    expect(page.locator(".madd-result")).to_contain_text("the server's map: on its way …")
     expect(page.get_by_test_id("explain-server")).to_have_count(0)
 
     held.pop().continue_()

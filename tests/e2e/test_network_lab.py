@@ -107,10 +107,11 @@ def test_builder_edits_live_in_the_url(goto_state):
     page.get_by_test_id("net-add-type").select_option("conv")
     page.get_by_test_id("net-add").click()
     expect(rows(page)).to_have_count(3)
-    # the new conv went in after the selected layer 1; moving layer 3 (the pool) up swaps the two
-    expect(page).to_have_url(re.compile(r"net\.stack=c12\.k3_c16\.k3\.same\.relu_max2"))
+    # the new conv went in after the selected layer 1, as a copy of it (the conv above);
+    # moving layer 3 (the pool) up swaps the two
+    expect(page).to_have_url(re.compile(r"net\.stack=c12\.k3_c12\.k3_max2"))
     page.get_by_test_id("net-layer-2").get_by_role("button", name="Move layer 3 up").click()
-    expect(page).to_have_url(re.compile(r"net\.stack=c12\.k3_max2_c16\.k3\.same\.relu(&|$)"))
+    expect(page).to_have_url(re.compile(r"net\.stack=c12\.k3_max2_c12\.k3(&|$)"))
     page.reload()
     page.wait_for_selector("body[data-ready='1']")
-    expect(rows(page).nth(2)).to_contain_text("conv 16 3×3 same, ReLU")
+    expect(rows(page).nth(2)).to_contain_text("conv 12 3×3")

@@ -49,6 +49,14 @@ class GradCheck:
     n_bias: int
     n_input_pixels: int
     input_pixels: list = field(default_factory=list)  # [[c, y, x], ...] that were checked
+    # The compared numbers themselves, side by side (flattened like the arrays they come from):
+    # eq. 36.9's ∂L/∂K (C_out·C_in·kh·kw), the bias's Σδ (C_out), eq. 36.10's ∂L/∂x at input_pixels.
+    weight_analytic: list = field(default_factory=list)
+    weight_numeric: list = field(default_factory=list)
+    bias_analytic: list = field(default_factory=list)
+    bias_numeric: list = field(default_factory=list)
+    input_analytic: list = field(default_factory=list)
+    input_numeric: list = field(default_factory=list)
     evaluations: int = 0
     seconds: float = 0.0
 
@@ -219,6 +227,12 @@ def _gradcheck(x, weight, grad_output, bias, target, stride, padding, dilation, 
         n_bias=int(b.size),
         n_input_pixels=int(len(pixels)),
         input_pixels=pixels.tolist(),
+        weight_analytic=gw.reshape(-1).tolist() if gw.shape == w.shape else [],
+        weight_numeric=num_w.reshape(-1).tolist(),
+        bias_analytic=gb.reshape(-1).tolist() if gb.size == b.size else [],
+        bias_numeric=num_b.tolist(),
+        input_analytic=ana_x.tolist(),
+        input_numeric=num_x.tolist(),
         evaluations=evaluations,
         seconds=time.perf_counter() - t0,
     )

@@ -9,7 +9,7 @@ import { convGeometry } from "../shape.js";
 import { parse } from "../state.js";
 import { clearError, el, renderChannelPick, reportError, showError } from "../ui.js";
 import { renderCheck, renderExplain } from "./backward/explain.js";
-import { BW_PRESETS, kernelValues, weightFor } from "./backward/kernel.js";
+import { BW_PRESETS, chapterInput, kernelValues, weightFor } from "./backward/kernel.js";
 import { mountBackwardViews } from "./backward/views.js";
 
 /** "1" -> 1, "1,2" -> [1, 2], "valid"/"same" kept; anything else undefined. */
@@ -23,20 +23,30 @@ function parsePadding(text) {
 }
 
 export const FIELDS = [
-  { name: "bw.preset", def: "numbered" },
-  { name: "bw.k", def: [3, 3], parse: parse.pair },
-  { name: "bw.s", def: [1, 1], parse: parse.pair },
-  { name: "bw.p", def: "1", parse: (v) => (parsePadding(v) === undefined ? undefined : v) },
-  { name: "bw.d", def: [1, 1], parse: parse.pair },
-  { name: "bw.mode", def: "zeros" },
-  { name: "bw.delta", def: "one_hot" },
+  { name: "bw.src", def: "image", label: "input" }, // image | chapter (the chapter's 8×8 standard-normal x)
+  { name: "bw.preset", def: "numbered", label: "kernel" },
+  { name: "bw.k", def: [3, 3], parse: parse.pair, label: "kernel size" },
+  { name: "bw.s", def: [1, 1], parse: parse.pair, label: "stride" },
+  { name: "bw.p", def: "1", parse: (v) => (parsePadding(v) === undefined ? undefined : v), label: "padding" },
+  { name: "bw.d", def: [1, 1], parse: parse.pair, label: "dilation" },
+  { name: "bw.mode", def: "zeros", label: "padding mode" },
+  { name: "bw.delta", def: "one_hot", label: "δ" },
   { name: "bw.target", def: "sobel_x" },
   { name: "bw.at", def: [] }, // [row, col] of the one-hot in the output
-  { name: "bw.seed", def: 7 },
+  { name: "bw.seed", def: 7, label: "seed" },
   { name: "bw.check", def: true },
-  { name: "bw.step", def: 1e-6, parse: parse.num },
+  { name: "bw.step", def: 1e-6, parse: parse.num, label: "step h" },
   { name: "bw.ch", def: 0 },
 ];
+
+/**
+ * The chapter's gradient check (its section 36.9): an 8×8 standard-normal input, a random
+ * 3×3 kernel, no padding, stride 1, a random upstream δ, central differences with h = 1e-6.
+ */
+const CHAPTER_SETUP = {
+  "bw.src": "chapter", "bw.preset": "normal", "bw.k": [3, 3], "bw.s": [1, 1], "bw.p": "0", "bw.d": [1, 1],
+  "bw.mode": "zeros", "bw.delta": "random", "bw.seed": 7, "bw.check": true, "bw.step": 1e-6,
+};
 
 const GLOBAL_KEYS = ["image", "color", "maxSide"];
 const DRAW_ONLY = ["bw.ch"];
@@ -90,6 +100,8 @@ export function mount(root, ctx) {
   });
   const bind = (sel, key, read = (e) => e.target.value) => $(sel).addEventListener("change", (e) => state.set({ [key]: read(e) }));
   bind("#bw-preset", "bw.preset");
+  bind("#bw-src", "bw.src");
+  $("[data-testid='backward-chapter-setup']").addEventListener("click", () => state.set(CHAPTER_SETUP, { history: true }));
   bind("#bw-mode", "bw.mode");
   bind("#bw-delta", "bw.delta");
   bind("#bw-target", "bw.target");
@@ -109,6 +121,12 @@ export function mount(root, ctx) {
     if (document.activeElement !== pad) pad.value = s["bw.p"];
     if (document.activeElement !== $("#bw-seed")) $("#bw-seed").value = String(s["bw.seed"]);
     $("#bw-preset").value = s["bw.preset"];
+    $("#bw-src").value = s["bw.src"];
+    const chapter = s["bw.src"] === "chapter";
+    $(".bw-src-note").hidden = !chapter;
+    // The chapter's setup is one click; say so while it is on, and what is still its own.
+    const same = Object.entries(CHAPTER_SETUP).every(([k, v]) => JSON.stringify(s[k]) === JSON.stringify(v));
+    $("[data-testid='backward-chapter-setup']").setAttribute("aria-pressed", String(same));
     $("#bw-mode").value = s["bw.mode"];
     $("#bw-delta").value = s["bw.delta"];
     $("#bw-target").value = s["bw.target"];
@@ -124,8 +142,9 @@ export function mount(root, ctx) {
 
   // --- geometry in the page: refuse impossible settings before asking ----------------
   function geometry(s) {
-    if (!inputShape) return null;
-    const [, H, W] = inputShape;
+    const shape = s["bw.src"] === "chapter" ? [1, 8, 8] : inputShape;
+    if (!shape) return null;
+    const [, H, W] = shape;
     const geo = convGeometry({ h: H, w: W, kernel: s["bw.k"], stride: s["bw.s"], padding: parsePadding(s["bw.p"]), dilation: s["bw.d"], mode: s["bw.mode"] });
     const knobOf = { "kernel-size": "k", stride: "s", padding: "p", dilation: "d" };
     for (const knob of ["k", "s", "p", "d"]) root.querySelector(`[data-knob="${knob}"]`).classList.toggle("invalid", !geo.ok && knobOf[geo.knob] === knob);
@@ -147,9 +166,10 @@ export function mount(root, ctx) {
     const kernel = kernelValues(s["bw.preset"], kh, kw, s["bw.seed"]);
     const delta = { kind: s["bw.delta"], seed: s["bw.seed"], target: s["bw.target"] };
     if (delta.kind === "one_hot") delta.index = oneHotIndex(s, geo);
+    const chapter = s["bw.src"] === "chapter";
+    const source = (id) => (chapter ? { input: chapterInput(s["bw.seed"]) } : { image_id: id, color: s.color });
     const body = (id, cIn) => ({
-      image_id: id,
-      color: s.color,
+      ...source(id),
       weight: weightFor(kernel, kh, kw, cIn),
       stride: s["bw.s"],
       padding: parsePadding(s["bw.p"]),
@@ -160,11 +180,13 @@ export function mount(root, ctx) {
     });
     views.setStale(true);
     try {
-      const cIn = s.color === "rgb" ? 3 : 1; // the server converts the image to this colour
-      const answer = await image.withImage(s.image, (id) => postJSON("/api/backward", body(id, cIn), { binary: true, key: "backward" }));
+      const cIn = !chapter && s.color === "rgb" ? 3 : 1; // the server converts the image to this colour
+      const answer = chapter
+        ? await postJSON("/api/backward", body(null, 1), { binary: true, key: "backward" })
+        : await image.withImage(s.image, (id) => postJSON("/api/backward", body(id, cIn), { binary: true, key: "backward" }));
       if (delta.kind === "one_hot") answer.one_hot = delta.index;
-      const firstShape = !inputShape || inputShape.join() !== answer.input_shape.join();
-      inputShape = answer.input_shape;
+      const firstShape = !chapter && (!inputShape || inputShape.join() !== answer.input_shape.join());
+      if (!chapter) inputShape = answer.input_shape; // the image's shape (the chapter's is always 1×8×8)
       last = { answer, s, kernel };
       clearError();
       // The one-hot default (centre) depends on the output size: re-ask once it is known.
@@ -179,7 +201,13 @@ export function mount(root, ctx) {
     }
   }
 
+  /** The row/column box follows the state at once (the maps follow when the answer comes). */
+  function renderPicker(s, geo = geometry(s)) {
+    views.renderPicker(geo?.ok && s["bw.delta"] === "one_hot" ? oneHotIndex(s, geo).slice(1) : null, geo?.ok ? [geo.hOut, geo.wOut] : [0, 0]);
+  }
+
   function draw(s) {
+    renderPicker(s);
     if (!last) return;
     renderChannels(last.answer.input_shape[0], s);
     views.draw(last.answer, { ...last.s, "bw.ch": s["bw.ch"] }, last.kernel);
@@ -188,7 +216,8 @@ export function mount(root, ctx) {
     const idx = last.answer.one_hot;
     const taps = idx ? views.taps(idx[1], idx[2]) : [];
     renderExplain(explainBox, { ...last.s, "bw.ch": s["bw.ch"] }, last.answer, last.kernel, taps);
-    renderCheck(checkBox, checkDetail, last.answer, last.s["bw.check"]);
+    const [, , kh, kw] = last.answer.weight_shape;
+    renderCheck(checkBox, checkDetail, last.answer, last.s["bw.check"], { chapter: last.s["bw.src"] === "chapter", kh, kw });
     void H;
     void W;
   }
@@ -200,6 +229,7 @@ export function mount(root, ctx) {
       if (last) return;
     }
     const geo = geometry(s);
+    renderPicker(s, geo);
     if (geo && !geo.ok && !GLOBAL_KEYS.some((k) => changed.includes(k))) {
       showError(geo.error);
       views.setStale(true);

@@ -14,6 +14,7 @@ import { fmt } from "../heatmap.js";
 import { PRESETS } from "../presets.js";
 import { paddingSides } from "../shape.js";
 import { clearError, coalesce, hideTooltip, reportError, showError, showTooltip } from "../ui.js";
+import { mountCellPicker } from "../widgets/cell-picker.js";
 import { mountAnimation } from "./conv/animate.js";
 import { mountControls } from "./conv/controls.js";
 import { multiplyAdd, renderExplain } from "./conv/explain.js";
@@ -87,6 +88,17 @@ export function mount(root, ctx) {
       hovering = cell && result ? { f, cell, event } : null;
       if (!hovering) return hideTooltip();
       showHover();
+    },
+  });
+
+  // The chosen output pixel as numbers (filter, row, column): cells of a big map are tiny.
+  const picker = mountCellPicker($(".conv-cell-picker"), {
+    testid: "conv-cell", label: "Output pixel", axes: ["filter", "row", "col"], showRange: false,
+    keys: "or arrow keys on a focused map",
+    fallback: () => [Math.min(state.get()["conv.sel"], Math.max(0, weights(state.get(), cin()).cout - 1)), 0, 0],
+    onPick([f, row, col]) {
+      anim.release();
+      state.set({ "conv.at": [f, row, col], "conv.sel": f });
     },
   });
 
@@ -212,7 +224,15 @@ export function mount(root, ctx) {
     return { f, row, col };
   }
 
+  /** The row/column box follows the state and the page's own geometry at once. */
+  function renderPicker(s) {
+    const cur = geom?.ok ? geom : null;
+    const chosen = selection(s, cur);
+    picker.render(chosen ? [chosen.f, chosen.row, chosen.col] : null, cur ? [weights(s, cin()).cout, cur.hOut, cur.wOut] : [0, 0, 0]);
+  }
+
   function showSelection(s) {
+    renderPicker(s);
     const sel = result ? selection(s, result.g) : null;
     const progress = anim.progress();
     maps.setSelection(sel, sel ? progress : null);
@@ -280,6 +300,7 @@ export function mount(root, ctx) {
     showSource(src, c, h, w);
     const g = geometry(s, h, w);
     geom = g;
+    renderPicker(s);
     const wts = weights(s, c);
     const panels = () => renderPanels(s, g, wts, c, h, w);
     if (!g.ok) {

@@ -12,23 +12,27 @@ import { mountEqViews } from "./equivariance/views.js";
 import { renderExplain, renderSweep } from "./equivariance/explain.js";
 
 export const FIELDS = [
-  { name: "eq.dy", def: 2 },
-  { name: "eq.dx", def: 3 },
-  { name: "eq.kernel", def: "sobel-x" },
-  { name: "eq.k", def: 3 },
-  { name: "eq.mode", def: "zeros" },
-  { name: "eq.pad", def: 1 },
-  { name: "eq.stride", def: 1 },
-  { name: "eq.pool", def: 2 },
+  { name: "eq.dy", def: 2, label: "shift down" },
+  { name: "eq.dx", def: 3, label: "shift right" },
+  { name: "eq.kernel", def: "sobel-x", label: "kernel" },
+  { name: "eq.k", def: 3, label: "size" },
+  { name: "eq.mode", def: "zeros", label: "padding mode" },
+  { name: "eq.pad", def: 1, label: "padding" },
+  { name: "eq.stride", def: 1, label: "stride" },
+  { name: "eq.pool", def: 2, label: "max pool" },
 ];
 
 const KEYS = ["image", "color", "maxSide", ...FIELDS.map((f) => f.name)];
+// Each demo asks the obvious question with a one-pixel shift (two for "stride 2 holds"), and its
+// button says the shift it sets: the words come from the same table as the settings.
 const DEMOS = {
-  circular: { "eq.mode": "circular", "eq.stride": 1, "eq.dy": 2, "eq.dx": 3 },
-  "stride-odd": { "eq.mode": "circular", "eq.stride": 2, "eq.dy": 0, "eq.dx": 1 },
-  "stride-even": { "eq.mode": "circular", "eq.stride": 2, "eq.dy": 0, "eq.dx": 2 },
-  pool: { "eq.mode": "zeros", "eq.stride": 1, "eq.dy": 0, "eq.dx": 1, "eq.pool": 2 },
+  circular: { text: "Circular padding", verdict: "exactly 0", patch: { "eq.mode": "circular", "eq.stride": 1, "eq.dy": 0, "eq.dx": 1 } },
+  "stride-odd": { text: "Stride 2", verdict: "breaks", patch: { "eq.mode": "circular", "eq.stride": 2, "eq.dy": 0, "eq.dx": 1 } },
+  "stride-even": { text: "Stride 2", verdict: "holds", patch: { "eq.mode": "circular", "eq.stride": 2, "eq.dy": 0, "eq.dx": 2 } },
+  pool: { text: "Max pool 2 × 2", verdict: "mostly unchanged", patch: { "eq.mode": "zeros", "eq.stride": 1, "eq.dy": 0, "eq.dx": 1, "eq.pool": 2 } },
 };
+const signed = (v) => `${v > 0 ? "+" : v < 0 ? "−" : ""}${Math.abs(v)}`;
+const shiftText = (dy, dx) => `shift (${signed(dy)}, ${signed(dx)}) px`;
 
 export function mount(root, ctx) {
   const { state, image } = ctx;
@@ -40,6 +44,15 @@ export function mount(root, ctx) {
   $("#eq-kernel").replaceChildren(...PRESETS.map((p) => el("option", { value: p.id }, p.name)));
   for (const axis of ["dy", "dx"]) {
     $(`#eq-${axis}`).addEventListener("input", (e) => state.set({ [`eq.${axis}`]: Number(e.target.value) }));
+    // The number box: any whole number from −16 to 16, typed (a slider's track jumps where it is clicked).
+    const box = $(`#eq-${axis}-box`);
+    box.addEventListener("input", () => {
+      const v = Number(box.value);
+      const ok = box.value !== "" && Number.isInteger(v) && v >= -16 && v <= 16;
+      box.classList.toggle("invalid", !ok);
+      if (ok) state.set({ [`eq.${axis}`]: v });
+    });
+    box.addEventListener("blur", () => renderControls(state.get()));
   }
   $("#eq-kernel").addEventListener("change", (e) => state.set({ "eq.kernel": e.target.value }));
   $("#eq-k").addEventListener("change", (e) => {
@@ -60,13 +73,19 @@ export function mount(root, ctx) {
   $("#eq-stride").addEventListener("change", (e) => state.set({ "eq.stride": Number(e.target.value) }));
   $("#eq-pool").addEventListener("change", (e) => state.set({ "eq.pool": Number(e.target.value) }));
   for (const button of root.querySelectorAll("[data-demo]")) {
-    button.addEventListener("click", () => state.set(DEMOS[button.dataset.demo]));
+    const demo = DEMOS[button.dataset.demo];
+    button.textContent = `${demo.text}, ${shiftText(demo.patch["eq.dy"], demo.patch["eq.dx"])}: ${demo.verdict}`;
+    button.addEventListener("click", () => state.set(demo.patch, { history: true }));
   }
 
   function renderControls(s) {
     for (const axis of ["dy", "dx"]) {
       $(`#eq-${axis}`).value = String(s[`eq.${axis}`]);
-      $(`#eq-${axis}-value`).textContent = `${s[`eq.${axis}`] > 0 ? "+" : ""}${s[`eq.${axis}`]} px`;
+      const box = $(`#eq-${axis}-box`);
+      if (document.activeElement !== box) {
+        box.value = String(s[`eq.${axis}`]);
+        box.classList.remove("invalid");
+      }
     }
     $("#eq-kernel").value = s["eq.kernel"];
     $("#eq-k").value = String(s["eq.k"]);
@@ -74,6 +93,10 @@ export function mount(root, ctx) {
     if (document.activeElement !== $("#eq-pad")) $("#eq-pad").value = String(s["eq.pad"]);
     $("#eq-stride").value = String(s["eq.stride"]);
     $("#eq-pool").value = String(s["eq.pool"]);
+    for (const button of root.querySelectorAll("[data-demo]")) {
+      const patch = DEMOS[button.dataset.demo].patch;
+      button.setAttribute("aria-pressed", String(Object.entries(patch).every(([k, v]) => s[k] === v)));
+    }
     $(".eq-shift-kind").textContent =
       s["eq.mode"] === "circular"
         ? "Circular padding: the shift is circular too (what leaves one side comes back on the other)."

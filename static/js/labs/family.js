@@ -25,7 +25,7 @@ const VIEWS = {
 };
 
 export const FIELDS = [
-  { name: "family.view", def: "transpose" },
+  { name: "family.view", def: "transpose", reset: false }, // Reset this lab keeps the open view
   ...Object.values(VIEWS).flatMap((mods) => mods.flatMap((m) => m.FIELDS)),
 ];
 

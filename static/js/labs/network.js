@@ -9,7 +9,9 @@ import { getJSON, postJSON, request } from "../api.js";
 import { unitField } from "../shape.js";
 import { parse } from "../state.js";
 import { clearError, reportError, showError } from "../ui.js";
+import { mountCellPicker } from "../widgets/cell-picker.js";
 import { mountBuilder } from "./network/builder.js";
+import { COMPARE_PRESETS, compareNote, isComparison } from "./network/compare.js";
 import { drawRfChart } from "./network/chart.js";
 import { mountFields } from "./network/fields.js";
 import { mountMaps } from "./network/maps.js";
@@ -17,13 +19,13 @@ import { CANONICAL, CANONICAL_INPUT, formatInput, formatStack, fromApi, parseInp
 import { mountSummary, reason } from "./network/summary.js";
 
 export const FIELDS = [
-  { name: "net.stack", def: CANONICAL },
-  { name: "net.input", def: CANONICAL_INPUT }, // "CxHxW", or "image": the current image's own shape
+  { name: "net.stack", def: CANONICAL, label: "layers", show: (v) => `“${v || "none"}”` },
+  { name: "net.input", def: CANONICAL_INPUT, label: "input" }, // "CxHxW", or "image": the current image's own shape
   { name: "net.sel", def: -1 }, // layer open in the editor
   { name: "net.unit", def: [], parse: parse.nums }, // [layer, channel, row, col] of the clicked unit
-  { name: "net.weights", def: "random" }, // random | edges | ones
-  { name: "net.seed", def: 0 },
-  { name: "net.gates", def: "relu" }, // relu (true gradient) | linear
+  { name: "net.weights", def: "random", label: "weights" }, // random | edges | ones
+  { name: "net.seed", def: 0, label: "seed" },
+  { name: "net.gates", def: "relu", label: "through ReLU" }, // relu (true gradient) | linear
   { name: "net.show", def: 8 }, // channels shown per layer
   { name: "net.zoom", def: true }, // zoom the field views onto a small field
 ];
@@ -54,12 +56,37 @@ export function mount(root, ctx) {
     current: () => state.get()["net.unit"],
   });
   const fields = mountFields(root);
+  const compareSlot = $(".net-compare-slot");
+  // The chosen unit's row and column as numbers (cells of a deep layer are a few screen pixels).
+  const picker = mountCellPicker($(".net-cell-picker"), {
+    testid: "net-cell", label: "Unit",
+    keys: "or focus the feature maps and use the arrow keys (PageUp/PageDown: channel, Shift+↑/↓: layer)",
+    onPick: ([row, col]) => {
+      const [layer, ch] = state.get()["net.unit"];
+      state.set({ "net.unit": [layer, ch, row, col] });
+    },
+  });
+
+  /** The row/column box follows the state's unit (a conv or pool layer's map; none for dense units). */
+  function renderPicker(s) {
+    const unit = s["net.unit"];
+    const shape = unit.length === 4 ? summary?.layers[unit[0]]?.output_shape : null;
+    const spatial = shape && shape.length === 3;
+    picker.element.querySelector(".cell-picker-label").textContent =
+      spatial ? `Unit of layer ${unit[0] + 1}, channel ${unit[1]}:` : "Unit (click one in the maps first):";
+    picker.render(spatial ? [unit[2], unit[3]] : null, spatial ? [shape[1], shape[2]] : [0, 0]);
+  }
 
   // --- controls ------------------------------------------------------------------
   const presetSelect = $("[data-testid='net-preset']");
   presetSelect.addEventListener("change", async () => {
     const id = presetSelect.value;
     if (!id) return;
+    if (COMPARE_PRESETS[id]) {
+      const p = COMPARE_PRESETS[id];
+      state.set({ "net.stack": p.stack, "net.input": p.input, "net.sel": -1, "net.unit": [] }, { history: true });
+      return;
+    }
     try {
       presets ??= await getJSON("/api/network/presets");
       const p = presets[id];
@@ -108,7 +135,8 @@ export function mount(root, ctx) {
     const seed = $("[data-testid='net-seed']");
     if (document.activeElement !== seed) seed.value = String(s["net.seed"]);
     const match = presets && Object.entries(presets).find(([, p]) => formatStack(p.layers.map(fromApi)) === s["net.stack"] && formatInput(p.input_shape) === s["net.input"]);
-    presetSelect.value = match ? match[0] : s["net.stack"] === CANONICAL && s["net.input"] === CANONICAL_INPUT ? "canonical" : "";
+    const local = Object.entries(COMPARE_PRESETS).find(([, p]) => p.stack === s["net.stack"] && p.input === s["net.input"]);
+    presetSelect.value = local ? local[0] : match ? match[0] : s["net.stack"] === CANONICAL && s["net.input"] === CANONICAL_INPUT ? "canonical" : "";
   }
 
   // --- data ----------------------------------------------------------------------
@@ -133,6 +161,7 @@ export function mount(root, ctx) {
     summary = await postJSON("/api/network/summary", { input_shape: inputShape, layers: stack.layers.map(toApi), mark_invalid: true }, { key: "net-summary" });
     renderControls(s);
     renderSummary(s);
+    compareSlot.replaceChildren(...(isComparison(s["net.stack"]) ? [compareNote(inputShape, s["net.stack"])] : []));
   }
 
   function renderSummary(s) {
@@ -213,6 +242,7 @@ export function mount(root, ctx) {
       if (all || changed.some((k) => SUMMARY_KEYS.includes(k))) await refreshSummary(s);
       else if (changed.includes("net.sel") || changed.includes("net.unit")) renderSummary(s);
       if (!summary) return;
+      renderPicker(state.get());
       if (all || changed.some((k) => FORWARD_KEYS.includes(k))) await refreshForward(s);
       else maps.markUnit(s["net.unit"]);
       if (all || changed.some((k) => ERF_KEYS.includes(k))) await refreshErf(s);

@@ -12,12 +12,12 @@ import { mountInvariance } from "./pool/invariance.js";
 import { mountPoolViews } from "./pool/views.js";
 
 export const FIELDS = [
-  { name: "pool.src", def: "image" },
-  { name: "pool.kind", def: "max" },
-  { name: "pool.k", def: [2, 2], parse: parse.pair },
-  { name: "pool.s", def: [2, 2], parse: parse.pair },
-  { name: "pool.p", def: [0, 0], parse: parse.pair },
-  { name: "pool.delta", def: "ones" },
+  { name: "pool.src", def: "image", label: "pooled map" },
+  { name: "pool.kind", def: "max", label: "kind" },
+  { name: "pool.k", def: [2, 2], parse: parse.pair, label: "window" },
+  { name: "pool.s", def: [2, 2], parse: parse.pair, label: "stride" },
+  { name: "pool.p", def: [0, 0], parse: parse.pair, label: "padding" },
+  { name: "pool.delta", def: "ones", label: "δ" },
   { name: "pool.at", def: [] }, // [row, col] of the clicked output cell
   { name: "pool.ch", def: 0 },
   { name: "pool.axis", def: "x" },
@@ -180,7 +180,7 @@ export function mount(root, ctx) {
       clearError();
       const cur = state.get();
       renderChannels(answer.input_shape[0], cur);
-      renderArithmetic(cur);
+      renderPicker(cur, renderArithmetic(cur));
       views.draw(answer, cur);
       views.setStale(false);
     } catch (err) {
@@ -201,10 +201,20 @@ export function mount(root, ctx) {
     }
   }
 
+  /** The row/column box follows the state at once (the maps follow when the answer comes). */
+  function renderPicker(s, geo) {
+    if (!geo?.ok) return views.renderPicker(null, [0, 0]);
+    const [r, c] = s["pool.at"];
+    const chosen = r >= 0 && c >= 0 && r < geo.oh && c < geo.ow ? [r, c]
+      : s["pool.delta"] === "one_hot" ? [Math.floor(geo.oh / 2), Math.floor(geo.ow / 2)] : null;
+    views.renderPicker(chosen, [geo.oh, geo.ow]);
+  }
+
   function refresh(s, changed) {
     renderControls(s);
     renderExplain(s);
     const geo = renderArithmetic(s);
+    renderPicker(s, geo);
     const any = (keys) => keys.some((k) => changed.includes(k));
     if (geo && !geo.ok && !any(GLOBAL_KEYS)) {
       // The page already knows this cannot work: say why, keep the last pictures dimmed.

@@ -20,11 +20,11 @@ import { TrainRun, sessionId } from "./train/run.js";
 import { renderStatus } from "./train/status.js";
 
 export const FIELDS = [
-  { name: "train.model", def: "small" },
-  { name: "train.lr", def: 0.01, parse: parse.num },
-  { name: "train.batch", def: 32 },
-  { name: "train.filters", def: 8 },
-  { name: "train.opt", def: "adam" },
+  { name: "train.model", def: "small", label: "model" },
+  { name: "train.lr", def: 0.01, parse: parse.num, label: "learning rate" },
+  { name: "train.batch", def: 32, label: "batch" },
+  { name: "train.filters", def: 8, label: "filters" },
+  { name: "train.opt", def: "adam", label: "optimiser" },
   { name: "train.digit", def: -1 },
   { name: "train.seed", def: 0 },
   { name: "train.epochs", def: 10 },

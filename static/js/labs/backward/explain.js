@@ -7,8 +7,17 @@ import { kernelTable } from "./kernel.js";
 
 const sci = (v) => (v === 0 ? "0" : v.toExponential(1).replace("e-", "e−"));
 
-/** Render the gradcheck answer (or why there is none) into `box` and `detail`. */
-export function renderCheck(box, detail, answer, enabled) {
+/** The chapter's own check (section 36.9 of the chapter, in R): its reported max difference. */
+export const CHAPTER_MAX_DIFF = 1.48e-9;
+
+/**
+ * Render the gradcheck answer (or why there is none) into `box` and `detail`.
+ *
+ * Every row names the equation whose gradient it checks: eq. 36.9 (the weights,
+ * ∂L/∂K = x ⋆ δ), the bias (Σ δ) and eq. 36.10 (the input, pad(δ) ⋆ flip(K)); the
+ * analytic and numeric numbers of each are shown side by side below.
+ */
+export function renderCheck(box, detail, answer, enabled, { chapter = false, kh = 3, kw = 3 } = {}) {
   if (!enabled) {
     box.replaceChildren(el("span", { class: "hint" }, "Check off: tick “live check”."));
     detail.replaceChildren();
@@ -22,25 +31,53 @@ export function renderCheck(box, detail, answer, enabled) {
   const g = answer.gradcheck;
   if (!g) return;
   const good = g.max_abs_diff < 1e-6 || g.max_rel_diff < 1e-7;
-  box.replaceChildren(
+  const row = (testid, eq, what, diff) => el("tr", { "data-testid": testid },
+    el("th", { scope: "row" }, el("span", { class: "bw-eq-label" }, eq), el("br"), el("span", { class: "hint" }, what)),
+    el("td", { class: "bw-check-diff", dataset: { value: String(diff) } }, sci(diff)));
+  box.replaceChildren(...[
+    el("table", { class: "numbers bw-check-rows" },
+      el("thead", {}, el("tr", {}, el("th", {}, "gradient checked"), el("th", {}, "max |analytic − numeric|"))),
+      el("tbody", {},
+        row("gradcheck-weights", "eq. 36.9: ∂L/∂K = x ⋆ δ", `all ${g.n_weights} weights`, g.max_abs_diff_weight),
+        row("gradcheck-bias", "bias: ∂L/∂b = Σ δ", `${g.n_bias} bias`, g.max_abs_diff_bias),
+        row("gradcheck-input", "eq. 36.10: ∂L/∂x = pad(δ) ⋆ flip(K)", `${g.n_input_pixels} input pixels (seeded sample)`, g.max_abs_diff_input))),
     el("div", { class: "bw-check-main" },
-      el("span", { class: "label" }, "max |analytic − numeric| = "),
+      el("span", { class: "label" }, "largest of the three: max |analytic − numeric| = "),
       el("span", { class: "big bw-check-value", dataset: { value: String(g.max_abs_diff) } }, sci(g.max_abs_diff))),
     el("div", {}, `step h = ${sci(g.step)} (central differences, float64) on the loss ${g.loss === "linear" ? "L = Σ δ·y" : "L = ½ Σ (y − t)²"}`),
     el("div", { class: good ? "ok" : "bad" }, good ? "the gradients agree" : "the gradients disagree"),
-  );
+    chapter
+      ? el("p", { class: "bw-chapter-note", "data-testid": "gradcheck-chapter" },
+        `The chapter's check (eq. 36.9 on the same setup, its own random numbers) reports a max difference of ${CHAPTER_MAX_DIFF.toExponential(2).replace("e-", "e−")}; ` +
+        `here eq. 36.9's row gives ${sci(g.max_abs_diff_weight)}. Both are rounding error, far below the gradients themselves: ` +
+        "the weight gradient of a convolution is the convolution x ⋆ δ.")
+      : null,
+  ].filter(Boolean));
   detail.replaceChildren(
-    el("table", { class: "numbers" },
-      el("tbody", {},
-        el("tr", {}, el("th", {}, "checked"), el("th", {}, "max |diff|")),
-        el("tr", {}, el("td", {}, `all ${g.n_weights} weights`), el("td", {}, sci(g.max_abs_diff_weight))),
-        el("tr", {}, el("td", {}, `${g.n_bias} bias`), el("td", {}, sci(g.max_abs_diff_bias))),
-        el("tr", {}, el("td", {}, `${g.n_input_pixels} input pixels (seeded)`), el("td", {}, sci(g.max_abs_diff_input))),
-        el("tr", {}, el("td", {}, "relative to the largest gradient"), el("td", {}, sci(g.max_rel_diff))))),
+    sideBySide("gradcheck-weights-table", `eq. 36.9, weight by weight: analytic (x ⋆ δ) and numeric`, "K",
+      g.weight_analytic.map((a, t) => [`[${Math.floor((t % (kh * kw)) / kw)},${t % kw}]${g.weight_analytic.length > kh * kw ? ` ch ${Math.floor(t / (kh * kw))}` : ""}`, a, g.weight_numeric[t]]),
+      true),
+    sideBySide("gradcheck-bias-table", "bias: analytic (Σ δ) and numeric", "b",
+      g.bias_analytic.map((a, t) => [`[${t}]`, a, g.bias_numeric[t]])),
+    sideBySide("gradcheck-input-table", `eq. 36.10 at the ${g.n_input_pixels} sampled pixels: analytic and numeric`, "x",
+      g.input_analytic.map((a, t) => [`[${g.input_pixels[t].slice(1).join(",")}]${answer.input_shape[0] > 1 ? ` ch ${g.input_pixels[t][0]}` : ""}`, a, g.input_numeric[t]])),
     el("div", {}, `${g.evaluations} forward passes in ${fmt(g.seconds * 1000, 3)} ms. ` +
       "The loss is at most quadratic in every number, so central differences make no truncation error: " +
       "what is left is rounding, about 1e−16·|y| / h. Try a larger h."),
   );
+}
+
+/** Eight significant digits: enough to see analytic and numeric agree to ~1e−9 and where they part. */
+const full = (v) => (v === 0 ? "0" : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? String(Number(v.toPrecision(8))) : v.toExponential(6)).replace("-", "−");
+
+/** A foldable table: each checked number's analytic value, numeric value and their difference. */
+function sideBySide(testid, title, name, rows, open = false) {
+  return el("details", { class: "bw-pairs", "data-testid": testid, open },
+    el("summary", {}, title),
+    el("div", { class: "bw-pairs-scroll" }, el("table", { class: "numbers" },
+      el("thead", {}, el("tr", {}, el("th", {}, name), el("th", {}, "analytic"), el("th", {}, "numeric"), el("th", {}, "|diff|"))),
+      el("tbody", {}, ...rows.map(([where, a, n]) => el("tr", {},
+        el("td", {}, where), el("td", {}, full(a)), el("td", {}, full(n)), el("td", {}, sci(Math.abs(a - n)))))))));
 }
 
 /** The words under the pictures, plus the one-hot stamp as numbers when there is one. */

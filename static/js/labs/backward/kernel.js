@@ -4,14 +4,39 @@
 
 import { MAPS, cssColor, rangeFor } from "../../colormap.js";
 import { fmt } from "../../heatmap.js";
-import { PRESETS, presetKernel } from "../../presets.js";
+import { PRESETS, presetKernel, rng } from "../../presets.js";
 import { el } from "../../ui.js";
 
-export const BW_PRESETS = [{ id: "numbered", name: "Numbered 1…k²", sized: true }, ...PRESETS];
+export const BW_PRESETS = [
+  { id: "numbered", name: "Numbered 1…k²", sized: true },
+  ...PRESETS,
+  { id: "normal", name: "Normal (seeded)", sized: true },
+];
+
+/** `n` seeded standard-normal numbers (Box–Muller on the shared PRNG), as R's rnorm draws them in the chapter's check. */
+export function normals(seed, n) {
+  const next = rng(seed);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u = 1 - next(); // (0, 1]: log(u) is finite
+    const v = next();
+    const r = Math.sqrt(-2 * Math.log(u));
+    out[i] = r * Math.cos(2 * Math.PI * v);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * v);
+  }
+  return out;
+}
+
+/** The chapter's input for its gradient check: an 8×8 standard-normal x (seeded), as (1, 8, 8) nested lists. */
+export function chapterInput(seed) {
+  const v = normals(seed, 64);
+  return [Array.from({ length: 8 }, (_, r) => Array.from(v.subarray(r * 8, r * 8 + 8)))];
+}
 
 /** Weights (row-major Float64Array of kh·kw) of a preset. */
 export function kernelValues(id, kh, kw, seed) {
   if (id === "numbered") return Float64Array.from({ length: kh * kw }, (_, i) => i + 1);
+  if (id === "normal") return normals(seed + 1, kh * kw); // another stream than the input's
   return presetKernel(id, kh, kw, seed);
 }
 

@@ -6,6 +6,7 @@
 import { MAPS, autoMap } from "../../colormap.js";
 import { MapView, fmt } from "../../heatmap.js";
 import { el, hideTooltip, showTooltip } from "../../ui.js";
+import { mountCellPicker } from "../../widgets/cell-picker.js";
 import { cellPx, colorbar, drawNumbers, fitView, keyboardCells, markRegion } from "../pool/overlay.js";
 import { plane } from "../pool/views.js";
 import { cropAround, mountZoom } from "../pool/zoom.js";
@@ -36,6 +37,11 @@ export function mountBackwardViews(root, { onOutputClick }) {
   };
   let zoomBounds = null; // {delta: [r0, c0, r1, c1], gx: […]} while the magnifier is shown
   let data = null;
+  let hover = null; // {kind: "out" | "in" | "w", cell, event} under the mouse
+  const picker = mountCellPicker($(".bw-cell-picker"), {
+    testid: "backward-cell", label: "One-hot δ at y",
+    onPick: ([row, col]) => onOutputClick({ row, col }),
+  });
 
   function caption(sel, text, map, lo, hi) {
     $(sel).replaceChildren(el("span", {}, text), colorbar(map, lo, hi));
@@ -54,7 +60,9 @@ export function mountBackwardViews(root, { onOutputClick }) {
     const room = Math.floor((resultsRow.clientWidth - 2 * 14) / 3);
     if (room > 60) for (const key of ["y", "gw", "gx"]) boxes[key] = views[key].maxW = views[key].maxH = Math.min(BIG, room);
     const x = plane(arrays.input, c);
-    views.x.setData(x, H, W, { map: MAPS.gray, range: [0, 1] });
+    // An image is shown in gray on [0, 1]; the chapter's standard-normal x is signed.
+    const xmap = s["bw.src"] === "chapter" ? MAPS.diverging : MAPS.gray;
+    const [xlo0, xhi0] = views.x.setData(x, H, W, xmap === MAPS.gray ? { map: xmap, range: [0, 1] } : { map: xmap });
     const delta = arrays.grad_output.subarray(0, oh * ow);
     const [dlo, dhi] = views.delta.setData(delta, oh, ow, { map: MAPS.diverging });
     const y = arrays.output.subarray(0, oh * ow);
@@ -67,7 +75,8 @@ export function mountBackwardViews(root, { onOutputClick }) {
     for (const [key, v] of Object.entries(views)) fitView(v, boxes[key], boxes[key]);
 
     const chan = C > 1 ? `, channel ${c}` : "";
-    $(".bw-x-caption").replaceChildren(el("span", {}, `input x${chan}: ${shapeText([C, H, W])}`));
+    if (xmap === MAPS.gray) $(".bw-x-caption").replaceChildren(el("span", {}, `input x${chan}: ${shapeText([C, H, W])}`));
+    else caption(".bw-x-caption", `input x (standard normal): ${shapeText([C, H, W])}`, xmap, xlo0, xhi0);
     caption(".bw-delta-caption", `δ = ∂L/∂y: ${shapeText(answer.output_shape)}`, MAPS.diverging, dlo, dhi);
     caption(".bw-y-caption", `forward pass y: ${shapeText(answer.output_shape)}`, ymap, ylo, yhi);
     caption(".bw-gw-caption", `weight gradient ∂L/∂K${chan}: ${shapeText(answer.weight_shape)}`, MAPS.diverging, wlo, whi);
@@ -132,16 +141,17 @@ export function mountBackwardViews(root, { onOutputClick }) {
     return out;
   }
 
-  function overlays(hover = null) {
+  function overlays() {
     if (!data) return;
     const { answer, c, H, W, oh, ow, kh, kw } = data;
     const { arrays } = answer;
     for (const v of Object.values(views)) v.drawGrid();
+    drawNumbers(views.x, plane(arrays.input, c), { digits: 2, minCell: 18 });
     drawNumbers(views.delta, arrays.grad_output.subarray(0, oh * ow), { skipZero: data.s["bw.delta"] === "one_hot", minCell: 15 });
     drawNumbers(views.y, arrays.output.subarray(0, oh * ow), { digits: 2, minCell: 13 });
     drawNumbers(views.gw, arrays.grad_weight.subarray(c * kh * kw, (c + 1) * kh * kw), { digits: 3, minCell: 13 });
     drawNumbers(views.gx, plane(arrays.grad_input, c), { skipZero: true, digits: 2, minCell: 13 });
-    const at = hover ?? selected();
+    const at = (hover?.kind === "out" && inside(hover.cell, oh, ow) ? hover.cell : null) ?? selected();
     if (at) {
       for (const [r, col] of taps(at.row, at.col)) {
         views.x.box(r, col, 1, 1, { lineWidth: 2 });
@@ -154,8 +164,55 @@ export function mountBackwardViews(root, { onOutputClick }) {
       // Where the magnifier looks, on the full maps: a box at least ~10 CSS px across.
       for (const [v, bounds] of [[views.delta, zoomBounds.delta], [views.gx, zoomBounds.gx], [views.x, zoomBounds.gx]]) markRegion(v, bounds);
     }
+    readouts();
     void H;
     void W;
+  }
+
+  const inside = (cell, h, w) => cell && cell.row < h && cell.col < w;
+
+  /**
+   * The line under the maps, the tooltip and the row/column box, from the data on
+   * screen and the state it was drawn for: the hovered cell while the mouse is on a
+   * map, else the one-hot's place. Called after every draw, so none of them is stale.
+   */
+  function readouts() {
+    const { oh, ow } = data;
+    const sel = selected();
+    const lines = hover ? hoverLines(hover) : null;
+    if (lines) {
+      showTooltip(hover.event, lines);
+      hoverLine.textContent = lines.join(" · ");
+      return;
+    }
+    if (hover) hideTooltip();
+    hoverLine.dataset.cell = sel ? `${sel.row},${sel.col}` : "";
+    if (sel) {
+      const t = sel.row * ow + sel.col;
+      const { arrays } = data.answer;
+      hoverLine.textContent = `Chosen: δ = 1 at y[${sel.row}, ${sel.col}] only (every other δ is 0) · ` +
+        `y[${sel.row}, ${sel.col}] = ${fmt(arrays.output[t], 4)} · δ = ${fmt(arrays.grad_output[t], 4)} · hover any cell to read it`;
+    } else {
+      hoverLine.textContent = "Hover any cell to read it; click a pixel of y or δ (or type its row and column) for a one-hot δ there.";
+    }
+  }
+
+  /** The tooltip lines of the hovered cell, from the data on screen (null when it left the map). */
+  function hoverLines({ kind, cell }) {
+    const { c, H, W, oh, ow, kh, kw, answer, kernel } = data;
+    if (kind === "out") {
+      if (!inside(cell, oh, ow)) return null;
+      const t = cell.row * ow + cell.col;
+      return [`y[${cell.row}, ${cell.col}] = ${fmt(answer.arrays.output[t], 4)}`, `δ = ${fmt(answer.arrays.grad_output[t], 4)}`, "click: one-hot δ here"];
+    }
+    if (kind === "in") {
+      if (!inside(cell, H, W)) return null;
+      const i = c * H * W + cell.row * W + cell.col;
+      return [`x[${cell.row}, ${cell.col}] = ${fmt(answer.arrays.input[i], 4)}`, `∂L/∂x = ${fmt(answer.arrays.grad_input[i], 4)}`];
+    }
+    if (!inside(cell, kh, kw)) return null;
+    const v = answer.arrays.grad_weight[c * kh * kw + cell.row * kw + cell.col];
+    return [`∂L/∂K[${cell.row}, ${cell.col}] = ${fmt(v, 5)}`, `K[${cell.row}, ${cell.col}] = ${fmt(kernel[cell.row * kw + cell.col], 4)}`];
   }
 
   /** The one-hot position (when δ is one-hot), else nothing. */
@@ -165,42 +222,28 @@ export function mountBackwardViews(root, { onOutputClick }) {
     return idx ? { row: idx[1], col: idx[2] } : null;
   }
 
-  function readout(event, lines) {
-    hoverLine.textContent = lines.join(" · ");
-    showTooltip(event, lines);
-  }
-
-  const outHover = (cell, event) => {
-    overlays(cell);
-    if (!cell || !data) return hideTooltip();
-    const t = cell.row * data.ow + cell.col;
-    readout(event, [`y[${cell.row}, ${cell.col}] = ${fmt(data.answer.arrays.output[t], 4)}`, `δ = ${fmt(data.answer.arrays.grad_output[t], 4)}`, "click: one-hot δ here"]);
+  const onHover = (kind) => (cell, event) => {
+    hover = cell && data ? { kind, cell, event } : null;
+    if (!hover) hideTooltip();
+    overlays();
   };
   for (const v of [views.y, views.delta]) {
-    v.onHover(outHover);
+    v.onHover(onHover("out"));
     v.onClick((cell) => cell && onOutputClick(cell));
     keyboardCells(v, { get: selected, set: onOutputClick, label: "Output pixel for the one-hot δ" });
   }
-  const inHover = (cell, event) => {
-    if (!cell || !data) return hideTooltip();
-    const { c, H, W, answer } = data;
-    const i = c * H * W + cell.row * W + cell.col;
-    readout(event, [`x[${cell.row}, ${cell.col}] = ${fmt(answer.arrays.input[i], 4)}`, `∂L/∂x = ${fmt(answer.arrays.grad_input[i], 4)}`]);
-  };
-  views.x.onHover(inHover);
-  views.gx.onHover(inHover);
-  views.gw.onHover((cell, event) => {
-    if (!cell || !data) return hideTooltip();
-    const { c, kh, kw, answer, kernel } = data;
-    const v = answer.arrays.grad_weight[c * kh * kw + cell.row * kw + cell.col];
-    readout(event, [`∂L/∂K[${cell.row}, ${cell.col}] = ${fmt(v, 5)}`, `K[${cell.row}, ${cell.col}] = ${fmt(kernel[cell.row * kw + cell.col], 4)}`]);
-  });
+  views.x.onHover(onHover("in"));
+  views.gx.onHover(onHover("in"));
+  views.gw.onHover(onHover("w"));
 
   return {
     draw,
     taps: (i, j) => (data ? taps(i, j) : []),
+    /** The row/column box: the state's one-hot place (null: none) in an output of `size` [h, w]. */
+    renderPicker: (at, size) => picker.render(at, size),
     setStale(on) {
       for (const v of Object.values(views)) v.wrap.classList.toggle("stale", on);
+      hoverLine.classList.toggle("stale", on); // the line reads the maps on screen: dimmed with them
     },
   };
 }

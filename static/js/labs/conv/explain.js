@@ -52,8 +52,9 @@ export function renderExplain(root, where, info, { serverValue, serverPending = 
   const names = CH[info.cin] || Array.from({ length: info.cin }, (_, c) => `c${c}`);
   where.textContent = `filter ${info.f} · (row ${info.row}, col ${info.col})`;
   const blocks = [];
-  blocks.push(el("p", { class: "explain-lead" },
-    `Window at padded (${info.row}·${g.sh}, ${info.col}·${g.sw}) = (${info.row * g.sh}, ${info.col * g.sw})`,
+  blocks.push(el("p", { class: "explain-lead", "data-testid": "explain-window" },
+    `The window's top-left corner in the padded input (padding ring counted): row ${info.row} × stride ${g.sh} = ${info.row * g.sh}, ` +
+    `column ${info.col} × stride ${g.sw} = ${info.col * g.sw}`,
     g.dh > 1 || g.dw > 1 ? `, taps every ${g.dh}×${g.dw}` : "",
     flip ? "; kernel flipped (true convolution)" : "", `; ${preset}.`));
   if (info.groups > 1) {
@@ -87,11 +88,11 @@ export function renderExplain(root, where, info, { serverValue, serverPending = 
   const match = server !== null && server === computed;
   blocks.push(el("p", { class: "madd-result" },
     el("span", {}, "sum "), el("strong", { "data-testid": "explain-sum", "data-value": String(info.value) }, computed),
-    el("span", { class: "hint" }, " (here, float64)"),
+    el("span", { class: "hint" }, " (added up in this page, in double precision: float64)"),
     server === null
-      ? serverPending ? el("span", { class: "hint" }, " · server …") : null
-      : el("span", {}, " · server ", el("strong", { "data-testid": "explain-server", "data-value": String(serverValue) }, server),
-        el("span", { class: match ? "ok" : "bad" }, match ? " equal" : " differ"))));
+      ? serverPending ? el("span", { class: "hint" }, " · the server's map: on its way …") : null
+      : el("span", {}, " · the server's map (float32) holds ", el("strong", { "data-testid": "explain-server", "data-value": String(serverValue) }, server),
+        el("span", { class: match ? "ok" : "bad" }, match ? ` equal to ${SUM_DECIMALS} decimals` : " differ"))));
   root.replaceChildren(...blocks);
   // Screen readers hear the result in one sentence; the table above carries every term.
   const live = root.parentElement?.querySelector(".conv-explain-live");

@@ -50,7 +50,7 @@ export function renderExplain(root, verdict, answer, s) {
   if (zeroWhole) {
     [text, cls] = ["Equivariant on the whole map: the difference is exactly 0.", "ok"];
   } else if (zeroInterior) {
-    [text, cls] = ["Equivariant in the interior (exactly 0); the border differs.", "ok"];
+    [text, cls] = ["Equivariant in the interior only: exactly 0 inside the dashed box, while the border band differs.", "warn"];
   } else if (!answer.exact_shift) {
     [text, cls] = [`Not equivariant: the shift is not a multiple of the stride ${stride}.`, "bad"];
   } else {

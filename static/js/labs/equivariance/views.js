@@ -147,9 +147,10 @@ export function mountEqViews(root) {
       const before = Math.round(answer.pool_unchanged_before * 100);
       const after = Math.round(answer.pool_unchanged_after * 100);
       poolText.textContent =
-        `${after} % of the pooled cells did not change (changed ones crossed, and black on the right), ` +
-        `against ${before} % of the unpooled map at the same places. ` +
-        `Both compared in place, without shifting back: that is invariance, not equivariance.`;
+        `${after} % of the pooled cells did not change, compared in place (not shifted back), ` +
+        `against ${before} % of the unpooled map at the same places; changed ones are crossed, and black on the right. ` +
+        `Staying put under a shift is invariance: a different question from the equivariance verdict above, ` +
+        `which shifts one side back before comparing.`;
     }
     markStale(false);
   }

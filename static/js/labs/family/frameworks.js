@@ -4,6 +4,7 @@
 // padding hatched, dropped rows/columns crossed, the first and last window
 // outlined, each cell labelled with how many windows read it.
 
+import { convOutputSize } from "../../shape.js";
 import { el } from "../../ui.js";
 import { numberControl, panel, postForView, selectControl } from "./controls.js";
 import { KIND, NumberGrid, figure } from "./grid.js";
@@ -131,7 +132,20 @@ export function mount(cols, ctx) {
     fig.body.append(msg);
     return { fig, out, grid, msg };
   });
-  cols.pictures.append(el("p", { class: "hint" }, "Numbers: how many windows read that cell. Hatched: padding. Light hatching: where a ceil_mode window hangs past the padded input (read as nothing). ✗ red: rows/columns the floor drops; ✗ amber: cells the stride or dilation skips. Blue: first window; pink dashed: last window."));
+  // The key to the grids, right under them: what the numbers and each mark mean.
+  const swatch = (cls) => el("span", { class: `fam-swatch ${cls}`, "aria-hidden": "true" });
+  gridsRow.after(el("ul", { class: "fam-legend", "data-testid": "framework-legend", "aria-label": "How to read the grids" },
+    el("li", {}, el("span", { class: "fam-swatch fam-swatch-number", "aria-hidden": "true" }, "2"), "a number in a cell: how many windows read that cell (0: no window reads it)"),
+    el("li", {}, swatch("fam-swatch-pad"), "hatched: padding, zeros added around the input"),
+    el("li", {}, swatch("fam-swatch-beyond"), "light hatching: where a ceil_mode window hangs past the padded input (read as nothing)"),
+    el("li", {}, el("span", { class: "fam-mark-red", "aria-hidden": "true" }, "✗"), "red ✗: rows/columns the floor drops (no window reaches them)"),
+    el("li", {}, el("span", { class: "fam-mark-amber", "aria-hidden": "true" }, "✗"), "amber ✗: cells the stride or dilation skips"),
+    el("li", {}, swatch("fam-swatch-first"), "blue box: the first window; ", swatch("fam-swatch-last"), "pink dashed: the last")));
+
+  // One plain answer per framework, in words, before the formulas.
+  const answerPanel = panel(cols.explain, "The answer, framework by framework");
+  const answers = el("div", { class: "fam-answers", "data-testid": "framework-answers" });
+  answerPanel.append(answers);
 
   const explainPanel = panel(cols.explain, "Why they differ");
   const explain = el("div", { class: "formula", "data-testid": "framework-explain" });
@@ -166,6 +180,41 @@ export function mount(cols, ctx) {
       h: row.h.span, w: row.w.span, color, dash, width: 3,
     });
     view.grid.setBoxes([box(0, 0, "#1f5fae"), box(row.h.starts.length - 1, row.w.starts.length - 1, "#ff2d95", [6, 4])]);
+  }
+
+  /** TensorFlow's and PyTorch's conv "same" for these settings, one plain line each. */
+  function renderAnswers(s, rows) {
+    const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
+    const tf = byId["tf-conv-same"];
+    const torch = byId["torch-conv-same"];
+    const [H, W, k, st, d] = ["h", "w", "k", "s", "d"].map((key) => s[`family.f.${key}`]);
+    const pads = (r) => `${r.h.pad_before} top and ${r.h.pad_after} bottom, ${r.w.pad_before} left and ${r.w.pad_after} right`;
+    const lines = [];
+    if (tf.out) {
+      lines.push(el("p", { "data-testid": "framework-answer-tf" }, el("strong", {}, "TensorFlow/Keras, padding=\"same\": "),
+        `pads ${pads(tf)} → output ${tf.out[0]} × ${tf.out[1]} (⌈n / stride⌉ on each axis; an odd total puts the extra row/column at the bottom/right).`));
+    } else {
+      lines.push(el("p", { "data-testid": "framework-answer-tf" }, el("strong", {}, "TensorFlow/Keras: "), tf.error));
+    }
+    let torchLine;
+    if (torch.out) {
+      torchLine = [`padding='same' pads ${pads(torch)} → output ${torch.out[0]} × ${torch.out[1]}.`];
+    } else {
+      // The smallest symmetric padding=p that gives TensorFlow's output size, if one does.
+      const stand = tf.out && Array.from({ length: d * (k - 1) + 2 }, (_, p) => p)
+        .find((p) => convOutputSize(H, k, st, p, d) === tf.out[0] && convOutputSize(W, k, st, p, d) === tf.out[1]);
+      torchLine = [`refuses padding='same' at stride ${st}. `];
+      if (stand === undefined) {
+        torchLine.push("No single padding=p gives TensorFlow's output size here: pad by hand (F.pad) with TensorFlow's amounts, then use padding=0.");
+      } else {
+        const tfPads = [tf.h.pad_before, tf.h.pad_after, tf.w.pad_before, tf.w.pad_after];
+        const sameWindows = tfPads.every((v) => v === stand);
+        torchLine.push(el("code", {}, `padding=${stand}`), ` stands in: the same ${tf.out[0]} × ${tf.out[1]} output, padding ${stand} on every side` +
+          (sameWindows ? ", exactly TensorFlow's windows." : `, so the windows sit where TensorFlow's do not (it pads ${pads(tf)}): same size, different numbers at the border.`));
+      }
+    }
+    lines.push(el("p", { "data-testid": "framework-answer-torch" }, el("strong", {}, "PyTorch: "), ...torchLine));
+    answers.replaceChildren(...lines);
   }
 
   function renderExplain(s, rows) {
@@ -221,6 +270,7 @@ export function mount(cols, ctx) {
       const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
       drawPlan(views[0], byId[s["family.f.a"]] || byId["torch-conv-explicit"]);
       drawPlan(views[1], byId[s["family.f.b"]] || byId["tf-conv-same"]);
+      renderAnswers(s, rows);
       renderExplain(s, rows);
     },
   };

@@ -62,6 +62,26 @@ export class NumberGrid {
     this.hoverFns.push(fn);
   }
 
+  /**
+   * Keyboard choice of a cell, as a click does with the mouse: the grid becomes focusable and
+   * the arrow keys move the chosen cell (get() -> {row, col} | null, set({row, col})).
+   */
+  keyboard({ get, set, label }) {
+    this.canvas.tabIndex = 0;
+    this.canvas.setAttribute("aria-label", `${this.canvas.getAttribute("aria-label") || label}: arrow keys move the chosen cell`);
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    this.canvas.addEventListener("keydown", (e) => {
+      const move = moves[e.key];
+      if (!move || !this.h) return;
+      e.preventDefault();
+      const at = get() ?? { row: Math.floor(this.h / 2) - move[0], col: Math.floor(this.w / 2) - move[1] };
+      set({
+        row: Math.min(this.h - 1, Math.max(0, at.row + move[0])),
+        col: Math.min(this.w - 1, Math.max(0, at.col + move[1])),
+      });
+    });
+  }
+
   cellAt(event) {
     return cellUnder(this.canvas, event, this.h, this.w);
   }

@@ -10,6 +10,7 @@ import { postJSON } from "../../api.js";
 import { fmt } from "../../heatmap.js";
 import { convTransposeOutputSize, effectiveKernel } from "../../shape.js";
 import { clearError, el, reportError, showError } from "../../ui.js";
+import { mountCellPicker } from "../../widgets/cell-picker.js";
 import { numberControl, panel, selectControl } from "./controls.js";
 import { KIND, NumberGrid, figure, flat, maxAbsDiff, seededInts, term } from "./grid.js";
 
@@ -184,9 +185,14 @@ export function mount(cols, ctx) {
   const sizeWarn = el("div", { class: "warn", hidden: true });
   sizeBox.append(sizeText, sizeWarn);
   const sumBox = panel(cols.explain, "One output cell");
-  const cellHint = el("p", { class: "hint" }, "Click an output cell (A, B's window or y) to see which stamps add up to it.");
+  const cellHint = el("p", { class: "hint" }, "Click an output cell (A, B's window or y) to see which stamps add up to it, or type its row and column here.");
   const cellText = el("div", { class: "formula", "data-testid": "transpose-cell-sum" });
-  sumBox.append(cellHint, cellText);
+  sumBox.append(cellHint);
+  const picker = mountCellPicker(sumBox, {
+    testid: "transpose-cell", label: "Output cell", keys: "or focus y and use the arrow keys",
+    onPick: ([row, col]) => selectCell(row, col),
+  });
+  sumBox.append(cellText);
   const checkBox = panel(cols.explain, "Same numbers?");
   const diffText = el("div", { "data-testid": "transpose-diff" });
   checkBox.append(diffText);
@@ -201,6 +207,14 @@ export function mount(cols, ctx) {
     selectCell(c.row - p, c.col - p);
   });
   gb.onClick((c) => selectCell(c.row, c.col)); // the window whose top-left is this cell
+  go.keyboard({
+    label: "output y",
+    get: () => {
+      const cell = state.get()["family.t.cell"];
+      return cell.length === 2 ? { row: cell[0], col: cell[1] } : null;
+    },
+    set: ({ row, col }) => selectCell(row, col),
+  });
 
   async function fetchData(s) {
     const { n, k, x, w } = tensors(s);
@@ -259,6 +273,7 @@ export function mount(cols, ctx) {
     }
     const cell = s["family.t.cell"];
     const hasCell = cell.length === 2 && cell[0] >= 0 && cell[1] >= 0 && cell[0] < Ho && cell[1] < Ho;
+    picker.render(hasCell ? cell : null, [Ho, Ho]);
     if (hasCell) {
       boxesA.push({ row: cell[0] + p, col: cell[1] + p, h: 1, w: 1, color: "#111", width: 3 });
       for (const [i, j] of contributors(cell, n, k, st, p, d)) boxesX.push({ row: i, col: j, h: 1, w: 1, color: "#111", width: 2, dash: [4, 3] });

@@ -152,7 +152,7 @@ export function colorbar(map, lo, hi) {
   drawColorbar(canvas, map, lo, hi, { width: 140, height: 12 });
   canvas.setAttribute("aria-hidden", "true");
   const parts = [el("span", {}, fmt(lo, 3)), canvas, el("span", {}, fmt(hi, 3))];
-  if (lo < 0 && hi > 0) parts.push(el("span", { class: "hint colorbar-zero" }, "(tick = 0)"));
+  if (lo < 0 && hi > 0) parts.push(el("span", { class: "hint colorbar-zero", title: "The small mark on the colour bar is where the value 0 sits" }, "(the tick marks 0)"));
   return el("div", { class: "colorbar", "aria-label": `colour scale from ${fmt(lo, 3)} to ${fmt(hi, 3)}` }, ...parts);
 }
 

@@ -5,6 +5,7 @@
 import { MAPS, autoMap } from "../../colormap.js";
 import { MapView, fmt } from "../../heatmap.js";
 import { el, hideTooltip, showTooltip } from "../../ui.js";
+import { mountCellPicker } from "../../widgets/cell-picker.js";
 import { windowOf, winners } from "./geometry.js";
 import { cellPx, colorbar, drawNumbers, fitView, gridEvery, keyboardCells, markRegion, ringCells } from "./overlay.js";
 import { cropAround, mountZoom } from "./zoom.js";
@@ -43,6 +44,12 @@ export function mountPoolViews(root, { onOutputClick }) {
   };
   let data = null; // last good answer + the state it was drawn for
   let hoverOut = null;
+  let hoverIn = null; // {cell, event} of the input-sized map under the mouse
+  let hoverEvent = null; // the last pointer event over an output-sized map
+  const picker = mountCellPicker($(".pool-cell-picker"), {
+    testid: "pool-cell", label: "Output cell",
+    onPick: ([row, col]) => onOutputClick({ row, col }),
+  });
 
   function caption(key, text, map, lo, hi) {
     captions[key].replaceChildren(el("span", {}, text), colorbar(map, lo, hi));
@@ -108,6 +115,66 @@ export function mountPoolViews(root, { onOutputClick }) {
       }
     }
     zoom(small ? sel ?? { row: Math.floor(oh / 2), col: Math.floor(ow / 2) } : null);
+    markTies(sel);
+    if (hoverIn) return inputHover(hoverIn.cell, hoverIn.event);
+    const lines = sel ? outputLines(sel) : null;
+    // New numbers under a still mouse: the tooltip is rewritten from them, never left stale.
+    if (hoverOut && hoverEvent) showTooltip(hoverEvent, lines);
+    hoverLine.dataset.cell = sel ? `${sel.row},${sel.col}` : "";
+    hoverLine.textContent = lines
+      ? `${hoverOut ? "" : "Chosen: "}${lines.join(" · ")}`
+      : "Hover a cell to read it; click an output cell (or type its row and column) to see its window.";
+  }
+
+  /**
+   * The winner of output cell `sel`'s window and how many cells tie with it:
+   * {flat, r, c, value, tied: [[r, c], …] (the others holding the same maximum)}.
+   */
+  function winnerOf(sel) {
+    const { answer, c, H, W, oh, ow, k, st, p } = data;
+    if (!answer.arrays.argmax) return null;
+    const flat = answer.arrays.argmax[c * oh * ow + sel.row * ow + sel.col];
+    const x = plane(answer.arrays.input, c);
+    const [r0, c0, r1, c1] = windowOf(sel.row, sel.col, H, W, k, st, p);
+    const tied = [];
+    for (let r = r0; r < r1; r++) for (let col = c0; col < c1; col++) {
+      if (r * W + col !== flat && x[r * W + col] === x[flat]) tied.push([r, col]);
+    }
+    return { flat, r: Math.floor(flat / W), c: flat % W, value: x[flat], tied };
+  }
+
+  /** The words of output cell `sel`: value, window, winner (and its ties), δ. */
+  function outputLines(sel) {
+    const { answer, c, H, W, oh, ow, k, st, p } = data;
+    const t = c * oh * ow + sel.row * ow + sel.col;
+    const [r0, c0, r1, c1] = windowOf(sel.row, sel.col, H, W, k, st, p);
+    const lines = [`y[${sel.row}, ${sel.col}] = ${fmt(answer.arrays.output[t], 4)}`, `window rows ${r0}–${r1 - 1}, cols ${c0}–${c1 - 1}`];
+    const win = winnerOf(sel);
+    if (win) {
+      lines.push(win.tied.length
+        ? `winner x[${win.r}, ${win.c}]: a tie, ${win.tied.length + 1} cells hold ${fmt(win.value, 4)}; the first in reading order (left to right, top to bottom) wins`
+        : `winner x[${win.r}, ${win.c}]`);
+    }
+    lines.push(`δ = ${fmt(answer.arrays.grad_output[t], 4)}`);
+    return lines;
+  }
+
+  /** A dashed box on each cell that ties with the chosen window's winner (they hold the same value but lost). */
+  function markTies(sel) {
+    if (!sel || !data.answer.arrays.argmax) return;
+    const win = winnerOf(sel);
+    views.input.canvas.dataset.ties = win ? win.tied.map(([r, col]) => `${r},${col}`).join(" ") : "";
+    if (!win?.tied.length || cellPx(views.input) < 8) return;
+    dashedBoxes(views.input, win.tied);
+  }
+
+  /** A dashed square (black on white: visible on any colour) inside each cell of `cells`. */
+  function dashedBoxes(view, cells) {
+    const ctx = view.cellContext();
+    for (const [r, col] of cells) view.box(r + 0.2, col + 0.2, 0.6, 0.6, { lineWidth: 3, color: "#fff" });
+    ctx.setLineDash([0.12, 0.08]);
+    for (const [r, col] of cells) view.box(r + 0.2, col + 0.2, 0.6, 0.6, { lineWidth: 2, color: "#111" });
+    ctx.setLineDash([]);
   }
 
   /** Magnify input and ∂L/∂x around output `at`'s window (winners ringed, numbers printed), or hide. */
@@ -128,6 +195,10 @@ export function mountPoolViews(root, { onOutputClick }) {
         .filter(([r, col]) => r >= bounds[0] && r < bounds[2] && col >= bounds[1] && col < bounds[3])
         .map(([r, col]) => toCrop(r, col));
       ringCells(zooms.input.view, inside);
+      // Cells that tie with the winner: dashed, so "four equal values, one ring" is visible here too.
+      dashedBoxes(zooms.input.view, winnerOf(at).tied
+        .filter(([r, col]) => r >= bounds[0] && r < bounds[2] && col >= bounds[1] && col < bounds[3])
+        .map(([r, col]) => toCrop(r, col)));
     }
     const [r0, c0, r1, c1] = win;
     for (const z of [zooms.input, zooms.grad]) z.view.box(...toCrop(r0, c0), r1 - r0, c1 - c0, { lineWidth: 3 });
@@ -135,7 +206,7 @@ export function mountPoolViews(root, { onOutputClick }) {
   }
 
   function selectedCell(s, oh, ow, hover) {
-    if (hover) return hover;
+    if (hover && hover.row < oh && hover.col < ow) return hover;
     const at = s["pool.at"];
     if (at.length === 2 && at[0] < oh && at[1] < ow) return { row: at[0], col: at[1] };
     // A one-hot δ without a click sits at the centre output (as the request does).
@@ -174,19 +245,10 @@ export function mountPoolViews(root, { onOutputClick }) {
 
   // --- hover and click ---------------------------------------------------------------
   const outputHover = (cell, event) => {
-    hoverOut = cell;
-    overlays();
-    if (!cell || !data) return hideTooltip();
-    const { answer, c, H, W, oh, ow, k, st, p } = data;
-    const t = c * oh * ow + cell.row * ow + cell.col;
-    const [r0, c0, r1, c1] = windowOf(cell.row, cell.col, H, W, k, st, p);
-    const lines = [`y[${cell.row}, ${cell.col}] = ${fmt(answer.arrays.output[t], 4)}`, `window rows ${r0}–${r1 - 1}, cols ${c0}–${c1 - 1}`];
-    if (answer.arrays.argmax) {
-      const flat = answer.arrays.argmax[t];
-      lines.push(`winner x[${Math.floor(flat / W)}, ${flat % W}]`);
-    }
-    lines.push(`δ = ${fmt(answer.arrays.grad_output[t], 4)}`);
-    readout(event, lines);
+    hoverOut = cell && data ? cell : null;
+    hoverEvent = event;
+    if (!hoverOut) hideTooltip();
+    overlays(); // the line under the maps (and the tooltip) follow the hovered cell, then the chosen one again
   };
   views.output.onHover(outputHover);
   views.delta.onHover(outputHover);
@@ -195,8 +257,12 @@ export function mountPoolViews(root, { onOutputClick }) {
     keyboardCells(v, { get: () => (data ? selectedCell(data.s, data.oh, data.ow, null) : null), set: onOutputClick, label: "Output cell" });
   }
 
-  const inputHover = (cell, event) => {
-    if (!cell || !data) return hideTooltip();
+  function inputHover(cell, event) {
+    hoverIn = cell && data ? { cell, event } : null;
+    if (!hoverIn) {
+      hideTooltip();
+      return overlays();
+    }
     const { answer, c, H, W, oh, ow } = data;
     const i = c * H * W + cell.row * W + cell.col;
     const lines = [`x[${cell.row}, ${cell.col}] = ${fmt(answer.arrays.input[i], 4)}`, `∂L/∂x = ${fmt(answer.arrays.grad_input[i], 4)}`];
@@ -207,13 +273,15 @@ export function mountPoolViews(root, { onOutputClick }) {
       lines.push(won ? `won ${won} window${won > 1 ? "s" : ""}` : "won no window");
     }
     readout(event, lines);
-  };
+  }
   views.input.onHover(inputHover);
   views.grad.onHover(inputHover);
 
   return {
     draw,
     overlays,
+    /** The row/column box: the state's chosen output cell (null: none) in an output of `size` [h, w]. */
+    renderPicker: (at, size) => picker.render(at, size),
     setStale(on) {
       for (const v of Object.values(views)) v.wrap.classList.toggle("stale", on);
     },
