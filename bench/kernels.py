@@ -25,6 +25,11 @@ wrong ratio.  GFLOP/s are ConvLab's best round; %peak is against the peak
 measured at start-up with two threads of independent FMAs (AVX-512 where the
 CPU has it: ~460 GFLOP/s on this project's 2-core machine; ~200 with AVX2).
 
+On a machine others are using, two threads rarely get both cores for a whole
+call: ``--threads 1 --stat min`` compares ConvLab and PyTorch core against
+core, each block's least disturbed call (both libraries run on the calling
+thread then, and %peak is against one core).
+
 The script re-executes itself with glibc's malloc thresholds raised
 (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_) so that no implementation pays
 page faults on every call for its large temporaries (docs/PERFORMANCE.md §8), and says so.
@@ -136,8 +141,8 @@ def sp_conv_backward(x, w, gy, pad):
 # --------------------------------------------------------------------------- timing
 
 
-def median_ms(fn, budget=0.5, min_reps=3, max_reps=25):
-    """Median wall time of ``fn`` in one block, after a warm-up call (JIT, caches)."""
+def median_ms(fn, budget=0.5, min_reps=3, max_reps=25, stat=np.median):
+    """Median (or ``stat``) wall time of ``fn`` in one block, after a warm-up call (JIT, caches)."""
     fn()
     times = []
     start = time.perf_counter()
@@ -145,7 +150,7 @@ def median_ms(fn, budget=0.5, min_reps=3, max_reps=25):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
+    return 1e3 * float(stat(times))
 
 
 @numba.njit(parallel=True, cache=False)
@@ -321,8 +326,16 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (ranges are over rounds)")
     ap.add_argument("--no-scipy", action="store_true", help="skip the (slow) SciPy column")
     ap.add_argument("--no-numpy", action="store_true", help="skip the NumPy column")
+    ap.add_argument("--threads", type=int, default=2,
+                    help="threads for ConvLab (Numba) and PyTorch alike; 1 compares single cores on a shared machine")
+    ap.add_argument("--stat", choices=["median", "min"], default="median",
+                    help="per-block statistic: min is the least disturbed call when other work shares the cores")
     args = ap.parse_args()
     only = set(args.only.split(",")) if args.only else None
+    numba.set_num_threads(args.threads)
+    if torch:
+        torch.set_num_threads(args.threads)
+    stat = np.min if args.stat == "min" else np.median
 
     print(f"malloc env: {' '.join(f'{k}={os.environ.get(k)}' for k in MALLOC_ENV)}")
     print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}  numba threads={numba.get_num_threads()} layer={numba.config.THREADING_LAYER}  "
@@ -349,7 +362,7 @@ def main():
                 time.sleep(QUIET_S)
                 slow = impl == "scipy"
                 times[(r["row"], impl)].append(
-                    median_ms(r["impls"][impl], budget=0.1 if slow else 0.5, min_reps=1 if slow else 3))
+                    median_ms(r["impls"][impl], budget=0.1 if slow else 0.5, min_reps=1 if slow else 3, stat=stat))
                 if slow:
                     r["impls"].pop(impl)  # one round of SciPy is plenty (seconds per call)
         print(f"round {rnd + 1}/{args.rounds} done", flush=True)
@@ -382,7 +395,7 @@ def main():
               f"{rng_text(ratios):>11}")
     if idle is not None:
         print(f"{'W1idle':7} {idle:13.3f}   (one call after 0.3 s idle, thread wake-up included)")
-    print(f"\nRanges are lo–hi over {args.rounds} interleaved rounds; each figure is one block's median after "
+    print(f"\nRanges are lo–hi over {args.rounds} interleaved rounds; each figure is one block's {args.stat} after "
           f"a {QUIET_S} s quiet gap. %peak of {peak:.0f} GFLOP/s. Rows ending in b: input + weight (+ bias) "
           "gradients; C*w: weight + bias gradients; C2x: input gradient. CL/torch < 1 means ConvLab is faster.")
 

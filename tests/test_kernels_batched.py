@@ -457,3 +457,33 @@ def test_channel_lane_weight_gradient_matches_reference(c_in, c_out, k, dilation
     n_w = n_img * y.shape[2] * y.shape[3]
     npt.assert_allclose(gw, rw, rtol=0, atol=atol(n_w, np.float32))
     npt.assert_allclose(gb, rb, rtol=0, atol=atol(n_w, np.float32))
+
+
+def test_without_avx512_the_per_image_kernels_serve(monkeypatch):
+    """On a CPU without AVX-512 the batched API and many-channel single images take the per-image
+    (8-lane) kernels; the results are the same."""
+    from app.kernels import batch_blocked
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-1, 1, (2, 16, 6, 30)).astype(np.float32)
+    w = rng.uniform(-1, 1, (12, 16, 3, 3)).astype(np.float32)
+    b = rng.uniform(-1, 1, 12).astype(np.float32)
+    gy = rng.uniform(-1, 1, (2, 12, 6, 30)).astype(np.float32)
+    fast = conv2d_batch(x, w, b, padding="same"), conv2d_batch_backward(x, w, gy, padding="same")
+    one = conv2d(x[0], w, b, padding="same"), conv2d_backward(x[0], w, gy[0], padding="same")
+    monkeypatch.setattr(batch_blocked, "HOST_AVX512", False)
+    slow = conv2d_batch(x, w, b, padding="same"), conv2d_batch_backward(x, w, gy, padding="same")
+    one_slow = conv2d(x[0], w, b, padding="same"), conv2d_backward(x[0], w, gy[0], padding="same")
+    ry = ref_conv_batch(x, w, b, (1, 1), (1, 1, 1, 1), (1, 1), "zeros")
+    rx, rw, rb = ref_conv_batch_backward(x, w, gy, (1, 1), (1, 1, 1, 1), (1, 1), "zeros")
+    for y, (gx, gw, gb) in (fast, slow):
+        npt.assert_allclose(y, ry, rtol=0, atol=atol(16 * 9 + 1, np.float32))
+        npt.assert_allclose(gx, rx, rtol=0, atol=atol(12 * 9 * 9, np.float32))
+        npt.assert_allclose(gw, rw, rtol=0, atol=atol(2 * 6 * 30, np.float32))
+        npt.assert_allclose(gb, rb, rtol=0, atol=atol(2 * 6 * 30, np.float32))
+    rx1, rw1, rb1 = ref_conv_batch_backward(x[:1], w, gy[:1], (1, 1), (1, 1, 1, 1), (1, 1), "zeros")
+    for y, (gx, gw, gb) in (one, one_slow):
+        npt.assert_allclose(y, ry[0], rtol=0, atol=atol(16 * 9 + 1, np.float32))
+        npt.assert_allclose(gx, rx1[0], rtol=0, atol=atol(12 * 9 * 9, np.float32))
+        npt.assert_allclose(gw, rw1, rtol=0, atol=atol(6 * 30, np.float32))
+        npt.assert_allclose(gb, rb1, rtol=0, atol=atol(6 * 30, np.float32))

@@ -522,3 +522,92 @@ def test_blocked_kernel_from_planes_matches_naive(stride, groups):
     npt.assert_allclose(gw, ref_gw, atol=atol(y.shape[1] * y.shape[2], np.float32))
     npt.assert_allclose(gb, ref_gb, atol=atol(y.shape[1] * y.shape[2], np.float32))
     assert gb.dtype == np.float32
+
+
+def ref_conv_and_grads(x, w, b, gy, pads, dilation, mode):
+    """Eq. 36.3, 36.9 and 36.10 at stride 1 in float64, tap by tap over whole maps (einsum), then each
+    padded cell's input gradient added onto the pixel it copies (naive.source_index)."""
+    (dh, dw) = dilation
+    x, w = np.asarray(x, float), np.asarray(w, float)
+    xp = naive.pad(x, pads, mode)
+    c_out, c_in, kh, kw = w.shape
+    oh, ow = xp.shape[1] - dh * (kh - 1), xp.shape[2] - dw * (kw - 1)
+    y = np.zeros((c_out, oh, ow)) + np.asarray(b, float)[:, None, None]
+    gy = np.asarray(gy, float) if gy is not None else np.zeros((c_out, oh, ow))
+    gw = np.zeros(w.shape)
+    gxp = np.zeros(xp.shape)
+    for a in range(kh):
+        for bb in range(kw):
+            win = xp[:, a * dh:a * dh + oh, bb * dw:bb * dw + ow]
+            y += np.einsum("oc,cij->oij", w[:, :, a, bb], win)
+            gw[:, :, a, bb] = np.einsum("oij,cij->oc", gy, win)
+            gxp[:, a * dh:a * dh + oh, bb * dw:bb * dw + ow] += np.einsum("oc,oij->cij", w[:, :, a, bb], gy)
+    gx = np.zeros(x.shape)
+    for r in range(xp.shape[1]):
+        for q in range(xp.shape[2]):
+            sr = naive.source_index(r - pads[0], x.shape[1], mode)
+            sq = naive.source_index(q - pads[2], x.shape[2], mode)
+            if sr is not None and sq is not None:
+                gx[:, sr, sq] += gxp[:, r, q]
+    return y, gx, gw, gy.sum(axis=(1, 2))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    c_in=st.sampled_from([8, 13, 16, 32]),
+    c_out=st.sampled_from([9, 16, 17, 32, 40]),
+    k=st.sampled_from([(3, 3), (2, 4), (5, 3)]),
+    dilation=st.sampled_from([1, (1, 2), (2, 1), 2]),
+    mode=st.sampled_from(MODES),
+    padding=st.sampled_from(["same", 1, (2, 1), "valid"]),
+    extra=st.integers(0, 12),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_many_channel_image_through_the_batch_kernels(c_in, c_out, k, dilation, mode, padding, extra, seed):
+    """One float32 image with many channels (W4-like) where the AVX-512 batch kernels serve it as a batch of
+    one cut into bands of rows: forward, input and weight gradients against a float64 reference."""
+    from app.kernels import batch_blocked
+    from app.kernels.conv import conv_geometry
+
+    rng = np.random.default_rng(seed)
+    (kh, kw), (dh, dw) = k, (dilation if isinstance(dilation, tuple) else (dilation, dilation))
+    if padding == "same":
+        pads = same_pads(kh, dh) + same_pads(kw, dw)
+    elif padding == "valid":
+        pads = (0, 0, 0, 0)
+    else:
+        ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
+        pads = (ph, ph, pw, pw)
+    h = max(min_size(dh * (kh - 1) + 1, pads[0], pads[1], mode), 9)
+    w = 26 + dw * (kw - 1) + extra
+    x = rng.uniform(-1, 1, (c_in, h, w)).astype(np.float32)
+    wt = rng.uniform(-1, 1, (c_out, c_in, kh, kw)).astype(np.float32)
+    b = rng.uniform(-1, 1, c_out).astype(np.float32)
+    kwargs = dict(padding=padding, dilation=dilation, padding_mode=mode)
+    g = conv_geometry(x.shape, wt.shape, 1, padding, dilation, mode, 1)
+    if batch_blocked.HOST_AVX512:
+        assert batch_blocked.serves_image_forward(g, np.float32)
+    y = conv2d(x, wt, b, **kwargs)
+    gy = rng.uniform(-1, 1, y.shape).astype(np.float32)
+    ry, rx, rw, rb = ref_conv_and_grads(x, wt, b, gy, pads, (dh, dw), mode)
+    npt.assert_allclose(y, ry, rtol=0, atol=atol(c_in * kh * kw + 1, np.float32))
+    gx, gw, gb = conv2d_backward(x, wt, gy, **kwargs)
+    npt.assert_allclose(gx, rx, rtol=0, atol=atol(c_out * kh * kw * 9, np.float32))
+    n_w = y.shape[1] * y.shape[2]
+    npt.assert_allclose(gw, rw, rtol=0, atol=atol(n_w, np.float32))
+    npt.assert_allclose(gb, rb, rtol=0, atol=atol(n_w, np.float32))
+
+
+def test_w4_float32_matches_float64():
+    """W4 (16×128² → 32, 3×3, padding 1): the float32 fast paths against the float64 generic kernels."""
+    rng = np.random.default_rng(11)
+    x = rng.uniform(-1, 1, (16, 128, 128))
+    w = rng.uniform(-1, 1, (32, 16, 3, 3))
+    gy = rng.uniform(-1, 1, (32, 128, 128))
+    y32 = conv2d(x.astype(np.float32), w.astype(np.float32), padding=1)
+    npt.assert_allclose(y32, conv2d(x, w, padding=1), rtol=0, atol=atol(16 * 9, np.float32))
+    gx32, gw32, gb32 = conv2d_backward(x.astype(np.float32), w.astype(np.float32), gy.astype(np.float32), padding=1)
+    gx, gw, gb = conv2d_backward(x, w, gy, padding=1)
+    npt.assert_allclose(gx32, gx, rtol=0, atol=atol(32 * 9, np.float32))
+    npt.assert_allclose(gw32, gw, rtol=1e-5, atol=1e-6 * 128 * 128)
+    npt.assert_allclose(gb32, gb, rtol=1e-5, atol=1e-6 * 128 * 128)

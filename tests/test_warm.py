@@ -68,3 +68,32 @@ def test_the_pages_requests_compile_nothing_after_warm_up(dtype):
     added = {name: sorted(after[name] - before.get(name, set())) for name in after
              if after[name] - before.get(name, set())}
     assert not added, f"compiled on a request, not at start-up: {added}"
+
+
+def test_the_fast_kernel_paths_compile_nothing_after_warm_up():
+    """The shapes that reach the register-blocked kernels — a W4-like single image (many channels, rows
+    of 26 and more), the chapter model's batched layers — run on versions the warm-up compiled."""
+    from app import kernels as K
+
+    warm_kernels()
+    rng = np.random.default_rng(1)
+    before = compiled_versions()
+    for c_in, c_out, width in ((16, 32, 40), (32, 16, 40), (16, 12, 30), (3, 8, 40)):
+        x = rng.uniform(-1, 1, (c_in, 9, width)).astype(np.float32)
+        w = rng.uniform(-1, 1, (c_out, c_in, 3, 3)).astype(np.float32)
+        for dilation in (1, (1, 2)):
+            y = K.conv2d(x, w, padding="same", dilation=dilation)
+            K.conv2d_backward(x, w, y, padding="same", dilation=dilation)
+    for c_in, c_out, size in ((1, 32, 28), (32, 64, 14), (16, 32, 14)):
+        x = rng.uniform(-1, 1, (3, c_in, size, size)).astype(np.float32)
+        w = rng.uniform(-1, 1, (c_out, c_in, 3, 3)).astype(np.float32)
+        y = K.conv2d_batch(x, w, padding="same")
+        K.conv2d_batch_backward(x, w, y, padding="same")
+        K.conv2d_batch_backward(x, w, y, padding="same", input_grad=False)
+        K.conv2d_batch_backward(x, w, y, padding="same", weight_grad=False)
+        p, arg = K.pool2d_batch(y, "max", 2)
+        K.pool2d_batch_backward(y, p, "max", 2, argmax=arg)
+    after = compiled_versions()
+    added = {name: sorted(after[name] - before.get(name, set())) for name in after
+             if after[name] - before.get(name, set())}
+    assert not added, f"compiled after the warm-up: {added}"

@@ -96,4 +96,11 @@ def warmup():
         xb = np.linspace(-1, 1, 2 * c_in * 5 * 16, dtype=np.float32).reshape(2, c_in, 5, 16)
         w = np.ones((32, c_in, 3, 3), np.float32)
         conv2d_batch_backward(xb, w, conv2d_batch(xb, w, padding="same"), padding="same")
+    # 16-channel vector × 26 positions (9–16 output channels, rows >= 26): W4's input gradient
+    # (3-wide kernel rows reuse each broadcast; other widths and column dilations one tap at a time).
+    xb = np.linspace(-1, 1, 16 * 3 * 28, dtype=np.float32).reshape(1, 16, 3, 28)
+    w = np.ones((16, 16, 3, 3), np.float32)
+    for dilation in (1, (1, 2)):
+        yb = conv2d_batch(xb, w, padding="same", dilation=dilation)
+        conv2d_batch_backward(xb, w, yb, padding="same", dilation=dilation)
     return time.perf_counter() - t0

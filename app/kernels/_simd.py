@@ -310,3 +310,79 @@ def sum16(typingctx, v):
         return builder.extract_element(acc, ir.Constant(ir.IntType(32), 0))
 
     return types.float32(v), codegen
+
+
+def _transpose16_sig(typingctx, *rows):
+    if len(rows) != LANES16 or any(r != f32x16 for r in rows):
+        return None
+    return types.UniTuple(f32x16, LANES16)(*rows)
+
+
+def _transpose16_codegen(context, builder, sig, args):
+    """Four butterfly stages; stage s swaps bit s of the row index with bit s of the lane index.
+
+    Rows i and i + s (bit s of i clear) become: lanes j with bit s clear keep row
+    i's lane j and take row i+s's lane j - s in the other half, and the mirror
+    image for row i + s.  Each is one two-source shufflevector (vpermt2ps /
+    vunpck* / vshuff32x4): 64 shuffles for the whole 16×16 block.
+    """
+    rows = list(args)
+    s = 1
+    while s < LANES16:
+        lo = ir.Constant(_I32x16, [j if not j & s else LANES16 + j - s for j in range(LANES16)])
+        hi = ir.Constant(_I32x16, [j + s if not j & s else LANES16 + j for j in range(LANES16)])
+        for i in range(LANES16):
+            if i & s:
+                continue
+            a, b = rows[i], rows[i + s]
+            rows[i] = builder.shuffle_vector(a, b, lo)
+            rows[i + s] = builder.shuffle_vector(a, b, hi)
+        s *= 2
+    return context.make_tuple(builder, sig.return_type, rows)
+
+
+@intrinsic
+def transpose16(typingctx, r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15):
+    """The 16×16 block whose row i is ``r_i``, transposed: a tuple whose element o holds lane o of every row.
+
+    A channel-vector kernel keeps one vector of 16 output channels per position;
+    this turns 16 positions × 16 channels into 16 channel rows of 16 positions in
+    registers, ready for one (masked) store per channel instead of 256 scalar copies.
+    """
+    sig = _transpose16_sig(typingctx, r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, r15)
+    return sig, _transpose16_codegen
+
+
+def _prefetch(rw):
+    def codegen(context, builder, sig, args):
+        i8p = ir.IntType(8).as_pointer()
+        ptr = builder.bitcast(_address(context, builder, sig.args[0], args[0], args[1]), i8p)
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        builder.call(fn, [ptr, ir.Constant(i32, rw), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return codegen
+
+
+@intrinsic
+def prefetch_write(typingctx, arr, idx):
+    """Ask for the cache line of ``arr.flat[idx]`` ahead of a store (``prefetchw``; a hint, never a fault).
+
+    A channel-vector block stores 14–26 values into each of up to 32 output
+    maps; fetched only when the stores arrive, those lines stall the store
+    buffer (~17 % of the chapter's batched forward).  Requested when the block
+    starts, they arrive while it computes.
+    """
+    if not (_is_f32_array(arr) and isinstance(idx, types.Integer)):
+        return None
+    return types.none(arr, idx), _prefetch(1)
+
+
+@intrinsic
+def prefetch_read(typingctx, arr, idx):
+    """Ask for the cache line of ``arr.flat[idx]`` ahead of a load (``prefetcht0``; a hint, never a fault)."""
+    if not (_is_f32_array(arr) and isinstance(idx, types.Integer)):
+        return None
+    return types.none(arr, idx), _prefetch(0)

@@ -22,17 +22,25 @@ re-reads every partial sum.  Here:
   a chunk of images and all their row vectors — per row vector 3 masked δ
   loads and 9 input loads feed 27 FMAs — then fold into a per-slab sum.
   Slabs of images run in parallel; their few partial sums are added at the end.
-- Weight gradient with many input channels (more than half of 32 lanes
-  filled): input channels in the lanes instead.  Each image is copied
-  channels-last (padded) into a scratch, and blocks of 4 output channels ×
-  3 taps × 32 input channels (24 registers) take, per output position, 4 δ
-  broadcasts and 6 aligned input loads into 24 FMAs — no lane idles on a
-  14-wide row and no accumulator needs its lanes summed.
+- Forward with many input taps (C_in·kh·kw >= 64): output channels in the
+  lanes (``_conv_forward_batch_cv``: 32 channels × 14 or 13 positions;
+  ``_conv_forward_batch_cv16``/``cv16w3``: 16 channels × 26 positions), input
+  values broadcast; blocks leave through in-register 16×16 transposes.
+- Weight gradient with many input channels (more than half of 16 or 32 lanes
+  filled): input channels in the lanes instead (``_conv_grad_weight_batch_cl``,
+  ``cl16``).  Each image is copied channels-last (padded) into a scratch, and
+  blocks of 4 output channels × 3 taps × 32 input channels (24 registers)
+  take, per output position, 4 δ broadcasts and 6 aligned input loads into
+  24 FMAs — no lane idles on a 14-wide row and no accumulator needs its lanes
+  summed.
 - The input gradient (eq. 36.10) is the forward kernel run on δ with the
   transposed, flipped kernel (``batched.py``).
 
-Parallel loops split images over ``CHUNKS_PER_THREAD × numba.get_num_threads()``
-tasks, so a caller that set one thread (app/api/cores.py) gets one.
+Parallel loops split (image, band of output rows) units over
+``CHUNKS_PER_THREAD × numba.get_num_threads()`` tasks — one band per image in
+a batch, several when there are fewer images than tasks (a single W4 image,
+``conv.py`` routes it here) — so a caller that set one thread
+(app/api/cores.py) gets one.
 """
 import numba
 import numpy as np
@@ -40,7 +48,8 @@ from numba import prange
 
 from ._jit import kernel
 from ._simd import LANES16 as LANES
-from ._simd import add16, fma16, load16, load16n, splat16, store16n, sum16, zero16
+from ._simd import (add16, fma16, load16, load16n, prefetch_read, prefetch_write, splat16, store16n, sum16,
+                    transpose16, zero16)
 
 RO = 3  # output channels per forward block
 RI = 7  # row vectors per forward block (a 14-row map: 2 blocks; a 28×28 map, 56 vectors: 8)
@@ -51,34 +60,56 @@ CHUNKS_PER_THREAD = 2
 
 
 @kernel()
-def _fill_padded(xf, x0, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, r0, nr, rows, wp, buf, b0):
+def _fill_padded(xf, x0, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, r0, nr, rows, wp, buf, b0, refill):
     """Pad rows ``r0 .. r0+nr-1`` of one image ``xf[x0:]`` (C_in, H, W) into ``buf[b0:]`` laid out (C_in, rows, Wp).
 
     rowmap (Hp,) and colmap (Wp,) give each padded cell's source row/column, -1
     for a zero cell (``blocked._band_maps`` with stride 1); columns
     ``q_lo <= q < q_hi`` copy the input row directly.  Whole images: r0 = 0,
     nr = rows = Hp; a band of output rows needs its rows plus the kernel's reach.
+    Rows move in masked 16-lane pieces (a 14-wide row: one load and one store;
+    a copy loop per row cost 17 % of the chapter's batched input gradient).
+    ``refill``: ``buf`` holds an earlier fill of the same rows, so its zero cells
+    are left as they are (the next image of a batch only copies pixels).
     """
+    zz = zero16()
+    n_in = q_hi - q_lo
+    edges = not refill  # whether the columns outside q_lo..q_hi-1 need writing
+    for q in range(q_lo):
+        edges = edges or colmap[q] >= 0
+    for q in range(q_hi, wp):
+        edges = edges or colmap[q] >= 0
     for c in range(c_in):
         for r in range(nr):
             out = b0 + (c * rows + r) * wp
             src_r = rowmap[r0 + r]
             if src_r < 0:
-                dst = buf[out:out + wp]
-                for q in range(wp):
-                    dst[q] = 0
+                if not refill:
+                    for q in range(0, wp, LANES):
+                        store16n(buf, out + q, zz, min(LANES, wp - q))
                 continue
             xrow = x0 + (c * h + src_r) * w
+            src = xrow + q_lo - left
+            if n_in <= LANES:
+                store16n(buf, out + q_lo, load16n(xf, src, n_in), n_in)
+            else:
+                for m in range(0, n_in, LANES):
+                    cnt = min(LANES, n_in - m)
+                    store16n(buf, out + q_lo + m, load16n(xf, src + m, cnt), cnt)
+            if not edges:
+                continue
             for q in range(q_lo):
                 k = colmap[q]
-                buf[out + q] = xf[xrow + k] if k >= 0 else 0
+                if k >= 0:
+                    buf[out + q] = xf[xrow + k]
+                elif not refill:
+                    buf[out + q] = 0
             for q in range(q_hi, wp):
                 k = colmap[q]
-                buf[out + q] = xf[xrow + k] if k >= 0 else 0
-            dst = buf[out + q_lo:out + q_hi]
-            src = xf[xrow + q_lo - left:xrow + q_hi - left]
-            for m in range(q_hi - q_lo):
-                dst[m] = src[m]
+                if k >= 0:
+                    buf[out + q] = xf[xrow + k]
+                elif not refill:
+                    buf[out + q] = 0
 
 
 @kernel(parallel=True)
@@ -108,7 +139,8 @@ def _conv_forward_batch(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left,
         buf = scratch[t]
         for q in range(c_in * plane, buf.shape[0]):
             buf[q] = 0
-        for unit in range(t * n_units // n_chunks, (t + 1) * n_units // n_chunks):
+        unit_lo = t * n_units // n_chunks
+        for unit in range(unit_lo, (t + 1) * n_units // n_chunks):
             n = unit // n_bands
             i0 = (unit - n * n_bands) * band
             nb = min(band, oh - i0)
@@ -116,7 +148,7 @@ def _conv_forward_batch(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left,
                 continue
             total = nb * nv
             _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0, nb + extra, rows, wp,
-                         buf, 0)
+                         buf, 0, n_bands == 1 and unit > unit_lo)
             for oa in range(0, c_out, RO):
                 o0 = oa
                 o1 = min(oa + 1, c_out - 1)
@@ -266,10 +298,15 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
     Blocks of OV·16 = 32 output channels × PM = 14 positions of one output row
     (28 registers): per tap, two weight vectors and 14 broadcast input values
     feed 28 FMAs, and no lane is wasted on a row's end.  wpk: weights packed
-    (C_out/32 rounded up, C_in, T, 32), zero beyond C_out.  The block is
-    written through a small tile (position-major) into the channel-major
-    output.  Needs W_out >= PM (a row's last block is shifted left to end at
-    W_out).  n_bands and scratch as for ``_conv_forward_batch``.
+    (C_out/32 rounded up, C_in, T, 32), zero beyond C_out.  Each 16-channel
+    half of a block is transposed in registers (``transpose16``: positions ×
+    channels → channels × positions) and stored with one masked store per
+    channel (copying it through a memory tile cost 18 % of W4's forward); the
+    output lines a block will write are requested when it starts
+    (``prefetch_write``: C2 forward 7.10 -> 6.75 ms, W4 1.02 -> 0.94, 1 thread),
+    and each block fetches a share of the task's next image.
+    Needs W_out >= PM (a row's last block is shifted left to end at W_out).
+    n_bands and scratch as for ``_conv_forward_batch``.
     """
     n_chunks = scratch.shape[0]
     band = (oh + n_bands - 1) // n_bands
@@ -278,25 +315,30 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
     plane = rows * wp
     n_taps = off.shape[0]
     ohw = oh * ow
-    n_ob = wpk.shape[0] // (c_in * n_taps * OV * LANES)
-    ob_size = c_in * n_taps * OV * LANES
+    ob_size = c_in * n_taps * 2 * LANES
+    n_ob = wpk.shape[0] // ob_size
     n_units = n_img * n_bands
     for t in prange(n_chunks):
         buf = scratch[t]
-        tile = np.empty(PM * OV * LANES, np.float32)
         for q in range(c_in * plane, buf.shape[0]):
             buf[q] = 0
-        for unit in range(t * n_units // n_chunks, (t + 1) * n_units // n_chunks):
+        unit_lo = t * n_units // n_chunks
+        unit_hi = (t + 1) * n_units // n_chunks
+        for unit in range(unit_lo, unit_hi):
             n = unit // n_bands
             i0 = (unit - n * n_bands) * band
             nb = min(band, oh - i0)
             if nb <= 0:
                 continue
             _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0, nb + extra, rows, wp,
-                         buf, 0)
+                         buf, 0, n_bands == 1 and unit > unit_lo)
+            # While this image computes, its blocks fetch the task's next image a share at a time.
+            pf_pos = (n + 1) * c_in * h * w
+            pf_end = pf_pos + c_in * h * w if n_bands == 1 and unit + 1 < unit_hi else pf_pos
+            pf_step = (c_in * h * w // LANES + 1) // (n_ob * nb * ((ow + PM - 1) // PM)) + 1
             for ob in range(n_ob):
-                o_first = ob * OV * LANES
-                o_n = min(OV * LANES, c_out - o_first)
+                o_first = ob * 2 * LANES
+                o_n = min(2 * LANES, c_out - o_first)
                 for i in range(nb):
                     for j00 in range(0, ow, PM):
                         j0 = min(j00, ow - PM)
@@ -328,14 +370,22 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
                         c12_1 = c0_0
                         c13_0 = c0_0
                         c13_1 = c0_0
+                        yb = (n * c_out + o_first) * ohw + (i0 + i) * ow + j0
+                        for ch in range(o_n):
+                            prefetch_write(yf, yb + ch * ohw)
+                            prefetch_write(yf, yb + ch * ohw + PM - 1)
+                        for q in range(pf_step):
+                            if pf_pos < pf_end:
+                                prefetch_read(xf, pf_pos)
+                                pf_pos += LANES
                         wi = ob * ob_size
                         xc = i * wp + j0
                         for c in range(c_in):
                             for k in range(n_taps):
                                 xo = xc + off[k]
                                 w0 = load16(wpk, wi)
-                                w1 = load16(wpk, wi + LANES)
-                                wi += OV * LANES
+                                w1 = load16(wpk, wi + 1 * LANES)
+                                wi += 2 * LANES
                                 xb = splat16(buf, xo + 0)
                                 c0_0 = fma16(w0, xb, c0_0)
                                 c0_1 = fma16(w1, xb, c0_1)
@@ -379,48 +429,752 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
                                 c13_0 = fma16(w0, xb, c13_0)
                                 c13_1 = fma16(w1, xb, c13_1)
                             xc += plane
-                        store16n(tile, 0 * LANES, c0_0, LANES)
-                        store16n(tile, 1 * LANES, c0_1, LANES)
-                        store16n(tile, 2 * LANES, c1_0, LANES)
-                        store16n(tile, 3 * LANES, c1_1, LANES)
-                        store16n(tile, 4 * LANES, c2_0, LANES)
-                        store16n(tile, 5 * LANES, c2_1, LANES)
-                        store16n(tile, 6 * LANES, c3_0, LANES)
-                        store16n(tile, 7 * LANES, c3_1, LANES)
-                        store16n(tile, 8 * LANES, c4_0, LANES)
-                        store16n(tile, 9 * LANES, c4_1, LANES)
-                        store16n(tile, 10 * LANES, c5_0, LANES)
-                        store16n(tile, 11 * LANES, c5_1, LANES)
-                        store16n(tile, 12 * LANES, c6_0, LANES)
-                        store16n(tile, 13 * LANES, c6_1, LANES)
-                        store16n(tile, 14 * LANES, c7_0, LANES)
-                        store16n(tile, 15 * LANES, c7_1, LANES)
-                        store16n(tile, 16 * LANES, c8_0, LANES)
-                        store16n(tile, 17 * LANES, c8_1, LANES)
-                        store16n(tile, 18 * LANES, c9_0, LANES)
-                        store16n(tile, 19 * LANES, c9_1, LANES)
-                        store16n(tile, 20 * LANES, c10_0, LANES)
-                        store16n(tile, 21 * LANES, c10_1, LANES)
-                        store16n(tile, 22 * LANES, c11_0, LANES)
-                        store16n(tile, 23 * LANES, c11_1, LANES)
-                        store16n(tile, 24 * LANES, c12_0, LANES)
-                        store16n(tile, 25 * LANES, c12_1, LANES)
-                        store16n(tile, 26 * LANES, c13_0, LANES)
-                        store16n(tile, 27 * LANES, c13_1, LANES)
-                        for o in range(o_n):
-                            oo = o_first + o
-                            dst = yf[(n * c_out + oo) * ohw + (i0 + i) * ow + j0:(n * c_out + oo) * ohw + (i0 + i) * ow + j0 + PM]
-                            bias = b[oo]
-                            for m in range(PM):
-                                dst[m] = tile[m * OV * LANES + o] + bias
+                        zz = zero16()
+                        t = transpose16(c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0,
+                                        c8_0, c9_0, c10_0, c11_0, c12_0, c13_0, zz, zz)
+                        store16n(yf, yb + 0 * ohw + 0, add16(t[0], splat16(b, o_first + 0)), 14)
+                        if 1 < o_n:
+                            store16n(yf, yb + 1 * ohw + 0, add16(t[1], splat16(b, o_first + 1)), 14)
+                        if 2 < o_n:
+                            store16n(yf, yb + 2 * ohw + 0, add16(t[2], splat16(b, o_first + 2)), 14)
+                        if 3 < o_n:
+                            store16n(yf, yb + 3 * ohw + 0, add16(t[3], splat16(b, o_first + 3)), 14)
+                        if 4 < o_n:
+                            store16n(yf, yb + 4 * ohw + 0, add16(t[4], splat16(b, o_first + 4)), 14)
+                        if 5 < o_n:
+                            store16n(yf, yb + 5 * ohw + 0, add16(t[5], splat16(b, o_first + 5)), 14)
+                        if 6 < o_n:
+                            store16n(yf, yb + 6 * ohw + 0, add16(t[6], splat16(b, o_first + 6)), 14)
+                        if 7 < o_n:
+                            store16n(yf, yb + 7 * ohw + 0, add16(t[7], splat16(b, o_first + 7)), 14)
+                        if 8 < o_n:
+                            store16n(yf, yb + 8 * ohw + 0, add16(t[8], splat16(b, o_first + 8)), 14)
+                        if 9 < o_n:
+                            store16n(yf, yb + 9 * ohw + 0, add16(t[9], splat16(b, o_first + 9)), 14)
+                        if 10 < o_n:
+                            store16n(yf, yb + 10 * ohw + 0, add16(t[10], splat16(b, o_first + 10)), 14)
+                        if 11 < o_n:
+                            store16n(yf, yb + 11 * ohw + 0, add16(t[11], splat16(b, o_first + 11)), 14)
+                        if 12 < o_n:
+                            store16n(yf, yb + 12 * ohw + 0, add16(t[12], splat16(b, o_first + 12)), 14)
+                        if 13 < o_n:
+                            store16n(yf, yb + 13 * ohw + 0, add16(t[13], splat16(b, o_first + 13)), 14)
+                        if 14 < o_n:
+                            store16n(yf, yb + 14 * ohw + 0, add16(t[14], splat16(b, o_first + 14)), 14)
+                        if 15 < o_n:
+                            store16n(yf, yb + 15 * ohw + 0, add16(t[15], splat16(b, o_first + 15)), 14)
+                        t = transpose16(c0_1, c1_1, c2_1, c3_1, c4_1, c5_1, c6_1, c7_1,
+                                        c8_1, c9_1, c10_1, c11_1, c12_1, c13_1, zz, zz)
+                        if 16 < o_n:
+                            store16n(yf, yb + 16 * ohw + 0, add16(t[0], splat16(b, o_first + 16)), 14)
+                        if 17 < o_n:
+                            store16n(yf, yb + 17 * ohw + 0, add16(t[1], splat16(b, o_first + 17)), 14)
+                        if 18 < o_n:
+                            store16n(yf, yb + 18 * ohw + 0, add16(t[2], splat16(b, o_first + 18)), 14)
+                        if 19 < o_n:
+                            store16n(yf, yb + 19 * ohw + 0, add16(t[3], splat16(b, o_first + 19)), 14)
+                        if 20 < o_n:
+                            store16n(yf, yb + 20 * ohw + 0, add16(t[4], splat16(b, o_first + 20)), 14)
+                        if 21 < o_n:
+                            store16n(yf, yb + 21 * ohw + 0, add16(t[5], splat16(b, o_first + 21)), 14)
+                        if 22 < o_n:
+                            store16n(yf, yb + 22 * ohw + 0, add16(t[6], splat16(b, o_first + 22)), 14)
+                        if 23 < o_n:
+                            store16n(yf, yb + 23 * ohw + 0, add16(t[7], splat16(b, o_first + 23)), 14)
+                        if 24 < o_n:
+                            store16n(yf, yb + 24 * ohw + 0, add16(t[8], splat16(b, o_first + 24)), 14)
+                        if 25 < o_n:
+                            store16n(yf, yb + 25 * ohw + 0, add16(t[9], splat16(b, o_first + 25)), 14)
+                        if 26 < o_n:
+                            store16n(yf, yb + 26 * ohw + 0, add16(t[10], splat16(b, o_first + 26)), 14)
+                        if 27 < o_n:
+                            store16n(yf, yb + 27 * ohw + 0, add16(t[11], splat16(b, o_first + 27)), 14)
+                        if 28 < o_n:
+                            store16n(yf, yb + 28 * ohw + 0, add16(t[12], splat16(b, o_first + 28)), 14)
+                        if 29 < o_n:
+                            store16n(yf, yb + 29 * ohw + 0, add16(t[13], splat16(b, o_first + 29)), 14)
+                        if 30 < o_n:
+                            store16n(yf, yb + 30 * ohw + 0, add16(t[14], splat16(b, o_first + 30)), 14)
+                        if 31 < o_n:
+                            store16n(yf, yb + 31 * ohw + 0, add16(t[15], splat16(b, o_first + 31)), 14)
 
+
+PM13 = 13  # output positions per block of the 32-channel kernel's variant for other row widths
+
+
+@kernel(parallel=True)
+def _conv_forward_batch_cv13(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, off, wpk, b, c_out,
+                             oh, ow, yf, n_bands, scratch):
+    """``_conv_forward_batch_cv`` with 32 output channels × PM13 = 13 positions (26 registers).
+
+    For rows that 13 divides better than 14 (W4's 128 = 9·13 + 11: 130 positions
+    computed instead of 140).
+    """
+    n_chunks = scratch.shape[0]
+    band = (oh + n_bands - 1) // n_bands
+    extra = hp - oh
+    rows = band + extra
+    plane = rows * wp
+    n_taps = off.shape[0]
+    ohw = oh * ow
+    ob_size = c_in * n_taps * 2 * LANES
+    n_ob = wpk.shape[0] // ob_size
+    n_units = n_img * n_bands
+    for t in prange(n_chunks):
+        buf = scratch[t]
+        for q in range(c_in * plane, buf.shape[0]):
+            buf[q] = 0
+        unit_lo = t * n_units // n_chunks
+        unit_hi = (t + 1) * n_units // n_chunks
+        for unit in range(unit_lo, unit_hi):
+            n = unit // n_bands
+            i0 = (unit - n * n_bands) * band
+            nb = min(band, oh - i0)
+            if nb <= 0:
+                continue
+            _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0, nb + extra, rows, wp,
+                         buf, 0, n_bands == 1 and unit > unit_lo)
+            # While this image computes, its blocks fetch the task's next image a share at a time.
+            pf_pos = (n + 1) * c_in * h * w
+            pf_end = pf_pos + c_in * h * w if n_bands == 1 and unit + 1 < unit_hi else pf_pos
+            pf_step = (c_in * h * w // LANES + 1) // (n_ob * nb * ((ow + PM13 - 1) // PM13)) + 1
+            for ob in range(n_ob):
+                o_first = ob * 2 * LANES
+                o_n = min(2 * LANES, c_out - o_first)
+                for i in range(nb):
+                    for j00 in range(0, ow, PM13):
+                        j0 = min(j00, ow - PM13)
+                        c0_0 = zero16()
+                        c0_1 = c0_0
+                        c1_0 = c0_0
+                        c1_1 = c0_0
+                        c2_0 = c0_0
+                        c2_1 = c0_0
+                        c3_0 = c0_0
+                        c3_1 = c0_0
+                        c4_0 = c0_0
+                        c4_1 = c0_0
+                        c5_0 = c0_0
+                        c5_1 = c0_0
+                        c6_0 = c0_0
+                        c6_1 = c0_0
+                        c7_0 = c0_0
+                        c7_1 = c0_0
+                        c8_0 = c0_0
+                        c8_1 = c0_0
+                        c9_0 = c0_0
+                        c9_1 = c0_0
+                        c10_0 = c0_0
+                        c10_1 = c0_0
+                        c11_0 = c0_0
+                        c11_1 = c0_0
+                        c12_0 = c0_0
+                        c12_1 = c0_0
+                        yb = (n * c_out + o_first) * ohw + (i0 + i) * ow + j0
+                        for ch in range(o_n):
+                            prefetch_write(yf, yb + ch * ohw)
+                            prefetch_write(yf, yb + ch * ohw + PM13 - 1)
+                        for q in range(pf_step):
+                            if pf_pos < pf_end:
+                                prefetch_read(xf, pf_pos)
+                                pf_pos += LANES
+                        wi = ob * ob_size
+                        xc = i * wp + j0
+                        for c in range(c_in):
+                            for k in range(n_taps):
+                                xo = xc + off[k]
+                                w0 = load16(wpk, wi)
+                                w1 = load16(wpk, wi + 1 * LANES)
+                                wi += 2 * LANES
+                                xb = splat16(buf, xo + 0)
+                                c0_0 = fma16(w0, xb, c0_0)
+                                c0_1 = fma16(w1, xb, c0_1)
+                                xb = splat16(buf, xo + 1)
+                                c1_0 = fma16(w0, xb, c1_0)
+                                c1_1 = fma16(w1, xb, c1_1)
+                                xb = splat16(buf, xo + 2)
+                                c2_0 = fma16(w0, xb, c2_0)
+                                c2_1 = fma16(w1, xb, c2_1)
+                                xb = splat16(buf, xo + 3)
+                                c3_0 = fma16(w0, xb, c3_0)
+                                c3_1 = fma16(w1, xb, c3_1)
+                                xb = splat16(buf, xo + 4)
+                                c4_0 = fma16(w0, xb, c4_0)
+                                c4_1 = fma16(w1, xb, c4_1)
+                                xb = splat16(buf, xo + 5)
+                                c5_0 = fma16(w0, xb, c5_0)
+                                c5_1 = fma16(w1, xb, c5_1)
+                                xb = splat16(buf, xo + 6)
+                                c6_0 = fma16(w0, xb, c6_0)
+                                c6_1 = fma16(w1, xb, c6_1)
+                                xb = splat16(buf, xo + 7)
+                                c7_0 = fma16(w0, xb, c7_0)
+                                c7_1 = fma16(w1, xb, c7_1)
+                                xb = splat16(buf, xo + 8)
+                                c8_0 = fma16(w0, xb, c8_0)
+                                c8_1 = fma16(w1, xb, c8_1)
+                                xb = splat16(buf, xo + 9)
+                                c9_0 = fma16(w0, xb, c9_0)
+                                c9_1 = fma16(w1, xb, c9_1)
+                                xb = splat16(buf, xo + 10)
+                                c10_0 = fma16(w0, xb, c10_0)
+                                c10_1 = fma16(w1, xb, c10_1)
+                                xb = splat16(buf, xo + 11)
+                                c11_0 = fma16(w0, xb, c11_0)
+                                c11_1 = fma16(w1, xb, c11_1)
+                                xb = splat16(buf, xo + 12)
+                                c12_0 = fma16(w0, xb, c12_0)
+                                c12_1 = fma16(w1, xb, c12_1)
+                            xc += plane
+                        zz = zero16()
+                        t = transpose16(c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0,
+                                        c8_0, c9_0, c10_0, c11_0, c12_0, zz, zz, zz)
+                        store16n(yf, yb + 0 * ohw + 0, add16(t[0], splat16(b, o_first + 0)), 13)
+                        if 1 < o_n:
+                            store16n(yf, yb + 1 * ohw + 0, add16(t[1], splat16(b, o_first + 1)), 13)
+                        if 2 < o_n:
+                            store16n(yf, yb + 2 * ohw + 0, add16(t[2], splat16(b, o_first + 2)), 13)
+                        if 3 < o_n:
+                            store16n(yf, yb + 3 * ohw + 0, add16(t[3], splat16(b, o_first + 3)), 13)
+                        if 4 < o_n:
+                            store16n(yf, yb + 4 * ohw + 0, add16(t[4], splat16(b, o_first + 4)), 13)
+                        if 5 < o_n:
+                            store16n(yf, yb + 5 * ohw + 0, add16(t[5], splat16(b, o_first + 5)), 13)
+                        if 6 < o_n:
+                            store16n(yf, yb + 6 * ohw + 0, add16(t[6], splat16(b, o_first + 6)), 13)
+                        if 7 < o_n:
+                            store16n(yf, yb + 7 * ohw + 0, add16(t[7], splat16(b, o_first + 7)), 13)
+                        if 8 < o_n:
+                            store16n(yf, yb + 8 * ohw + 0, add16(t[8], splat16(b, o_first + 8)), 13)
+                        if 9 < o_n:
+                            store16n(yf, yb + 9 * ohw + 0, add16(t[9], splat16(b, o_first + 9)), 13)
+                        if 10 < o_n:
+                            store16n(yf, yb + 10 * ohw + 0, add16(t[10], splat16(b, o_first + 10)), 13)
+                        if 11 < o_n:
+                            store16n(yf, yb + 11 * ohw + 0, add16(t[11], splat16(b, o_first + 11)), 13)
+                        if 12 < o_n:
+                            store16n(yf, yb + 12 * ohw + 0, add16(t[12], splat16(b, o_first + 12)), 13)
+                        if 13 < o_n:
+                            store16n(yf, yb + 13 * ohw + 0, add16(t[13], splat16(b, o_first + 13)), 13)
+                        if 14 < o_n:
+                            store16n(yf, yb + 14 * ohw + 0, add16(t[14], splat16(b, o_first + 14)), 13)
+                        if 15 < o_n:
+                            store16n(yf, yb + 15 * ohw + 0, add16(t[15], splat16(b, o_first + 15)), 13)
+                        t = transpose16(c0_1, c1_1, c2_1, c3_1, c4_1, c5_1, c6_1, c7_1,
+                                        c8_1, c9_1, c10_1, c11_1, c12_1, zz, zz, zz)
+                        if 16 < o_n:
+                            store16n(yf, yb + 16 * ohw + 0, add16(t[0], splat16(b, o_first + 16)), 13)
+                        if 17 < o_n:
+                            store16n(yf, yb + 17 * ohw + 0, add16(t[1], splat16(b, o_first + 17)), 13)
+                        if 18 < o_n:
+                            store16n(yf, yb + 18 * ohw + 0, add16(t[2], splat16(b, o_first + 18)), 13)
+                        if 19 < o_n:
+                            store16n(yf, yb + 19 * ohw + 0, add16(t[3], splat16(b, o_first + 19)), 13)
+                        if 20 < o_n:
+                            store16n(yf, yb + 20 * ohw + 0, add16(t[4], splat16(b, o_first + 20)), 13)
+                        if 21 < o_n:
+                            store16n(yf, yb + 21 * ohw + 0, add16(t[5], splat16(b, o_first + 21)), 13)
+                        if 22 < o_n:
+                            store16n(yf, yb + 22 * ohw + 0, add16(t[6], splat16(b, o_first + 22)), 13)
+                        if 23 < o_n:
+                            store16n(yf, yb + 23 * ohw + 0, add16(t[7], splat16(b, o_first + 23)), 13)
+                        if 24 < o_n:
+                            store16n(yf, yb + 24 * ohw + 0, add16(t[8], splat16(b, o_first + 24)), 13)
+                        if 25 < o_n:
+                            store16n(yf, yb + 25 * ohw + 0, add16(t[9], splat16(b, o_first + 25)), 13)
+                        if 26 < o_n:
+                            store16n(yf, yb + 26 * ohw + 0, add16(t[10], splat16(b, o_first + 26)), 13)
+                        if 27 < o_n:
+                            store16n(yf, yb + 27 * ohw + 0, add16(t[11], splat16(b, o_first + 27)), 13)
+                        if 28 < o_n:
+                            store16n(yf, yb + 28 * ohw + 0, add16(t[12], splat16(b, o_first + 28)), 13)
+                        if 29 < o_n:
+                            store16n(yf, yb + 29 * ohw + 0, add16(t[13], splat16(b, o_first + 29)), 13)
+                        if 30 < o_n:
+                            store16n(yf, yb + 30 * ohw + 0, add16(t[14], splat16(b, o_first + 30)), 13)
+                        if 31 < o_n:
+                            store16n(yf, yb + 31 * ohw + 0, add16(t[15], splat16(b, o_first + 31)), 13)
+
+
+PM16 = 26  # output positions per block of the one-vector channel kernel (128 = 4·26 + 24)
+
+
+@kernel(parallel=True)
+def _conv_forward_batch_cv16(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, off, wpk, b, c_out,
+                             oh, ow, yf, n_bands, scratch):
+    """``_conv_forward_batch_cv`` with one 16-channel vector × PM16 = 26 positions (26 registers).
+
+    For 9–16 output channels (a 32-channel block would idle half its lanes).
+    Per tap one weight vector and 26 broadcast input values feed 26 FMAs; no
+    input vector load straddles a cache line.  wpk: weights packed (C_out/16
+    rounded up, C_in, T, 16), zero beyond C_out.  Needs W_out >= PM16.
+    """
+    n_chunks = scratch.shape[0]
+    band = (oh + n_bands - 1) // n_bands
+    extra = hp - oh
+    rows = band + extra
+    plane = rows * wp
+    n_taps = off.shape[0]
+    ohw = oh * ow
+    ob_size = c_in * n_taps * 1 * LANES
+    n_ob = wpk.shape[0] // ob_size
+    n_units = n_img * n_bands
+    for t in prange(n_chunks):
+        buf = scratch[t]
+        for q in range(c_in * plane, buf.shape[0]):
+            buf[q] = 0
+        unit_lo = t * n_units // n_chunks
+        unit_hi = (t + 1) * n_units // n_chunks
+        for unit in range(unit_lo, unit_hi):
+            n = unit // n_bands
+            i0 = (unit - n * n_bands) * band
+            nb = min(band, oh - i0)
+            if nb <= 0:
+                continue
+            _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0, nb + extra, rows, wp,
+                         buf, 0, n_bands == 1 and unit > unit_lo)
+            # While this image computes, its blocks fetch the task's next image a share at a time.
+            pf_pos = (n + 1) * c_in * h * w
+            pf_end = pf_pos + c_in * h * w if n_bands == 1 and unit + 1 < unit_hi else pf_pos
+            pf_step = (c_in * h * w // LANES + 1) // (n_ob * nb * ((ow + PM16 - 1) // PM16)) + 1
+            for ob in range(n_ob):
+                o_first = ob * 1 * LANES
+                o_n = min(1 * LANES, c_out - o_first)
+                for i in range(nb):
+                    for j00 in range(0, ow, PM16):
+                        j0 = min(j00, ow - PM16)
+                        c0_0 = zero16()
+                        c1_0 = c0_0
+                        c2_0 = c0_0
+                        c3_0 = c0_0
+                        c4_0 = c0_0
+                        c5_0 = c0_0
+                        c6_0 = c0_0
+                        c7_0 = c0_0
+                        c8_0 = c0_0
+                        c9_0 = c0_0
+                        c10_0 = c0_0
+                        c11_0 = c0_0
+                        c12_0 = c0_0
+                        c13_0 = c0_0
+                        c14_0 = c0_0
+                        c15_0 = c0_0
+                        c16_0 = c0_0
+                        c17_0 = c0_0
+                        c18_0 = c0_0
+                        c19_0 = c0_0
+                        c20_0 = c0_0
+                        c21_0 = c0_0
+                        c22_0 = c0_0
+                        c23_0 = c0_0
+                        c24_0 = c0_0
+                        c25_0 = c0_0
+                        yb = (n * c_out + o_first) * ohw + (i0 + i) * ow + j0
+                        for ch in range(o_n):
+                            prefetch_write(yf, yb + ch * ohw)
+                            prefetch_write(yf, yb + ch * ohw + PM16 - 1)
+                        for q in range(pf_step):
+                            if pf_pos < pf_end:
+                                prefetch_read(xf, pf_pos)
+                                pf_pos += LANES
+                        wi = ob * ob_size
+                        xc = i * wp + j0
+                        for c in range(c_in):
+                            for k in range(n_taps):
+                                xo = xc + off[k]
+                                w0 = load16(wpk, wi)
+                                wi += LANES
+                                xb = splat16(buf, xo + 0)
+                                c0_0 = fma16(w0, xb, c0_0)
+                                xb = splat16(buf, xo + 1)
+                                c1_0 = fma16(w0, xb, c1_0)
+                                xb = splat16(buf, xo + 2)
+                                c2_0 = fma16(w0, xb, c2_0)
+                                xb = splat16(buf, xo + 3)
+                                c3_0 = fma16(w0, xb, c3_0)
+                                xb = splat16(buf, xo + 4)
+                                c4_0 = fma16(w0, xb, c4_0)
+                                xb = splat16(buf, xo + 5)
+                                c5_0 = fma16(w0, xb, c5_0)
+                                xb = splat16(buf, xo + 6)
+                                c6_0 = fma16(w0, xb, c6_0)
+                                xb = splat16(buf, xo + 7)
+                                c7_0 = fma16(w0, xb, c7_0)
+                                xb = splat16(buf, xo + 8)
+                                c8_0 = fma16(w0, xb, c8_0)
+                                xb = splat16(buf, xo + 9)
+                                c9_0 = fma16(w0, xb, c9_0)
+                                xb = splat16(buf, xo + 10)
+                                c10_0 = fma16(w0, xb, c10_0)
+                                xb = splat16(buf, xo + 11)
+                                c11_0 = fma16(w0, xb, c11_0)
+                                xb = splat16(buf, xo + 12)
+                                c12_0 = fma16(w0, xb, c12_0)
+                                xb = splat16(buf, xo + 13)
+                                c13_0 = fma16(w0, xb, c13_0)
+                                xb = splat16(buf, xo + 14)
+                                c14_0 = fma16(w0, xb, c14_0)
+                                xb = splat16(buf, xo + 15)
+                                c15_0 = fma16(w0, xb, c15_0)
+                                xb = splat16(buf, xo + 16)
+                                c16_0 = fma16(w0, xb, c16_0)
+                                xb = splat16(buf, xo + 17)
+                                c17_0 = fma16(w0, xb, c17_0)
+                                xb = splat16(buf, xo + 18)
+                                c18_0 = fma16(w0, xb, c18_0)
+                                xb = splat16(buf, xo + 19)
+                                c19_0 = fma16(w0, xb, c19_0)
+                                xb = splat16(buf, xo + 20)
+                                c20_0 = fma16(w0, xb, c20_0)
+                                xb = splat16(buf, xo + 21)
+                                c21_0 = fma16(w0, xb, c21_0)
+                                xb = splat16(buf, xo + 22)
+                                c22_0 = fma16(w0, xb, c22_0)
+                                xb = splat16(buf, xo + 23)
+                                c23_0 = fma16(w0, xb, c23_0)
+                                xb = splat16(buf, xo + 24)
+                                c24_0 = fma16(w0, xb, c24_0)
+                                xb = splat16(buf, xo + 25)
+                                c25_0 = fma16(w0, xb, c25_0)
+                            xc += plane
+                        zz = zero16()
+                        t = transpose16(c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0,
+                                        c8_0, c9_0, c10_0, c11_0, c12_0, c13_0, c14_0, c15_0)
+                        store16n(yf, yb + 0 * ohw + 0, add16(t[0], splat16(b, o_first + 0)), 16)
+                        if 1 < o_n:
+                            store16n(yf, yb + 1 * ohw + 0, add16(t[1], splat16(b, o_first + 1)), 16)
+                        if 2 < o_n:
+                            store16n(yf, yb + 2 * ohw + 0, add16(t[2], splat16(b, o_first + 2)), 16)
+                        if 3 < o_n:
+                            store16n(yf, yb + 3 * ohw + 0, add16(t[3], splat16(b, o_first + 3)), 16)
+                        if 4 < o_n:
+                            store16n(yf, yb + 4 * ohw + 0, add16(t[4], splat16(b, o_first + 4)), 16)
+                        if 5 < o_n:
+                            store16n(yf, yb + 5 * ohw + 0, add16(t[5], splat16(b, o_first + 5)), 16)
+                        if 6 < o_n:
+                            store16n(yf, yb + 6 * ohw + 0, add16(t[6], splat16(b, o_first + 6)), 16)
+                        if 7 < o_n:
+                            store16n(yf, yb + 7 * ohw + 0, add16(t[7], splat16(b, o_first + 7)), 16)
+                        if 8 < o_n:
+                            store16n(yf, yb + 8 * ohw + 0, add16(t[8], splat16(b, o_first + 8)), 16)
+                        if 9 < o_n:
+                            store16n(yf, yb + 9 * ohw + 0, add16(t[9], splat16(b, o_first + 9)), 16)
+                        if 10 < o_n:
+                            store16n(yf, yb + 10 * ohw + 0, add16(t[10], splat16(b, o_first + 10)), 16)
+                        if 11 < o_n:
+                            store16n(yf, yb + 11 * ohw + 0, add16(t[11], splat16(b, o_first + 11)), 16)
+                        if 12 < o_n:
+                            store16n(yf, yb + 12 * ohw + 0, add16(t[12], splat16(b, o_first + 12)), 16)
+                        if 13 < o_n:
+                            store16n(yf, yb + 13 * ohw + 0, add16(t[13], splat16(b, o_first + 13)), 16)
+                        if 14 < o_n:
+                            store16n(yf, yb + 14 * ohw + 0, add16(t[14], splat16(b, o_first + 14)), 16)
+                        if 15 < o_n:
+                            store16n(yf, yb + 15 * ohw + 0, add16(t[15], splat16(b, o_first + 15)), 16)
+                        t = transpose16(c16_0, c17_0, c18_0, c19_0, c20_0, c21_0, c22_0, c23_0,
+                                        c24_0, c25_0, zz, zz, zz, zz, zz, zz)
+                        store16n(yf, yb + 0 * ohw + 16, add16(t[0], splat16(b, o_first + 0)), 10)
+                        if 1 < o_n:
+                            store16n(yf, yb + 1 * ohw + 16, add16(t[1], splat16(b, o_first + 1)), 10)
+                        if 2 < o_n:
+                            store16n(yf, yb + 2 * ohw + 16, add16(t[2], splat16(b, o_first + 2)), 10)
+                        if 3 < o_n:
+                            store16n(yf, yb + 3 * ohw + 16, add16(t[3], splat16(b, o_first + 3)), 10)
+                        if 4 < o_n:
+                            store16n(yf, yb + 4 * ohw + 16, add16(t[4], splat16(b, o_first + 4)), 10)
+                        if 5 < o_n:
+                            store16n(yf, yb + 5 * ohw + 16, add16(t[5], splat16(b, o_first + 5)), 10)
+                        if 6 < o_n:
+                            store16n(yf, yb + 6 * ohw + 16, add16(t[6], splat16(b, o_first + 6)), 10)
+                        if 7 < o_n:
+                            store16n(yf, yb + 7 * ohw + 16, add16(t[7], splat16(b, o_first + 7)), 10)
+                        if 8 < o_n:
+                            store16n(yf, yb + 8 * ohw + 16, add16(t[8], splat16(b, o_first + 8)), 10)
+                        if 9 < o_n:
+                            store16n(yf, yb + 9 * ohw + 16, add16(t[9], splat16(b, o_first + 9)), 10)
+                        if 10 < o_n:
+                            store16n(yf, yb + 10 * ohw + 16, add16(t[10], splat16(b, o_first + 10)), 10)
+                        if 11 < o_n:
+                            store16n(yf, yb + 11 * ohw + 16, add16(t[11], splat16(b, o_first + 11)), 10)
+                        if 12 < o_n:
+                            store16n(yf, yb + 12 * ohw + 16, add16(t[12], splat16(b, o_first + 12)), 10)
+                        if 13 < o_n:
+                            store16n(yf, yb + 13 * ohw + 16, add16(t[13], splat16(b, o_first + 13)), 10)
+                        if 14 < o_n:
+                            store16n(yf, yb + 14 * ohw + 16, add16(t[14], splat16(b, o_first + 14)), 10)
+                        if 15 < o_n:
+                            store16n(yf, yb + 15 * ohw + 16, add16(t[15], splat16(b, o_first + 15)), 10)
+
+@kernel(parallel=True)
+def _conv_forward_batch_cv16w3(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, off, wpk, b, c_out,
+                               oh, ow, yf, n_bands, scratch):
+    """``_conv_forward_batch_cv16`` for kernels 3 taps wide without column dilation (the chapter's 3×3).
+
+    Each broadcast input value feeds the three outputs it reaches along a kernel
+    row (three weight vectors held per input channel and kernel row): 28
+    broadcasts and 3 weight loads feed 78 FMAs, where the one-tap-at-a-time
+    kernel needs one load per FMA and waits on the load ports (W4's input
+    gradient, 32 → 16 channels).  ``off[3a]`` gives kernel row a's offset.
+    """
+    n_chunks = scratch.shape[0]
+    band = (oh + n_bands - 1) // n_bands
+    extra = hp - oh
+    rows = band + extra
+    plane = rows * wp
+    n_taps = off.shape[0]
+    ohw = oh * ow
+    ob_size = c_in * n_taps * 1 * LANES
+    n_ob = wpk.shape[0] // ob_size
+    n_units = n_img * n_bands
+    for t in prange(n_chunks):
+        buf = scratch[t]
+        for q in range(c_in * plane, buf.shape[0]):
+            buf[q] = 0
+        unit_lo = t * n_units // n_chunks
+        unit_hi = (t + 1) * n_units // n_chunks
+        for unit in range(unit_lo, unit_hi):
+            n = unit // n_bands
+            i0 = (unit - n * n_bands) * band
+            nb = min(band, oh - i0)
+            if nb <= 0:
+                continue
+            _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0, nb + extra, rows, wp,
+                         buf, 0, n_bands == 1 and unit > unit_lo)
+            # While this image computes, its blocks fetch the task's next image a share at a time.
+            pf_pos = (n + 1) * c_in * h * w
+            pf_end = pf_pos + c_in * h * w if n_bands == 1 and unit + 1 < unit_hi else pf_pos
+            pf_step = (c_in * h * w // LANES + 1) // (n_ob * nb * ((ow + PM16 - 1) // PM16)) + 1
+            for ob in range(n_ob):
+                o_first = ob * 1 * LANES
+                o_n = min(1 * LANES, c_out - o_first)
+                for i in range(nb):
+                    for j00 in range(0, ow, PM16):
+                        j0 = min(j00, ow - PM16)
+                        c0_0 = zero16()
+                        c1_0 = c0_0
+                        c2_0 = c0_0
+                        c3_0 = c0_0
+                        c4_0 = c0_0
+                        c5_0 = c0_0
+                        c6_0 = c0_0
+                        c7_0 = c0_0
+                        c8_0 = c0_0
+                        c9_0 = c0_0
+                        c10_0 = c0_0
+                        c11_0 = c0_0
+                        c12_0 = c0_0
+                        c13_0 = c0_0
+                        c14_0 = c0_0
+                        c15_0 = c0_0
+                        c16_0 = c0_0
+                        c17_0 = c0_0
+                        c18_0 = c0_0
+                        c19_0 = c0_0
+                        c20_0 = c0_0
+                        c21_0 = c0_0
+                        c22_0 = c0_0
+                        c23_0 = c0_0
+                        c24_0 = c0_0
+                        c25_0 = c0_0
+                        yb = (n * c_out + o_first) * ohw + (i0 + i) * ow + j0
+                        for ch in range(o_n):
+                            prefetch_write(yf, yb + ch * ohw)
+                            prefetch_write(yf, yb + ch * ohw + PM16 - 1)
+                        for q in range(pf_step):
+                            if pf_pos < pf_end:
+                                prefetch_read(xf, pf_pos)
+                                pf_pos += LANES
+                        wi = ob * ob_size
+                        xc = i * wp + j0
+                        for c in range(c_in):
+                            for a in range(0, n_taps, 3):
+                                xo = xc + off[a]
+                                w0 = load16(wpk, wi)
+                                w1 = load16(wpk, wi + LANES)
+                                w2 = load16(wpk, wi + 2 * LANES)
+                                wi += 3 * LANES
+                                xb = splat16(buf, xo + 0)
+                                c0_0 = fma16(w0, xb, c0_0)
+                                xb = splat16(buf, xo + 1)
+                                c1_0 = fma16(w0, xb, c1_0)
+                                c0_0 = fma16(w1, xb, c0_0)
+                                xb = splat16(buf, xo + 2)
+                                c2_0 = fma16(w0, xb, c2_0)
+                                c1_0 = fma16(w1, xb, c1_0)
+                                c0_0 = fma16(w2, xb, c0_0)
+                                xb = splat16(buf, xo + 3)
+                                c3_0 = fma16(w0, xb, c3_0)
+                                c2_0 = fma16(w1, xb, c2_0)
+                                c1_0 = fma16(w2, xb, c1_0)
+                                xb = splat16(buf, xo + 4)
+                                c4_0 = fma16(w0, xb, c4_0)
+                                c3_0 = fma16(w1, xb, c3_0)
+                                c2_0 = fma16(w2, xb, c2_0)
+                                xb = splat16(buf, xo + 5)
+                                c5_0 = fma16(w0, xb, c5_0)
+                                c4_0 = fma16(w1, xb, c4_0)
+                                c3_0 = fma16(w2, xb, c3_0)
+                                xb = splat16(buf, xo + 6)
+                                c6_0 = fma16(w0, xb, c6_0)
+                                c5_0 = fma16(w1, xb, c5_0)
+                                c4_0 = fma16(w2, xb, c4_0)
+                                xb = splat16(buf, xo + 7)
+                                c7_0 = fma16(w0, xb, c7_0)
+                                c6_0 = fma16(w1, xb, c6_0)
+                                c5_0 = fma16(w2, xb, c5_0)
+                                xb = splat16(buf, xo + 8)
+                                c8_0 = fma16(w0, xb, c8_0)
+                                c7_0 = fma16(w1, xb, c7_0)
+                                c6_0 = fma16(w2, xb, c6_0)
+                                xb = splat16(buf, xo + 9)
+                                c9_0 = fma16(w0, xb, c9_0)
+                                c8_0 = fma16(w1, xb, c8_0)
+                                c7_0 = fma16(w2, xb, c7_0)
+                                xb = splat16(buf, xo + 10)
+                                c10_0 = fma16(w0, xb, c10_0)
+                                c9_0 = fma16(w1, xb, c9_0)
+                                c8_0 = fma16(w2, xb, c8_0)
+                                xb = splat16(buf, xo + 11)
+                                c11_0 = fma16(w0, xb, c11_0)
+                                c10_0 = fma16(w1, xb, c10_0)
+                                c9_0 = fma16(w2, xb, c9_0)
+                                xb = splat16(buf, xo + 12)
+                                c12_0 = fma16(w0, xb, c12_0)
+                                c11_0 = fma16(w1, xb, c11_0)
+                                c10_0 = fma16(w2, xb, c10_0)
+                                xb = splat16(buf, xo + 13)
+                                c13_0 = fma16(w0, xb, c13_0)
+                                c12_0 = fma16(w1, xb, c12_0)
+                                c11_0 = fma16(w2, xb, c11_0)
+                                xb = splat16(buf, xo + 14)
+                                c14_0 = fma16(w0, xb, c14_0)
+                                c13_0 = fma16(w1, xb, c13_0)
+                                c12_0 = fma16(w2, xb, c12_0)
+                                xb = splat16(buf, xo + 15)
+                                c15_0 = fma16(w0, xb, c15_0)
+                                c14_0 = fma16(w1, xb, c14_0)
+                                c13_0 = fma16(w2, xb, c13_0)
+                                xb = splat16(buf, xo + 16)
+                                c16_0 = fma16(w0, xb, c16_0)
+                                c15_0 = fma16(w1, xb, c15_0)
+                                c14_0 = fma16(w2, xb, c14_0)
+                                xb = splat16(buf, xo + 17)
+                                c17_0 = fma16(w0, xb, c17_0)
+                                c16_0 = fma16(w1, xb, c16_0)
+                                c15_0 = fma16(w2, xb, c15_0)
+                                xb = splat16(buf, xo + 18)
+                                c18_0 = fma16(w0, xb, c18_0)
+                                c17_0 = fma16(w1, xb, c17_0)
+                                c16_0 = fma16(w2, xb, c16_0)
+                                xb = splat16(buf, xo + 19)
+                                c19_0 = fma16(w0, xb, c19_0)
+                                c18_0 = fma16(w1, xb, c18_0)
+                                c17_0 = fma16(w2, xb, c17_0)
+                                xb = splat16(buf, xo + 20)
+                                c20_0 = fma16(w0, xb, c20_0)
+                                c19_0 = fma16(w1, xb, c19_0)
+                                c18_0 = fma16(w2, xb, c18_0)
+                                xb = splat16(buf, xo + 21)
+                                c21_0 = fma16(w0, xb, c21_0)
+                                c20_0 = fma16(w1, xb, c20_0)
+                                c19_0 = fma16(w2, xb, c19_0)
+                                xb = splat16(buf, xo + 22)
+                                c22_0 = fma16(w0, xb, c22_0)
+                                c21_0 = fma16(w1, xb, c21_0)
+                                c20_0 = fma16(w2, xb, c20_0)
+                                xb = splat16(buf, xo + 23)
+                                c23_0 = fma16(w0, xb, c23_0)
+                                c22_0 = fma16(w1, xb, c22_0)
+                                c21_0 = fma16(w2, xb, c21_0)
+                                xb = splat16(buf, xo + 24)
+                                c24_0 = fma16(w0, xb, c24_0)
+                                c23_0 = fma16(w1, xb, c23_0)
+                                c22_0 = fma16(w2, xb, c22_0)
+                                xb = splat16(buf, xo + 25)
+                                c25_0 = fma16(w0, xb, c25_0)
+                                c24_0 = fma16(w1, xb, c24_0)
+                                c23_0 = fma16(w2, xb, c23_0)
+                                xb = splat16(buf, xo + 26)
+                                c25_0 = fma16(w1, xb, c25_0)
+                                c24_0 = fma16(w2, xb, c24_0)
+                                xb = splat16(buf, xo + 27)
+                                c25_0 = fma16(w2, xb, c25_0)
+                            xc += plane
+                        zz = zero16()
+                        t = transpose16(c0_0, c1_0, c2_0, c3_0, c4_0, c5_0, c6_0, c7_0,
+                                        c8_0, c9_0, c10_0, c11_0, c12_0, c13_0, c14_0, c15_0)
+                        store16n(yf, yb + 0 * ohw + 0, add16(t[0], splat16(b, o_first + 0)), 16)
+                        if 1 < o_n:
+                            store16n(yf, yb + 1 * ohw + 0, add16(t[1], splat16(b, o_first + 1)), 16)
+                        if 2 < o_n:
+                            store16n(yf, yb + 2 * ohw + 0, add16(t[2], splat16(b, o_first + 2)), 16)
+                        if 3 < o_n:
+                            store16n(yf, yb + 3 * ohw + 0, add16(t[3], splat16(b, o_first + 3)), 16)
+                        if 4 < o_n:
+                            store16n(yf, yb + 4 * ohw + 0, add16(t[4], splat16(b, o_first + 4)), 16)
+                        if 5 < o_n:
+                            store16n(yf, yb + 5 * ohw + 0, add16(t[5], splat16(b, o_first + 5)), 16)
+                        if 6 < o_n:
+                            store16n(yf, yb + 6 * ohw + 0, add16(t[6], splat16(b, o_first + 6)), 16)
+                        if 7 < o_n:
+                            store16n(yf, yb + 7 * ohw + 0, add16(t[7], splat16(b, o_first + 7)), 16)
+                        if 8 < o_n:
+                            store16n(yf, yb + 8 * ohw + 0, add16(t[8], splat16(b, o_first + 8)), 16)
+                        if 9 < o_n:
+                            store16n(yf, yb + 9 * ohw + 0, add16(t[9], splat16(b, o_first + 9)), 16)
+                        if 10 < o_n:
+                            store16n(yf, yb + 10 * ohw + 0, add16(t[10], splat16(b, o_first + 10)), 16)
+                        if 11 < o_n:
+                            store16n(yf, yb + 11 * ohw + 0, add16(t[11], splat16(b, o_first + 11)), 16)
+                        if 12 < o_n:
+                            store16n(yf, yb + 12 * ohw + 0, add16(t[12], splat16(b, o_first + 12)), 16)
+                        if 13 < o_n:
+                            store16n(yf, yb + 13 * ohw + 0, add16(t[13], splat16(b, o_first + 13)), 16)
+                        if 14 < o_n:
+                            store16n(yf, yb + 14 * ohw + 0, add16(t[14], splat16(b, o_first + 14)), 16)
+                        if 15 < o_n:
+                            store16n(yf, yb + 15 * ohw + 0, add16(t[15], splat16(b, o_first + 15)), 16)
+                        t = transpose16(c16_0, c17_0, c18_0, c19_0, c20_0, c21_0, c22_0, c23_0,
+                                        c24_0, c25_0, zz, zz, zz, zz, zz, zz)
+                        store16n(yf, yb + 0 * ohw + 16, add16(t[0], splat16(b, o_first + 0)), 10)
+                        if 1 < o_n:
+                            store16n(yf, yb + 1 * ohw + 16, add16(t[1], splat16(b, o_first + 1)), 10)
+                        if 2 < o_n:
+                            store16n(yf, yb + 2 * ohw + 16, add16(t[2], splat16(b, o_first + 2)), 10)
+                        if 3 < o_n:
+                            store16n(yf, yb + 3 * ohw + 16, add16(t[3], splat16(b, o_first + 3)), 10)
+                        if 4 < o_n:
+                            store16n(yf, yb + 4 * ohw + 16, add16(t[4], splat16(b, o_first + 4)), 10)
+                        if 5 < o_n:
+                            store16n(yf, yb + 5 * ohw + 16, add16(t[5], splat16(b, o_first + 5)), 10)
+                        if 6 < o_n:
+                            store16n(yf, yb + 6 * ohw + 16, add16(t[6], splat16(b, o_first + 6)), 10)
+                        if 7 < o_n:
+                            store16n(yf, yb + 7 * ohw + 16, add16(t[7], splat16(b, o_first + 7)), 10)
+                        if 8 < o_n:
+                            store16n(yf, yb + 8 * ohw + 16, add16(t[8], splat16(b, o_first + 8)), 10)
+                        if 9 < o_n:
+                            store16n(yf, yb + 9 * ohw + 16, add16(t[9], splat16(b, o_first + 9)), 10)
+                        if 10 < o_n:
+                            store16n(yf, yb + 10 * ohw + 16, add16(t[10], splat16(b, o_first + 10)), 10)
+                        if 11 < o_n:
+                            store16n(yf, yb + 11 * ohw + 16, add16(t[11], splat16(b, o_first + 11)), 10)
+                        if 12 < o_n:
+                            store16n(yf, yb + 12 * ohw + 16, add16(t[12], splat16(b, o_first + 12)), 10)
+                        if 13 < o_n:
+                            store16n(yf, yb + 13 * ohw + 16, add16(t[13], splat16(b, o_first + 13)), 10)
+                        if 14 < o_n:
+                            store16n(yf, yb + 14 * ohw + 16, add16(t[14], splat16(b, o_first + 14)), 10)
+                        if 15 < o_n:
+                            store16n(yf, yb + 15 * ohw + 16, add16(t[15], splat16(b, o_first + 15)), 10)
 
 @kernel(parallel=True)
 def _pad_batch(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, xpf):
     """Pad every image into ``xpf`` (N, C_in, Hp, Wp) flattened, plus a zeroed tail of LANES."""
     size = c_in * hp * wp
     for n in prange(n_img):
-        _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, 0, hp, hp, wp, xpf, n * size)
+        _fill_padded(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, 0, hp, hp, wp, xpf, n * size,
+                     False)
     for q in range(n_img * size, xpf.shape[0]):
         xpf[q] = 0
 
@@ -582,25 +1336,31 @@ def _conv_grad_weight_batch(xpf, plane, wp, off, gyf, n_img, c_in, c_out, oh, ow
 CL_MAX_BYTES = 1 << 20  # the channels-last scratch of one band (L2: 2 MiB per core here)
 
 @kernel()
-def _fill_channels_last(xf, x0, c_in, h, w, rowmap, colmap, r0, nr, wp, cp, buf):
-    """Pad rows ``r0 .. r0+nr-1`` of one image ``xf[x0:]`` (C_in, H, W) into ``buf`` laid out (nr, Wp, Cp), channels last.
+def _fill_channels_last(xf, x0, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, r0, nr, wp, cp, buf):
+    """Pad rows ``r0 .. r0+nr-1`` of one image ``xf[x0:]`` (C_in, H, W) into ``buf`` as (nr, Wp, Cp), channels last.
 
     rowmap (Hp,) and colmap (Wp,) give each padded cell's source row/column, -1
-    for a zero cell (any padding mode); channels C_in .. Cp-1 are zero.  The
-    copy walks the channels of one input row at a time, so it reads C_in
-    sequential streams and writes Cp-strided cells that stay in L1.
+    for a zero cell (any padding mode); columns ``q_lo <= q < q_hi`` copy input
+    columns ``q - left``; channels C_in .. Cp-1 are zero (Cp a multiple of 16).
+    Those columns go 16 channels × 16 columns at a time: 16 masked row loads,
+    one in-register transpose (``transpose16``), one store per column (the
+    scalar copy took ~7 % of the chapter's weight gradient); the padding
+    columns are copied one value at a time.
     """
     hw = h * w
     for r in range(nr):
         src_r = rowmap[r0 + r]
-        row = buf[r * wp * cp:(r + 1) * wp * cp]
+        rb = r * wp * cp
         if src_r < 0:
+            row = buf[rb:rb + wp * cp]
             for q in range(wp * cp):
                 row[q] = 0
             continue
         for q in range(wp):
+            if q_lo <= q < q_hi:
+                continue
             src_q = colmap[q]
-            cell = row[q * cp:(q + 1) * cp]
+            cell = buf[rb + q * cp:rb + (q + 1) * cp]
             if src_q < 0:
                 for c in range(cp):
                     cell[c] = 0
@@ -610,11 +1370,63 @@ def _fill_channels_last(xf, x0, c_in, h, w, rowmap, colmap, r0, nr, wp, cp, buf)
                 cell[c] = xf[src + c * hw]
             for c in range(c_in, cp):
                 cell[c] = 0
-
+        for q0 in range(q_lo, q_hi, LANES):
+            cnt = min(LANES, q_hi - q0)
+            for c0 in range(0, cp, LANES):
+                xq = x0 + c0 * hw + src_r * w + q0 - left
+                v0 = load16n(xf, xq, cnt if c0 < c_in else 0)
+                v1 = load16n(xf, xq + 1 * hw, cnt if c0 + 1 < c_in else 0)
+                v2 = load16n(xf, xq + 2 * hw, cnt if c0 + 2 < c_in else 0)
+                v3 = load16n(xf, xq + 3 * hw, cnt if c0 + 3 < c_in else 0)
+                v4 = load16n(xf, xq + 4 * hw, cnt if c0 + 4 < c_in else 0)
+                v5 = load16n(xf, xq + 5 * hw, cnt if c0 + 5 < c_in else 0)
+                v6 = load16n(xf, xq + 6 * hw, cnt if c0 + 6 < c_in else 0)
+                v7 = load16n(xf, xq + 7 * hw, cnt if c0 + 7 < c_in else 0)
+                v8 = load16n(xf, xq + 8 * hw, cnt if c0 + 8 < c_in else 0)
+                v9 = load16n(xf, xq + 9 * hw, cnt if c0 + 9 < c_in else 0)
+                v10 = load16n(xf, xq + 10 * hw, cnt if c0 + 10 < c_in else 0)
+                v11 = load16n(xf, xq + 11 * hw, cnt if c0 + 11 < c_in else 0)
+                v12 = load16n(xf, xq + 12 * hw, cnt if c0 + 12 < c_in else 0)
+                v13 = load16n(xf, xq + 13 * hw, cnt if c0 + 13 < c_in else 0)
+                v14 = load16n(xf, xq + 14 * hw, cnt if c0 + 14 < c_in else 0)
+                v15 = load16n(xf, xq + 15 * hw, cnt if c0 + 15 < c_in else 0)
+                t = transpose16(v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15)
+                cell = rb + q0 * cp + c0
+                store16n(buf, cell, t[0], LANES)
+                if 1 < cnt:
+                    store16n(buf, cell + 1 * cp, t[1], LANES)
+                if 2 < cnt:
+                    store16n(buf, cell + 2 * cp, t[2], LANES)
+                if 3 < cnt:
+                    store16n(buf, cell + 3 * cp, t[3], LANES)
+                if 4 < cnt:
+                    store16n(buf, cell + 4 * cp, t[4], LANES)
+                if 5 < cnt:
+                    store16n(buf, cell + 5 * cp, t[5], LANES)
+                if 6 < cnt:
+                    store16n(buf, cell + 6 * cp, t[6], LANES)
+                if 7 < cnt:
+                    store16n(buf, cell + 7 * cp, t[7], LANES)
+                if 8 < cnt:
+                    store16n(buf, cell + 8 * cp, t[8], LANES)
+                if 9 < cnt:
+                    store16n(buf, cell + 9 * cp, t[9], LANES)
+                if 10 < cnt:
+                    store16n(buf, cell + 10 * cp, t[10], LANES)
+                if 11 < cnt:
+                    store16n(buf, cell + 11 * cp, t[11], LANES)
+                if 12 < cnt:
+                    store16n(buf, cell + 12 * cp, t[12], LANES)
+                if 13 < cnt:
+                    store16n(buf, cell + 13 * cp, t[13], LANES)
+                if 14 < cnt:
+                    store16n(buf, cell + 14 * cp, t[14], LANES)
+                if 15 < cnt:
+                    store16n(buf, cell + 15 * cp, t[15], LANES)
 
 @kernel(parallel=True, reduce=True)
-def _conv_grad_weight_batch_cl(xf, n_img, c_in, h, w, rowmap, colmap, hp, wp, off, gyf, c_out, oh, ow, n_bands,
-                               cp, partial, pbias, scratch):
+def _conv_grad_weight_batch_cl(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, off, gyf, c_out,
+                               oh, ow, n_bands, cp, partial, pbias, scratch):
     """Eq. 36.9 summed over the (image, band) units of each task, 32 input channels in the vector lanes.
 
     ``partial[s]`` (C_out, T, Cp) flattened (Cp: C_in rounded up to 32) and
@@ -645,7 +1457,8 @@ def _conv_grad_weight_batch_cl(xf, n_img, c_in, h, w, rowmap, colmap, hp, wp, of
             nb = min(band, oh - i0)
             if nb <= 0:
                 continue
-            _fill_channels_last(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, i0, nb + extra, wp, cp, buf)
+            _fill_channels_last(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0,
+                                nb + extra, wp, cp, buf)
             for o in range(c_out):
                 base = (n * c_out + o) * ohw + i0 * ow
                 row = gyf[base:base + nb * ow]
@@ -787,8 +1600,8 @@ def _conv_grad_weight_batch_cl(xf, n_img, c_in, h, w, rowmap, colmap, hp, wp, of
 
 
 @kernel(parallel=True, reduce=True)
-def _conv_grad_weight_batch_cl16(xf, n_img, c_in, h, w, rowmap, colmap, hp, wp, off, gyf, c_out, oh, ow, n_bands,
-                                 cp, partial, pbias, scratch):
+def _conv_grad_weight_batch_cl16(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, hp, wp, off, gyf, c_out,
+                                 oh, ow, n_bands, cp, partial, pbias, scratch):
     """``_conv_grad_weight_batch_cl`` for 16 input channels per block (Cp: C_in rounded up to 16; W4's 16).
 
     Blocks of 8 output channels × 3 taps × one 16-channel vector (24
@@ -809,7 +1622,8 @@ def _conv_grad_weight_batch_cl16(xf, n_img, c_in, h, w, rowmap, colmap, hp, wp, 
             nb = min(band, oh - i0)
             if nb <= 0:
                 continue
-            _fill_channels_last(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, i0, nb + extra, wp, cp, buf)
+            _fill_channels_last(xf, n * c_in * h * w, c_in, h, w, rowmap, colmap, q_lo, q_hi, left, i0,
+                                nb + extra, wp, cp, buf)
             for o in range(c_out):
                 base = (n * c_out + o) * ohw + i0 * ow
                 row = gyf[base:base + nb * ow]
@@ -988,6 +1802,27 @@ def fits(dtype, stride):
     return HOST_AVX512 and dtype == np.float32 and tuple(stride) == (1, 1)
 
 
+def serves_image_forward(g, dtype):
+    """Whether one image's forward pass (``conv.forward_into``, geometry ``g``) runs here as a batch of one.
+
+    Where a channel-vector kernel serves (many input taps, W_out wide enough,
+    more than 8 output channels): W4 (16 → 32 at 128×128) and its input gradient
+    (32 → 16).  Few-channel layers (W1, W2, W5) keep the per-image kernels.
+    """
+    if not (fits(dtype, g.stride) and g.groups == 1 and g.c_in * g.kh * g.kw >= CV_MIN_TAPS):
+        return False
+    return (g.c_out > LANES and g.ow >= PM) or (LANES // 2 < g.c_out <= LANES and g.ow >= PM16)
+
+
+def serves_image_grad_weight(g, dtype):
+    """Whether one image's weight gradient runs here as a batch of one (channel-lane kernel, bands of rows)."""
+    if not (fits(dtype, g.stride) and g.groups == 1):
+        return False
+    hp, wp = g.h + g.pads[0] + g.pads[1], g.w + g.pads[2] + g.pads[3]
+    _, n_bands = _bands(1, g.oh)
+    return _channel_lanes(g.c_in, (-(-g.oh // n_bands) + hp - g.oh) * wp) > 0
+
+
 def _aligned(shape):
     """A float32 array of ``shape`` whose data starts on a 64-byte line (vector loads split fewer lines)."""
     size = int(np.prod(shape))
@@ -1014,18 +1849,18 @@ def tap_offsets(kh, kw, dilation, wp):
     return (a[:, None] * wp + bb[None, :]).ravel()
 
 
-# The channel-vector kernel pays its tile transpose (~0.2 ms per 1000 blocks)
-# back only when a block does enough work: C_in·kh·kw taps of 28 FMAs.
+# The channel-vector kernels pay their per-block transposes and stores back only
+# when a block does enough work: C_in·kh·kw taps of 26–28 FMAs.
 CV_MIN_TAPS = 64
 
 
-def _pack_channels(w3):
-    """(C_out, C_in, T) -> (C_out/32 rounded up, C_in, T, 32) flattened, zero beyond C_out."""
+def _pack_channels(w3, width=OV * LANES):
+    """(C_out, C_in, T) -> (C_out/width rounded up, C_in, T, width) flattened, zero beyond C_out."""
     c_out, c_in, n_taps = w3.shape
-    n_ob = -(-c_out // (OV * LANES))
-    wpk = np.zeros((n_ob * OV * LANES, c_in, n_taps), np.float32)
+    n_ob = -(-c_out // width)
+    wpk = np.zeros((n_ob * width, c_in, n_taps), np.float32)
     wpk[:c_out] = w3
-    return np.ascontiguousarray(wpk.reshape(n_ob, OV * LANES, c_in, n_taps).transpose(0, 2, 3, 1)).reshape(-1)
+    return np.ascontiguousarray(wpk.reshape(n_ob, width, c_in, n_taps).transpose(0, 2, 3, 1)).reshape(-1)
 
 
 def _bands(n_img, oh):
@@ -1043,8 +1878,11 @@ def conv_forward_batch(x, w3, b, pads, mode, dilation, kh, kw, y):
 
     w3 (C_out, C_in, kh·kw) and b (C_out,) C-contiguous float32; pads (top,
     bottom, left, right) in padding mode ``mode``; stride 1.  Output channels go
-    in the vector lanes when there are enough of them (> 16: the lanes of a
-    32-channel block mostly filled) and enough taps to repay the tile transpose.
+    in the vector lanes when there are enough taps to repay the tile transpose
+    and enough channels to fill most lanes: 17 and more in 32-lane blocks
+    (``_conv_forward_batch_cv``), 9–16 in one 16-lane vector × 26 positions
+    (``_conv_forward_batch_cv16``; W4's input gradient, 32 → 16 channels at
+    128×128: 1.34 vs 1.64–1.77 ms for the row-vector kernel on 1 thread).
     """
     n_img, c_in, h, w = x.shape
     _, c_out, oh, ow = y.shape
@@ -1054,9 +1892,15 @@ def conv_forward_batch(x, w3, b, pads, mode, dilation, kh, kw, y):
     n_tasks, n_bands = _bands(n_img, oh)
     band_rows = -(-oh // n_bands) + hp - oh
     scratch = _aligned((n_tasks, -(-(c_in * band_rows * wp + LANES) // 16) * 16))
-    if ow >= PM and c_in * kh * kw >= CV_MIN_TAPS and c_out > LANES:
-        _conv_forward_batch_cv(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
-                               _pack_channels(w3), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch)
+    if c_in * kh * kw >= CV_MIN_TAPS and LANES // 2 < c_out <= LANES and ow >= PM16:
+        fn = _conv_forward_batch_cv16w3 if kw == 3 and dilation[1] == 1 else _conv_forward_batch_cv16
+        fn(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
+           _pack_channels(w3, LANES), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch)
+        return
+    if c_in * kh * kw >= CV_MIN_TAPS and c_out > LANES and ow >= PM:
+        fn = _conv_forward_batch_cv if -(-ow // PM) * PM <= -(-ow // PM13) * PM13 else _conv_forward_batch_cv13
+        fn(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
+           _pack_channels(w3), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch)
         return
     _conv_forward_batch(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
                         w3.reshape(-1), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch)
@@ -1097,8 +1941,9 @@ def conv_grad_weight_batch(x, gy, pads, mode, dilation, kh, kw):
         partial[...] = 0
         pbias = np.zeros((n_tasks, c_out), np.float64)
         fn = _conv_grad_weight_batch_cl if lanes == 2 * LANES else _conv_grad_weight_batch_cl16
-        fn(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, hp, wp, tap_offsets(kh, kw, dilation, wp),
-           gy.reshape(-1), c_out, oh, ow, n_bands, cp, partial, pbias, _aligned((n_tasks, band_rows * wp * cp)))
+        fn(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp,
+           tap_offsets(kh, kw, dilation, wp), gy.reshape(-1), c_out, oh, ow, n_bands, cp, partial, pbias,
+           _aligned((n_tasks, band_rows * wp * cp)))
         gw = partial.sum(axis=0).reshape(c_out, kh * kw, cp)[:, :, :c_in].transpose(0, 2, 1)
         return np.ascontiguousarray(gw).reshape(c_out, -1), pbias.sum(axis=0).astype(np.float32)
     xpf = _aligned((n_img * c_in * hp * wp + LANES,))

@@ -30,7 +30,7 @@ from numba import prange
 
 from .. import arithmetic
 from ._checks import as_float_array, dims, pair
-from . import _fused
+from . import _fused, batch_blocked
 from ._jit import kernel
 from .blocked import (
     conv_forward_blocked_split,
@@ -301,6 +301,11 @@ def _forward(x, w, b, g):
 
 def forward_into(x, w3, b, g, y):
     """Eq. 36.3 of the unpadded x into ``y``; w3 (C_out, C_in/groups, kh·kw)."""
+    if batch_blocked.serves_image_forward(g, y.dtype):
+        # AVX-512, many channels: the 16-lane channel-vector kernels, the image cut into bands of rows.
+        batch_blocked.conv_forward_batch(np.ascontiguousarray(x)[None], np.ascontiguousarray(w3), b, g.pads,
+                                         g.padding_mode, g.dilation, g.kh, g.kw, y[None])
+        return
     if blocked_fits(g.c_out, g.groups, g.ow, y.dtype):
         # Pads (and phase-splits) band by band inside the kernel: no full-size padded copy.
         conv_forward_blocked_split(x, w3, b, g, y)
@@ -368,8 +373,13 @@ def conv2d_backward(x, weight, grad_output, stride=1, padding=0, dilation=1, pad
     gy = as_float_array(grad_output, "grad_output", 3, x.dtype)
     if gy.shape != (g.c_out, g.oh, g.ow):
         raise InvalidArgument(f"grad_output has shape {tuple(gy.shape)}; the output of this conv2d is {(g.c_out, g.oh, g.ow)}")
-    planes = pad_planes(x, g.pads, g.padding_mode, g.stride)
     gx = grad_input(w, gy, g)
+    if batch_blocked.serves_image_grad_weight(g, gy.dtype):
+        # AVX-512, many input channels: input channels in the vector lanes, the image cut into bands of rows.
+        gw, gb = batch_blocked.conv_grad_weight_batch(x[None], gy[None], g.pads, g.padding_mode, g.dilation, g.kh,
+                                                      g.kw)
+        return gx, gw.reshape(w.shape), gb
+    planes = pad_planes(x, g.pads, g.padding_mode, g.stride)
     gw, gb = grad_weight_bias(planes, gy, g)
     return gx, gw.reshape(w.shape), gb
 
