@@ -4,6 +4,7 @@
 // Values are ink in [0, 1] (0 background, 1 ink); on screen ink is dark on white, like pencil.
 
 import { getJSON } from "../../api.js";
+import { strokeLine } from "../../widgets/ink.js";
 
 const heldout = new Map(); // model -> Promise<{side, count, labels, bytes}>
 
@@ -79,21 +80,9 @@ export function mountPad(canvas, { onChange }) {
     return [((e.clientY - r.top) / r.height) * res, ((e.clientX - r.left) / r.width) * res];
   }
 
-  function dab(cy, cx) {
-    for (let y = Math.floor(cy - pen - 1); y <= cy + pen + 1; y++) {
-      for (let x = Math.floor(cx - pen - 1); x <= cx + pen + 1; x++) {
-        if (y < 0 || x < 0 || y >= res || x >= res) continue;
-        const d = Math.hypot(y + 0.5 - cy, x + 0.5 - cx);
-        const v = Math.max(0, Math.min(1, pen + 0.5 - d));
-        ink[y * res + x] = Math.max(ink[y * res + x], v);
-      }
-    }
-  }
-
   function stroke(to) {
     const from = last || to;
-    const steps = Math.max(1, Math.ceil(Math.hypot(to[0] - from[0], to[1] - from[1]) * 2));
-    for (let i = 1; i <= steps; i++) dab(from[0] + ((to[0] - from[0]) * i) / steps, from[1] + ((to[1] - from[1]) * i) / steps);
+    strokeLine(ink, res, pen, from, to);
     last = to;
     render();
   }

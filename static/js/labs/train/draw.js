@@ -3,6 +3,7 @@
 // (each 8×8 value counts the ink in a 4×4 block of a 32×32 scan). For the chapter's
 // model the 8×8 input goes on exactly as the server's dataset does
 // (app/labs/train/digits.py): bilinear to 20×20, centred in 28×28.
+import { strokeLine } from "../../widgets/ink.js";
 
 const N = 32;
 const BLOCK = 4;
@@ -53,21 +54,9 @@ export function mountDrawPad(root, { onChange, side = () => 8 }) {
     return [((e.clientY - r.top) / r.height) * N, ((e.clientX - r.left) / r.width) * N];
   }
 
-  function dab(cy, cx) {
-    for (let y = Math.floor(cy - PEN - 1); y <= cy + PEN + 1; y++) {
-      for (let x = Math.floor(cx - PEN - 1); x <= cx + PEN + 1; x++) {
-        if (y < 0 || x < 0 || y >= N || x >= N) continue;
-        const d = Math.hypot(y + 0.5 - cy, x + 0.5 - cx);
-        const v = Math.max(0, Math.min(1, PEN + 0.5 - d)); // soft edge one cell wide
-        ink[y * N + x] = Math.max(ink[y * N + x], v);
-      }
-    }
-  }
-
   function stroke(to) {
     const from = last || to;
-    const steps = Math.max(1, Math.ceil(Math.hypot(to[0] - from[0], to[1] - from[1]) * 2));
-    for (let i = 1; i <= steps; i++) dab(from[0] + ((to[0] - from[0]) * i) / steps, from[1] + ((to[1] - from[1]) * i) / steps);
+    strokeLine(ink, N, PEN, from, to);
     last = to;
     render();
     if (!pending) {
