@@ -6,6 +6,7 @@ Every test runs against both stores: this process's memory, and a real redis-ser
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import csv
 import io
 import json
@@ -20,6 +21,15 @@ from app.labs.classmode import rules
 from app.labs.classmode.memory import MemoryClassStore
 from app.main import create_app
 from tests.redis_server import redis_url  # noqa: F401  (session fixture)
+
+
+def run_coroutine(coro):
+    """Run ``coro`` to completion on its own event loop in a fresh thread: Playwright's sync
+    API (the e2e tests in the same pytest session) leaves a loop running in the main thread,
+    where asyncio.run() refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
 
 CHOICE_Q = {"prompt": "A 5×5 input, a 3×3 kernel, no padding, stride 1: how many rows does the output have?",
             "choices": ["2", "3", "4", "5"], "answer": "3",
@@ -362,7 +372,7 @@ def test_idle_class_is_forgotten():
             await store.tally(code)
         assert store._classes == {}
 
-    asyncio.run(story())
+    run_coroutine(story())
 
 
 @hsettings(max_examples=40, deadline=None)
@@ -388,7 +398,7 @@ def test_tally_counts_each_students_last_answer_once(steps):
             assert entry["counts"] == {c: sum(v == c for v in last.values()) for c in "abc"}
             assert entry["answered"] == len(last)
 
-    asyncio.run(story())
+    run_coroutine(story())
 
 
 def test_figures_reach_the_projector_and_the_phones(client):

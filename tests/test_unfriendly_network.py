@@ -153,7 +153,10 @@ def test_the_convlab_command_answers_only_loopback_names_when_bound_to_loopback(
     from app import cli
     from app.config import get_settings
 
-    monkeypatch.delenv("CONVLAB_TRUSTED_HOSTS", raising=False)
+    # default_trusted_hosts writes os.environ itself: register the variable with monkeypatch
+    # first, so that teardown removes whatever the function wrote (a leak broke later tests).
+    monkeypatch.setenv("CONVLAB_TRUSTED_HOSTS", "registered-for-teardown")
+    monkeypatch.delenv("CONVLAB_TRUSTED_HOSTS")
     cli.default_trusted_hosts("127.0.0.1")
     assert get_settings().trusted_host_list() == ["localhost", "127.0.0.1", "[::1]"]
     monkeypatch.delenv("CONVLAB_TRUSTED_HOSTS", raising=False)

@@ -45,7 +45,9 @@ def test_the_pages_requests_compile_nothing_after_warm_up(dtype):
     rng = np.random.default_rng(0)
     photo = (rng.random((40, 48, 3)) * 255).astype(np.uint8)
     with make_client() as client:
-        image_id = upload(client, image_bytes(photo)).json()["id"]
+        r = upload(client, image_bytes(photo))
+        assert r.status_code == 201, r.text
+        image_id = r.json()["id"]
         before = compiled_versions()
         for color, c_in in (("rgb", 3), ("gray", 1)):
             weight = rng.uniform(-1, 1, (8, c_in, 3, 3)).round(3).tolist()
