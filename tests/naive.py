@@ -221,3 +221,27 @@ def numeric_grad(loss, a, h=1e-6):
         a[idx] = keep
         g[idx] = (up - down) / (2 * h)
     return g
+
+
+# --- tolerances and shape helpers shared by the kernel tests -------------------------
+
+
+def atol(n, dtype):
+    """Absolute tolerance for a sum of n products of values near 1 in ``dtype``."""
+    return 2.0 * n * (n + 1) * np.finfo(dtype).eps
+
+
+def same_pads(k, d):
+    """Padding before and after for "same" (stride 1): the extra cell goes after, as in PyTorch."""
+    total = d * (k - 1)
+    return total // 2, total - total // 2
+
+
+def min_size(eff, before, after, mode):
+    """Smallest input length that the mode's limits and the kernel allow."""
+    n = max(1, eff - before - after)
+    if mode == "reflect":
+        n = max(n, max(before, after) + 1)
+    if mode == "circular":
+        n = max(n, max(before, after))
+    return n

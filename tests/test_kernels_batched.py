@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
+from naive import atol, min_size, same_pads
 from app.kernels import (
     conv2d,
     conv2d_backward,
@@ -30,22 +31,7 @@ MODES = ["zeros", "reflect", "replicate", "circular"]
 HYP = settings(max_examples=50, deadline=None)
 
 
-def atol(n, dtype):
-    return 2.0 * n * (n + 1) * np.finfo(dtype).eps
 
-
-def same_pads(k, d):
-    total = d * (k - 1)
-    return total // 2, total - total // 2
-
-
-def min_size(eff, before, after, mode):
-    n = max(1, eff - before - after)
-    if mode == "reflect":
-        n = max(n, max(before, after) + 1)
-    if mode == "circular":
-        n = max(n, max(before, after))
-    return n
 
 
 # --------------------------------------------------------------------------- slow references

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
+from naive import atol
 from app.kernels import (
     conv1d,
     conv1d_backward,
@@ -22,9 +23,6 @@ from app.kernels import (
 HYP = settings(max_examples=40, deadline=None)
 MODES = ["zeros", "reflect", "replicate", "circular"]
 
-
-def atol(n, dtype):
-    return 2.0 * n * (n + 1) * np.finfo(dtype).eps
 
 
 # --------------------------------------------------------------------------- transposed convolution

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
+from naive import atol
 from app.kernels import pool2d, pool2d_backward
 
 HYP = settings(max_examples=60, deadline=None)
@@ -64,9 +65,6 @@ def test_pool2d_backward_matches_naive(case):
     n = 4 * ref[0][0] * ref[0][1]  # a pixel lies in at most (kh/sh)·(kw/sw) ≤ 16 windows
     npt.assert_allclose(gx, rgx, rtol=0, atol=atol(n, x.dtype))
 
-
-def atol(n, dtype):
-    return 2.0 * n * (n + 1) * np.finfo(dtype).eps
 
 
 def test_max_pool_hand_case_and_ties():
