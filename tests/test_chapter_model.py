@@ -58,16 +58,34 @@ def test_state_dict_names_and_shapes_are_pytorch_layouts(batch_norm):
                                                                  "dropout", "dense2"])
 
 
-def test_initialisation_is_pytorch_default_and_seeded():
+FANS = (("conv1", 9, 32 * 9), ("conv2", 32 * 9, 64 * 9), ("dense1", 3136, 128), ("dense2", 128, 10))
+
+
+def test_initialisation_is_keras_glorot_by_default_and_seeded():
+    """Keras's Conv2D/Dense defaults: U(±√(6/(fan_in + fan_out))) weights, zero biases."""
     a, b, c = ChapterModel(seed=3), ChapterModel(seed=3), ChapterModel(seed=4)
-    for name, fan_in in (("conv1", 9), ("conv2", 32 * 9), ("dense1", 3136), ("dense2", 128)):
+    assert a.init == "keras"
+    for name, fan_in, fan_out in FANS:
+        w = a.params[f"{name}.weight"]
+        bound = math.sqrt(6 / (fan_in + fan_out))
+        assert np.abs(w).max() <= bound and np.abs(w).max() > 0.8 * bound, name
+        assert abs(float(w.astype(np.float64).var()) - bound ** 2 / 3) < 0.15 * bound ** 2 / 3, name  # uniform
+        npt.assert_array_equal(a.params[f"{name}.bias"], 0)
+    for k in a.params:
+        npt.assert_array_equal(a.params[k], b.params[k])
+        if k.endswith(".weight"):
+            assert not np.array_equal(a.params[k], c.params[k])
+
+
+def test_initialisation_pytorch_option_is_uniform_one_over_root_fan_in():
+    a = ChapterModel(seed=3, init="pytorch")
+    for name, fan_in, _ in FANS:
         for part in ("weight", "bias"):
             v = a.params[f"{name}.{part}"]
             bound = 1 / math.sqrt(fan_in)
             assert np.abs(v).max() <= bound and np.abs(v).max() > 0.8 * bound, (name, part)
-    for k in a.params:
-        npt.assert_array_equal(a.params[k], b.params[k])
-        assert not np.array_equal(a.params[k], c.params[k])
+    with pytest.raises(ValueError, match='init must be "keras" or "pytorch"'):
+        ChapterModel(init="xavier")
 
 
 @pytest.mark.parametrize("batch_norm", [False, True])
@@ -304,9 +322,9 @@ def test_held_out_split_is_the_small_models_split():
 
 def test_validation_cut_is_keras_and_fixed():
     c = D.load_chapter_digits()
-    assert (len(c.y_train), len(c.y_val), len(c.y_test)) == (1295, 143, 359)   # ⌈0.9 · 1438⌉ = 1295
-    assert D.validation_cut(1438, 0.1) == 1295 and D.validation_cut(10, 0.0) == 10
-    npt.assert_array_equal(c.y_val, D.load_digits_split().y_train[1295:])
+    assert (len(c.y_train), len(c.y_val), len(c.y_test)) == (1294, 144, 359)   # ⌊0.9 · 1438⌋ = 1294, as Keras cuts
+    assert D.validation_cut(1438, 0.1) == 1294 and D.validation_cut(10, 0.0) == 10
+    npt.assert_array_equal(c.y_val, D.load_digits_split().y_train[1294:])
     assert not c.x_train.flags.writeable
 
 

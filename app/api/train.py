@@ -34,6 +34,7 @@ from app.schemas.train import (
     ConfigRequest,
     DropoutRate,
     Epochs,
+    InitName,
     ModelName,
     Digit,
     DigitsResponse,
@@ -215,13 +216,14 @@ def weights(request: Request, settings: SettingsDep, session: SessionId):
 
 @router.get("/train/code", response_model=CodeResponse)
 def code(batch_norm: bool = False, dropout: DropoutRate = chapter.DEFAULTS["dropout"], augment: bool = False,
-         epochs: Epochs = chapter.DEFAULTS["epochs"]):
+         epochs: Epochs = chapter.DEFAULTS["epochs"], init: InitName = chapter.DEFAULTS["init"]):
     """The chapter's compile and fit code (R Keras) that a chapter run with these switches reproduces."""
-    return {"code": chapter.keras_code(batch_norm=batch_norm, dropout=dropout, augment=augment, epochs=epochs)}
+    return {"code": chapter.keras_code(batch_norm=batch_norm, dropout=dropout, augment=augment, epochs=epochs,
+                                       init=init)}
 
 
 @router.get("/train/augmented", response_model=AugmentedResponse, responses=error_responses(422))
-def augmented(index: Annotated[int, Query(ge=0, le=1294)] = 0, count: Annotated[int, Query(ge=1, le=16)] = 8,
+def augmented(index: Annotated[int, Query(ge=0, le=1293)] = 0, count: Annotated[int, Query(ge=1, le=16)] = 8,
               seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0):
     """Training digit ``index`` at 28×28 and ``count`` randomly shifted, rotated and scaled copies of it."""
     data = datasets.load_chapter_digits()

@@ -15,7 +15,7 @@ from .batchnorm import BatchNorm2d, batch_norm, batch_norm_backward, batch_norm_
 from .conv import Conv2d, MaxPool2d, conv2d_same, conv2d_same_backward, max_pool2, max_pool2_backward
 from .dense import Dense, Flatten, dense, dense_backward
 from .dropout import Dropout, dropout, dropout_backward, dropout_mask
-from .init import torch_default_uniform
+from .init import INITS, glorot_uniform, torch_default_uniform
 from .loss import log_softmax, softmax, softmax_cross_entropy
 from .optim import SGD, Adam
 from .sequential import Cache, Gradients, Layer, Sequential
@@ -52,4 +52,6 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
     "torch_default_uniform",
+    "glorot_uniform",
+    "INITS",
 ]

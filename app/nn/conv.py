@@ -18,7 +18,7 @@ from app.kernels import (
 )
 
 from .activation import relu, relu_backward
-from .init import torch_default_uniform
+from .init import check_init, weight_and_bias
 from .sequential import Layer
 
 
@@ -44,20 +44,22 @@ def max_pool2_backward(x, grad_output, argmax):
 
 
 class Conv2d(Layer):
-    """``nn.Conv2d(c_in, c_out, k, padding="same")`` with PyTorch's default initialisation."""
+    """``nn.Conv2d(c_in, c_out, k, padding="same")``; ``init`` "pytorch" or "keras" (``app.nn.init``)."""
 
-    def __init__(self, name: str, in_channels: int, out_channels: int, kernel_size: int = 3):
+    def __init__(self, name: str, in_channels: int, out_channels: int, kernel_size: int = 3, init: str = "pytorch"):
         if kernel_size % 2 != 1:
             raise InvalidArgument(f"'same' padding here needs an odd kernel size; got {kernel_size}")
         self.name, self.in_channels, self.out_channels, self.kernel_size = name, in_channels, out_channels, kernel_size
+        self.init = check_init(init)
 
     def param_shapes(self):
         k = self.kernel_size
         return {"weight": (self.out_channels, self.in_channels, k, k), "bias": (self.out_channels,)}
 
     def initial(self, rng, dtype):
-        fan_in = self.in_channels * self.kernel_size ** 2
-        return {local: torch_default_uniform(rng, shape, fan_in, dtype) for local, shape in self.param_shapes().items()}
+        taps = self.kernel_size ** 2
+        return weight_and_bias(self.init, rng, self.param_shapes(), self.in_channels * taps, self.out_channels * taps,
+                               dtype)
 
     def forward(self, p, x, train, rng):
         if x.ndim != 4 or x.shape[1] != self.in_channels:

@@ -9,7 +9,7 @@ import numpy as np
 
 from app.errors import InvalidArgument
 
-from .init import torch_default_uniform
+from .init import check_init, weight_and_bias
 from .sequential import Layer
 
 
@@ -33,17 +33,17 @@ def dense_backward(x: np.ndarray, weight: np.ndarray, grad_output: np.ndarray, i
 
 
 class Dense(Layer):
-    """``nn.Linear(in_features, out_features)`` with PyTorch's default initialisation."""
+    """``nn.Linear(in_features, out_features)``; ``init`` "pytorch" or "keras" (``app.nn.init``)."""
 
-    def __init__(self, name: str, in_features: int, out_features: int):
+    def __init__(self, name: str, in_features: int, out_features: int, init: str = "pytorch"):
         self.name, self.in_features, self.out_features = name, in_features, out_features
+        self.init = check_init(init)
 
     def param_shapes(self):
         return {"weight": (self.out_features, self.in_features), "bias": (self.out_features,)}
 
     def initial(self, rng, dtype):
-        return {local: torch_default_uniform(rng, shape, self.in_features, dtype)
-                for local, shape in self.param_shapes().items()}
+        return weight_and_bias(self.init, rng, self.param_shapes(), self.in_features, self.out_features, dtype)
 
     def forward(self, p, x, train, rng):
         if x.ndim != 2 or x.shape[1] != self.in_features:

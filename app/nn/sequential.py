@@ -43,7 +43,7 @@ class Layer:
         return {}
 
     def initial(self, rng: np.random.Generator, dtype) -> dict[str, np.ndarray]:
-        """Fresh values for every parameter and buffer (PyTorch's defaults)."""
+        """Fresh values for every parameter and buffer (as the layer's initialiser draws them)."""
         return {}
 
     def forward(self, p, x, train, rng):  # pragma: no cover - every layer overrides
@@ -222,7 +222,7 @@ class Sequential:
             target[...] = value
 
     def reinitialize(self, names, seed: int) -> None:
-        """Redraw the parameters and buffers of the named layers from PyTorch's defaults (in place)."""
+        """Redraw the parameters and buffers of the named layers from their initialisers (in place)."""
         if not isinstance(seed, (int, np.integer)) or seed < 0:
             raise InvalidArgument(f"seed must be a non-negative integer; got {seed!r}")
         for name in names:

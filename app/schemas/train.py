@@ -13,6 +13,7 @@ LearningRate = Annotated[float, Field(gt=0, le=1.0, description="optimiser step 
 BatchSize = Annotated[int, Field(ge=1, le=512, description="images per optimiser step")]
 Filters = Annotated[int, Field(ge=1, le=32, description="first-layer filters F (the second layer has 2F)")]
 ModelName = Literal["small", "chapter"]
+InitName = Literal["keras", "pytorch"]
 Epochs = Annotated[int, Field(ge=1, le=40, description="the run ends after this many epochs")]
 DropoutRate = Annotated[float, Field(ge=0, le=0.9, description="dropout rate after dense1 (0 leaves dropout out)")]
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1, description="fixes initial weights, shuffling, dropout and "
@@ -36,7 +37,7 @@ class StartRequest(SessionRequest):
     lr 0.01, batch 32, 8 filters, Adam, until 40 epochs; chapter: the chapter's
     fit call, Adam lr 1e-3, batch 128, 10 epochs, dropout 0.5, validation split 0.1).
     ``filters`` and ``optimizer`` are the small network's; ``batch_norm``,
-    ``dropout`` and ``augment`` the chapter's.
+    ``dropout``, ``augment`` and ``init`` the chapter's.
     """
 
     model: ModelName = Field("small", description='"small": the 8×8 network; "chapter": the chapter\'s classifier at 28×28')
@@ -49,6 +50,8 @@ class StartRequest(SessionRequest):
     batch_norm: bool | None = Field(None, description="batch norm after each conv, before its ReLU (chapter only)")
     dropout: DropoutRate | None = None
     augment: bool | None = Field(None, description="random shifts, rotations and scale, fresh every epoch (chapter only)")
+    init: InitName | None = Field(None, description='starting weights (chapter only): "keras", Glorot-uniform weights '
+                                                   'and zero biases (default); "pytorch", uniform ±1/√fan_in')
 
     def knobs(self) -> dict:
         """The knobs given, by the trainer's names (None: the model's default)."""

@@ -19,6 +19,14 @@ def test_the_chapter_model_trains_for_an_epoch_and_shows_curves_filters_and_a_pr
     page.get_by_test_id("train-dropout").fill("0")
     expect(code).not_to_contain_text("layer_dropout")
     expect(page).to_have_url(re.compile(r"train\.dropout=0\b"))
+    # Starting weights: Keras's by default (what the chapter's code gets), PyTorch's one choice away.
+    expect(page.get_by_test_id("train-init")).to_have_value("keras")
+    expect(code).to_contain_text("Glorot-uniform, zero biases")
+    page.get_by_test_id("train-init").select_option("pytorch")
+    expect(code).to_contain_text("PyTorch's initialisation")
+    expect(page).to_have_url(re.compile(r"train\.init=pytorch"))
+    page.get_by_test_id("train-init").select_option("keras")
+    expect(code).to_contain_text("Glorot-uniform, zero biases")
 
     accuracy = page.get_by_test_id("train-accuracy")
     page.get_by_test_id("train-start").click()

@@ -20,8 +20,10 @@ The model, layer by layer (PyTorch names; shapes for a batch of N)::
 softmax and the sparse categorical cross-entropy are ``app.nn.loss`` (fused);
 421,642 parameters without batch norm, as Keras's ``summary()`` counts them.
 Batch norm sits after each conv and before its ReLU.  Initialisation is
-PyTorch's default (U(±1/√fan_in) for weights and biases), so a run here is
-comparable with the same model in PyTorch.
+Keras's, as the chapter's code would get it (Glorot-uniform weights, zero
+biases); ``init="pytorch"`` draws PyTorch's defaults instead (U(±1/√fan_in)
+for weights and biases), for a run to compare with the same model in PyTorch
+(``app.nn.init``).
 
 Inspecting the network (the Inside lab): ``forward`` returns a ``Cache`` whose
 ``outputs`` holds every layer's output by the names above; ``backward`` takes
@@ -70,21 +72,25 @@ from .digits import (
 
 CLASSES = 10
 DEFAULTS = {"lr": 1e-3, "batch_size": 128, "epochs": 10, "dropout": 0.5, "batch_norm": False, "augment": False,
-            "seed": 0}
+            "seed": 0, "init": "keras"}
 MAX_DROPOUT = 0.9
 
 
-def chapter_layers(batch_norm: bool = False, dropout: float = 0.5) -> list:
-    """The chapter's layer stack (see the module docstring); ``dropout`` 0 leaves the dropout layer out."""
+def chapter_layers(batch_norm: bool = False, dropout: float = 0.5, init: str = DEFAULTS["init"]) -> list:
+    """The chapter's layer stack (see the module docstring); ``dropout`` 0 leaves the dropout layer out.
+
+    ``init``: "keras" (the chapter's framework's defaults) or "pytorch", for the conv and dense layers.
+    """
     if not 0.0 <= dropout <= MAX_DROPOUT:
         raise InvalidArgument(f"dropout must be between 0 and {MAX_DROPOUT}; got {dropout}")
-    layers = [Conv2d("conv1", 1, 32)]
+    layers = [Conv2d("conv1", 1, 32, init=init)]
     layers += [BatchNorm2d("bn1", 32)] if batch_norm else []
-    layers += [ReLU("relu1"), MaxPool2d("pool1"), Conv2d("conv2", 32, 64)]
+    layers += [ReLU("relu1"), MaxPool2d("pool1"), Conv2d("conv2", 32, 64, init=init)]
     layers += [BatchNorm2d("bn2", 64)] if batch_norm else []
-    layers += [ReLU("relu2"), MaxPool2d("pool2"), Flatten("flatten"), Dense("dense1", 64 * 7 * 7, 128), ReLU("relu3")]
+    layers += [ReLU("relu2"), MaxPool2d("pool2"), Flatten("flatten"), Dense("dense1", 64 * 7 * 7, 128, init=init),
+               ReLU("relu3")]
     layers += [Dropout("dropout", dropout)] if dropout > 0 else []
-    layers += [Dense("dense2", 128, CLASSES)]
+    layers += [Dense("dense2", 128, CLASSES, init=init)]
     return layers
 
 
@@ -102,12 +108,14 @@ class ChapterModel(Sequential):
     ``Gradients(params, input, activations)``.  ``input`` is (N, 1, 28, 28).
     """
 
-    def __init__(self, batch_norm: bool = False, dropout: float = 0.5, seed: int = 0, dtype=np.float32):
-        super().__init__(chapter_layers(batch_norm, dropout), seed=seed, dtype=dtype)
-        self.batch_norm, self.dropout, self.seed = bool(batch_norm), float(dropout), seed
+    def __init__(self, batch_norm: bool = False, dropout: float = 0.5, seed: int = 0, dtype=np.float32,
+                 init: str = DEFAULTS["init"]):
+        super().__init__(chapter_layers(batch_norm, dropout, init), seed=seed, dtype=dtype)
+        self.batch_norm, self.dropout, self.seed, self.init = bool(batch_norm), float(dropout), seed, init
 
     def __repr__(self) -> str:
-        return f"ChapterModel(batch_norm={self.batch_norm}, dropout={self.dropout}, dtype={self.dtype.name})"
+        return (f"ChapterModel(batch_norm={self.batch_norm}, dropout={self.dropout}, init={self.init!r}, "
+                f"dtype={self.dtype.name})")
 
     @classmethod
     def from_state_dict(cls, state: dict, dropout: float = 0.5, dtype=np.float32) -> "ChapterModel":
@@ -171,14 +179,14 @@ class ChapterModel(Sequential):
 
 
 def keras_code(batch_norm: bool = False, dropout: float = 0.5, augment: bool = False, epochs: int = 10,
-               batch_size: int = 128, lr: float = 1e-3) -> str:
+               batch_size: int = 128, lr: float = 1e-3, init: str = DEFAULTS["init"]) -> str:
     """The R Keras code (the chapter's dialect) that this run reproduces, for the page to show beside it.
 
     Batch norm appears as ``layer_batch_normalization`` between each conv and its
     ReLU; augmentation as Keras's random-transform layers (ConvLab's own ranges:
     ±2 pixels, ±10°, ±10 % scale).  ConvLab's numerical choices that differ from
-    Keras's defaults are PyTorch's (initialisation, batch norm's ε and momentum,
-    Adam's ε) and are named in comments.
+    Keras's defaults are PyTorch's (batch norm's ε and momentum, Adam's ε, and
+    the initialisation when ``init`` is "pytorch") and are named in comments.
     """
     conv_act = "" if batch_norm else ', activation = "relu"'
     bn = ("  layer_batch_normalization(epsilon = 1e-5, momentum = 0.9) |>\n"
@@ -188,9 +196,14 @@ def keras_code(batch_norm: bool = False, dropout: float = 0.5, augment: bool = F
            "  layer_random_zoom(height_factor = 0.1) |>\n") if augment else ""
     drop = f"  layer_dropout(rate = {dropout:g}) |>\n" if dropout > 0 else ""
     lr_arg = "" if lr == 1e-3 else f"learning_rate = {lr:g}"
+    init_comment = ("# Starting weights as Keras draws them (Glorot-uniform, zero biases).\n"
+                    if init == "keras" else
+                    "# ConvLab draws PyTorch's initialisation here (weights and biases uniform in ±1/sqrt(fan_in))\n"
+                    "# instead of Keras's Glorot-uniform weights and zero biases.\n")
+    init_comment += "# ConvLab's Adam adds epsilon 1e-8 (PyTorch's; Keras's default is 1e-7).\n"
     return (
         "library(keras)\n\n"
-        "# ConvLab initialises like PyTorch (uniform ±1/sqrt(fan_in)) and uses Adam's epsilon 1e-8.\n"
+        f"{init_comment}"
         "model <- keras_model_sequential(input_shape = c(28, 28, 1)) |>\n"
         f"{aug}"
         f"  layer_conv_2d(filters = 32, kernel_size = c(3, 3), padding = \"same\"{conv_act}) |>\n{bn}"
@@ -236,6 +249,7 @@ class Trainer:
     batch_norm: bool = DEFAULTS["batch_norm"]
     dropout: float = DEFAULTS["dropout"]
     augment: bool = DEFAULTS["augment"]
+    init: str = DEFAULTS["init"]
     data: ChapterDigits = field(default_factory=load_chapter_digits)
     model: ChapterModel = field(init=False)
     step: int = field(init=False, default=0)
@@ -250,7 +264,7 @@ class Trainer:
             raise InvalidArgument(f"epochs must be at least 1; got {self.epochs}")
         if self.batch_size < 1:
             raise InvalidArgument(f"batch_size must be at least 1; got {self.batch_size}")
-        self.model = ChapterModel(self.batch_norm, self.dropout, self.seed)
+        self.model = ChapterModel(self.batch_norm, self.dropout, self.seed, init=self.init)
         self.opt = Adam(self.model.params, lr=self.lr)
         self.shuffle_rng = np.random.default_rng([self.seed, 1])
         self.dropout_rng = np.random.default_rng([self.seed, 2])

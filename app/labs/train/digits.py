@@ -18,7 +18,8 @@ Values stay in [0, 1] (bilinear weights are convex).
 
 Validation (the chapter's ``validation_split = 0.1``): like Keras, the last
 10 % of the training part (in its fixed seed-0 order) is set aside before any
-shuffling: ⌈0.9 · 1,438⌉ = 1,295 digits to fit, 143 to validate.
+shuffling, and the cut rounds down as Keras's does: ⌊0.9 · 1,438⌋ = 1,294 digits
+to fit, 144 to validate.
 
 Augmentation (``augment_batch``): a random affine map per image — shift,
 rotation, scale — resampled bilinearly with zeros outside, drawn fresh every
@@ -126,19 +127,19 @@ def to_chapter_input(images8: np.ndarray) -> np.ndarray:
 class ChapterDigits:
     """The chapter model's data, 28×28 float32 in [0, 1]: fit, validation and held-out parts."""
 
-    x_train: np.ndarray  # (1295, 28, 28): the digits the optimiser sees
+    x_train: np.ndarray  # (1294, 28, 28): the digits the optimiser sees
     y_train: np.ndarray
-    x_val: np.ndarray    # (143, 28, 28): validation_split = 0.1 of the training part
+    x_val: np.ndarray    # (144, 28, 28): validation_split = 0.1 of the training part
     y_val: np.ndarray
     x_test: np.ndarray   # (359, 28, 28): the fixed held-out split, shared with the 8×8 model
     y_test: np.ndarray
 
 
 def validation_cut(n: int, validation_split: float = VALIDATION_SPLIT) -> int:
-    """Where Keras cuts ``n`` samples for ``validation_split``: the first ⌈n(1 − split)⌉ are fitted."""
+    """Where Keras cuts ``n`` samples for ``validation_split``: the first ⌊n(1 − split)⌋ are fitted."""
     if not 0.0 <= validation_split < 1.0:
         raise InvalidArgument(f"validation_split must be in [0, 1); got {validation_split}")
-    return int(math.ceil(n * (1.0 - validation_split)))
+    return int(math.floor(n * (1.0 - validation_split)))
 
 
 @lru_cache(maxsize=2)

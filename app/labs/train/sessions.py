@@ -104,7 +104,7 @@ class TrainSessions:
 
         ``knobs`` are the trainer's: for ``small`` lr, batch_size, filters,
         optimizer, seed and epochs (its end, default ``max_epochs``); for
-        ``chapter`` lr, batch_size, seed, epochs, batch_norm, dropout and augment
+        ``chapter`` lr, batch_size, seed, epochs, batch_norm, dropout, augment and init
         (missing ones take the chapter's defaults).  ValueError on a bad value.
         """
         trainer, knobs, max_epochs = make_trainer(model, self.max_epochs, knobs)
@@ -359,7 +359,7 @@ def make_trainer(model: str, max_epochs: float, knobs: dict):
         allowed = {"lr", "batch_size", "filters", "optimizer", "seed", "epochs"}
         defaults = {k: small.DEFAULTS[k] for k in ("lr", "batch_size", "filters", "optimizer", "seed")}
     elif model == "chapter":
-        allowed = {"lr", "batch_size", "seed", "epochs", "batch_norm", "dropout", "augment"}
+        allowed = {"lr", "batch_size", "seed", "epochs", "batch_norm", "dropout", "augment", "init"}
         defaults = {k: chapter.DEFAULTS[k] for k in allowed}
     else:
         raise InvalidArgument(f'model must be "small" or "chapter"; got {model!r}')

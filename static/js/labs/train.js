@@ -31,6 +31,7 @@ export const FIELDS = [
   { name: "train.bn", def: false },
   { name: "train.dropout", def: 0.5, parse: parse.num },
   { name: "train.augment", def: false },
+  { name: "train.init", def: "keras", options: ["keras", "pytorch"], label: "initialisation" },
   { name: "train.compare", def: false },
 ];
 
@@ -45,6 +46,7 @@ export function chapterLabel(k) {
     k.batch_norm ? "batch norm" : "no batch norm",
     k.dropout > 0 ? `dropout ${k.dropout}` : "no dropout",
     k.augment ? "augment" : "no augment",
+    ...(k.init === "pytorch" ? ["PyTorch init"] : []),
     `${k.epochs} epoch${k.epochs === 1 ? "" : "s"}`,
     `seed ${k.seed}`,
   ].join(", ");
@@ -62,6 +64,7 @@ function startKnobs(s) {
     return {
       model: "chapter", seed: s["train.seed"], epochs: s["train.epochs"], batch_norm: s["train.bn"],
       dropout: clampDropout(s["train.dropout"]), augment: s["train.augment"],
+      init: s["train.init"] === "pytorch" ? "pytorch" : "keras",
     };
   }
   return { model: "small", lr: s["train.lr"], batch_size: s["train.batch"], filters: s["train.filters"], optimizer: s["train.opt"] };
@@ -79,6 +82,7 @@ function renderControls(root, s) {
   $("#train-opt").value = s["train.opt"];
   $("#train-bn").checked = s["train.bn"];
   $("#train-augment").checked = s["train.augment"];
+  $("#train-init").value = s["train.init"] === "pytorch" ? "pytorch" : "keras";
   $("#train-compare").checked = s["train.compare"];
   const rate = clampDropout(s["train.dropout"]);
   $("#train-dropout").value = String(rate);
@@ -179,7 +183,7 @@ export function mount(root, ctx) {
   async function showCode(s) {
     if (s["train.model"] !== "chapter") return;
     const k = startKnobs(s);
-    const key = `batch_norm=${k.batch_norm}&dropout=${k.dropout}&augment=${k.augment}&epochs=${k.epochs}`;
+    const key = `batch_norm=${k.batch_norm}&dropout=${k.dropout}&augment=${k.augment}&epochs=${k.epochs}&init=${k.init}`;
     if (key === codeKey) return;
     codeKey = key;
     try {
@@ -211,6 +215,7 @@ export function mount(root, ctx) {
   $("#train-model").addEventListener("change", (e) => state.set({ "train.model": e.target.value }));
   $("#train-bn").addEventListener("change", (e) => state.set({ "train.bn": e.target.checked }));
   $("#train-augment").addEventListener("change", (e) => state.set({ "train.augment": e.target.checked }));
+  $("#train-init").addEventListener("change", (e) => state.set({ "train.init": e.target.value }));
   $("#train-compare").addEventListener("change", (e) => state.set({ "train.compare": e.target.checked }));
   $("#train-dropout").addEventListener("input", (e) => state.set({ "train.dropout": clampDropout(Number(e.target.value)) }));
   $("#train-epochs").addEventListener("change", (e) => state.set({ "train.epochs": Number(e.target.value) }));
@@ -219,7 +224,7 @@ export function mount(root, ctx) {
     state.set({ "train.seed": Number.isFinite(v) && v >= 0 ? Math.min(v, 999999) : 0 });
   });
   $(".train-augment-next").addEventListener("click", () => {
-    augmentDigit = (augmentDigit + 97) % 1295; // another digit, another class most of the time
+    augmentDigit = (augmentDigit + 97) % 1294; // another digit, another class most of the time
     showStrip(state.get());
   });
   for (const button of root.querySelectorAll("[data-action]")) {
@@ -259,7 +264,7 @@ export function mount(root, ctx) {
     },
     update(s, changed) {
       renderControls(root, s);
-      if (changed.some((k) => ["train.model", "train.bn", "train.dropout", "train.augment", "train.epochs"].includes(k))) showCode(s);
+      if (changed.some((k) => ["train.model", "train.bn", "train.dropout", "train.augment", "train.epochs", "train.init"].includes(k))) showCode(s);
       if (changed.some((k) => ["train.model", "train.augment", "train.seed"].includes(k))) showStrip(s);
       if (changed.some((k) => ["train.model", "train.compare", "train.epochs"].includes(k))) {
         renderStatus(root, run.status, run.points, view());

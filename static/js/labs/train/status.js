@@ -20,7 +20,7 @@ function renderButtons(root, stateName) {
 
 function statusLine(run, view) {
   if (!run && view.model === "chapter") {
-    return `Not started. Start trains the chapter's classifier on 1,295 digits at 28×28 (143 more for validation, 359 held out) for ${view.epochs} epoch${view.epochs === 1 ? "" : "s"}: Adam, lr 0.001, batch 128.`;
+    return `Not started. Start trains the chapter's classifier on 1,294 digits at 28×28 (144 more for validation, 359 held out) for ${view.epochs} epoch${view.epochs === 1 ? "" : "s"}: Adam, lr 0.001, batch 128.`;
   }
   if (!run) return "Not started. Start trains a fresh network on 1,438 digits (359 more are held out) for at most 40 epochs or 5 minutes.";
   const epochs = run.max_epochs ? ` of ${run.max_epochs}` : "";
