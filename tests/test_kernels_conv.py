@@ -482,6 +482,71 @@ def test_blocked_split_bands_match_naive(monkeypatch, band_rows, mode):
     npt.assert_allclose(y, ref, atol=atol(2 * 4 * 3 + 1, np.float32))
 
 
+@st.composite
+def wide_cases(draw):
+    """float32 shapes that reach the AVX-512 row kernel (``blocked._block_row16``): at least 8
+    output channels per group (a partial last block of 8 when not a multiple), at least 48
+    output columns (widths that are not a multiple of 48: a shifted last column block), any
+    kernel size up to 5, stride 1-3, dilation, padding mode."""
+    groups = draw(st.integers(1, 2))
+    cin_g, cout_g = draw(st.integers(1, 2)), draw(st.integers(8, 12))
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    mode = draw(st.sampled_from(MODES))
+    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+    oh, ow = draw(st.integers(1, 3)), draw(st.integers(48, 70))
+    h = max((oh - 1) * sh + eh - 2 * ph, ph + 1, 1)
+    w = (ow - 1) * sw + ew - 2 * pw + draw(st.integers(0, sw - 1))  # odd widths; still ow columns
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.uniform(-1, 1, (cin_g * groups, h, w)).astype(np.float32)
+    wt = rng.uniform(-1, 1, (cout_g * groups, cin_g, kh, kw)).astype(np.float32)
+    b = rng.uniform(-1, 1, cout_g * groups).astype(np.float32) if draw(st.booleans()) else None
+    kwargs = dict(stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw), padding_mode=mode, groups=groups)
+    ref_args = dict(stride=(sh, sw), pads=(ph, ph, pw, pw), dilation=(dh, dw), mode=mode, groups=groups)
+    return x, wt, b, kwargs, ref_args
+
+
+@settings(max_examples=25, deadline=None)
+@given(wide_cases())
+def test_wide_blocked_kernel_matches_naive(case):
+    """Eq. 36.3 through the 16-lane row kernel (8 channels × 48 columns) and its 16-lane band fill,
+    against the slow reference; on a host without AVX-512 the same shapes take the 8-lane kernel."""
+    from app.kernels import blocked
+    from app.kernels.batch_blocked import HOST_AVX512
+
+    x, w, b, kwargs, ref_args = case
+    ref = naive.conv2d(x.astype(float), w.astype(float), b, **ref_args)
+    assert blocked.fits_wide(w.shape[0], kwargs["groups"], ref.shape[2]) == HOST_AVX512
+    y = conv2d(x, w, b, **kwargs)
+    npt.assert_allclose(y, ref, rtol=0, atol=atol(w.shape[1] * w.shape[2] * w.shape[3] + 1, np.float32))
+
+
+@pytest.mark.parametrize("band_rows", [1, 4])
+@pytest.mark.parametrize("mode", MODES)
+def test_wide_blocked_kernel_agrees_with_the_8_lane_kernel(monkeypatch, band_rows, mode):
+    """W3's geometry (5×5, stride 2, padding 2) on a small map: the 16-lane path and the 8-lane path
+    (``blocked.WIDE`` off, what a host without AVX-512 runs) give the same output, over several
+    bands per chunk, a partial last band, two groups of 9 channels (a partial block of 8) and an
+    odd input width."""
+    from app.kernels import blocked
+
+    rng = np.random.default_rng(band_rows)
+    x = rng.uniform(-1, 1, (6, 23, 111)).astype(np.float32)
+    w = rng.uniform(-1, 1, (18, 3, 5, 5)).astype(np.float32)
+    b = rng.uniform(-1, 1, 18).astype(np.float32)
+    kwargs = dict(stride=2, padding=2, padding_mode=mode, groups=2)
+    monkeypatch.setattr(blocked, "BAND_BYTES", 4 * 3 * 4 * 58 * (band_rows + 2))
+    wide = conv2d(x, w, b, **kwargs)
+    monkeypatch.setattr(blocked, "WIDE", False)
+    narrow = conv2d(x, w, b, **kwargs)
+    assert wide.shape == (18, 12, 56)
+    npt.assert_allclose(wide, narrow, rtol=0, atol=atol(3 * 25 + 1, np.float32))
+    ref = naive.conv2d(x, w, b, stride=(2, 2), pads=(2, 2, 2, 2), dilation=(1, 1), mode=mode, groups=2)
+    npt.assert_allclose(wide, ref, rtol=0, atol=atol(3 * 25 + 1, np.float32))
+
+
 @pytest.mark.parametrize("stride, groups", [((1, 1), 2), ((2, 3), 1)])
 def test_blocked_kernel_from_planes_matches_naive(stride, groups):
     """run_forward on ready phase planes (the transposed convolution's backward

@@ -89,6 +89,12 @@ def warmup():
         conv2d_backward(x, w, conv2d(x, w, stride=stride, padding=1), stride=stride, padding=1)
     x = np.linspace(-1, 1, 4 * 9 * 40, dtype=np.float32).reshape(4, 9, 40)
     conv_transpose2d_backward(x, w, conv_transpose2d(x, w, padding=1), padding=1)
+    # Its AVX-512 variant (>= 8 output channels, >= 48 output columns; W2, W3, W5): stride 1 and the
+    # stride-2 band fill that splits even and odd columns 16 lanes at a time.
+    x = np.linspace(-1, 1, 2 * 9 * 100, dtype=np.float32).reshape(2, 9, 100)
+    w = np.ones((8, 2, 5, 5), np.float32)
+    for stride in (1, 2):
+        conv2d(x, w, stride=stride, padding=2)
     # The batched kernels of a network layer (batch_blocked.py): row-vector and
     # channel-vector forward (>= 64 taps per output, rows >= 14), row-vector and
     # channel-lane weight gradients (>= 24 input channels).

@@ -312,6 +312,27 @@ def sum16(typingctx, v):
     return types.float32(v), codegen
 
 
+def _shuffle16_intrinsic(lanes, doc):
+    @intrinsic
+    def shuffle(typingctx, a, b):
+        if not (a == f32x16 and b == f32x16):
+            return None
+
+        def codegen(context, builder, sig, args):
+            return builder.shuffle_vector(args[0], args[1], ir.Constant(_I32x16, lanes))
+
+        return f32x16(a, b), codegen
+
+    shuffle.__doc__ = doc
+    return shuffle
+
+
+even16 = _shuffle16_intrinsic(list(range(0, 32, 2)),
+                              "Lanes 0, 2, ..., 30 of the 32 lanes of ``a`` then ``b`` (deinterleave: one vpermt2ps).")
+odd16 = _shuffle16_intrinsic(list(range(1, 32, 2)),
+                             "Lanes 1, 3, ..., 31 of the 32 lanes of ``a`` then ``b`` (deinterleave: one vpermt2ps).")
+
+
 def _transpose16_sig(typingctx, *rows):
     if len(rows) != LANES16 or any(r != f32x16 for r in rows):
         return None
