@@ -473,3 +473,80 @@ def test_without_avx512_the_per_image_kernels_serve(monkeypatch):
         npt.assert_allclose(gx, rx1[0], rtol=0, atol=atol(12 * 9 * 9, np.float32))
         npt.assert_allclose(gw, rw1, rtol=0, atol=atol(6 * 30, np.float32))
         npt.assert_allclose(gb, rb1, rtol=0, atol=atol(6 * 30, np.float32))
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    c_in=st.sampled_from([17, 24, 33, 40, 64]),
+    c_out=st.sampled_from([17, 32, 33, 40]),
+    k=st.sampled_from([(3, 3), (3, 3), (5, 3), (2, 4)]),
+    dilation=st.sampled_from([1, (2, 1), 2]),
+    mode=st.sampled_from(MODES),
+    padding=st.sampled_from(["same", "same", "valid", (3, 1), (2, 0)]),
+    n_img=st.integers(1, 5),
+    h_extra=st.integers(0, 6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_chunked_channel_vector_kernel_matches_reference(c_in, c_out, k, dilation, mode, padding, n_img, h_extra,
+                                                        seed):
+    """The 32-channel forward kernel as it serves the chapter's C2 layer and its input gradient (eq. 36.3;
+    eq. 36.10 is the same kernel on δ with the transposed, flipped weights): input channels summed in
+    chunks with partial sums kept between them, border rows skipping the kernel rows that read only zero
+    padding (padding wider than the kernel's reach leaves rows that see no data at all), single images
+    cut into bands of rows."""
+    from app.kernels import batch_blocked
+
+    if mode != "zeros" and padding == (3, 1):
+        padding = (2, 1)
+    rng = np.random.default_rng(seed)
+    (kh, kw), (dh, dw) = k, (dilation if isinstance(dilation, tuple) else (dilation, dilation))
+    if padding == "same":
+        pads = same_pads(kh, dh) + same_pads(kw, dw)
+    elif padding == "valid":
+        pads = (0, 0, 0, 0)
+    else:
+        pads = (padding[0], padding[0], padding[1], padding[1])
+    h = max(dh * (kh - 1) + 1, min_size(dh * (kh - 1) + 1, pads[0], pads[1], mode), 3) + h_extra
+    w = 14 + dw * (kw - 1) - pads[2] - pads[3]
+    w = max(w, min_size(dw * (kw - 1) + 1, pads[2], pads[3], mode))
+    calls = []
+    real = batch_blocked._conv_forward_batch_cv
+
+    def spy(*args):
+        calls.append((args[2], args[-2]))  # (C_in, c_split)
+        return real(*args)
+
+    x = rng.uniform(-1, 1, (n_img, c_in, h, w)).astype(np.float32)
+    wt = rng.uniform(-1, 1, (c_out, c_in, kh, kw)).astype(np.float32)
+    b = rng.uniform(-1, 1, c_out).astype(np.float32)
+    kwargs = dict(padding=padding, dilation=dilation, padding_mode=mode)
+    ref_args = dict(stride=(1, 1), pads=pads, dilation=(dh, dw), mode=mode)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(batch_blocked, "_conv_forward_batch_cv", spy)
+        y = conv2d_batch(x, wt, b, **kwargs)
+        gy = rng.uniform(-1, 1, y.shape).astype(np.float32)
+        gx, _, _ = conv2d_batch_backward(x, wt, gy, weight_grad=False, **kwargs)
+    npt.assert_allclose(y, ref_conv_batch(x, wt, b, **ref_args), rtol=0, atol=atol(c_in * kh * kw + 1, np.float32))
+    rx, _, _ = ref_conv_batch_backward(x, wt, gy, **ref_args)
+    npt.assert_allclose(gx, rx, rtol=0, atol=atol(c_out * kh * kw * 9, np.float32))
+    if batch_blocked.HOST_AVX512 and y.shape[3] == 14:
+        # 14-wide rows: the forward takes this kernel, its channels in chunks of CV_SPLIT_TAPS taps' worth.
+        chunk = max(1, batch_blocked.CV_SPLIT_TAPS // (kh * kw))
+        assert calls[0] == (c_in, chunk if chunk < c_in else c_in)
+
+
+def test_live_taps_skip_only_rows_of_zero_padding():
+    """Tap ranges per output row from the padded-row map: -1 marks a zero row."""
+    from app.kernels.batch_blocked import _live_taps
+
+    rowmap = np.array([-1, -1, 0, 1, 2, 3, -1, -1])  # 4 rows padded by 2 on both sides
+    # 3×3, dilation 1: 6 output rows; row 0 reads padded rows 0-2 (only row 2 has data)
+    npt.assert_array_equal(_live_taps(rowmap, 6, 3, 3, 1), [[6, 9], [3, 9], [0, 9], [0, 9], [0, 6], [0, 3]])
+    # 2 kernel rows, dilation 3: output row 0 reads padded rows 0 and 3
+    npt.assert_array_equal(_live_taps(rowmap, 5, 2, 4, 3)[:2], [[4, 8], [4, 8]])
+    # a row that sees no data: 3×1 kernel at padding 4 (rows -1 on both sides)
+    rowmap = np.array([-1, -1, -1, -1, 0, -1, -1, -1, -1])
+    taps = _live_taps(rowmap, 7, 3, 1, 1)
+    npt.assert_array_equal(taps[0], [0, 0])
+    npt.assert_array_equal(taps[2], [2, 3])
+    npt.assert_array_equal(taps[4], [0, 1])
