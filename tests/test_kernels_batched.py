@@ -530,9 +530,10 @@ def test_chunked_channel_vector_kernel_matches_reference(c_in, c_out, k, dilatio
     rx, _, _ = ref_conv_batch_backward(x, wt, gy, **ref_args)
     npt.assert_allclose(gx, rx, rtol=0, atol=atol(c_out * kh * kw * 9, np.float32))
     if batch_blocked.HOST_AVX512 and y.shape[3] == 14:
-        # 14-wide rows: the forward takes this kernel, its channels in chunks of CV_SPLIT_TAPS taps' worth.
-        chunk = max(1, batch_blocked.CV_SPLIT_TAPS // (kh * kw))
-        assert calls[0] == (c_in, chunk if chunk < c_in else c_in)
+        # 14-wide rows: the forward takes this kernel, its channels in chunks of CV_SPLIT_TAPS taps' worth
+        # where a block's packed weights would not fit in L1.
+        chunked = c_in * kh * kw * 32 * 4 > batch_blocked.CV_L1_WEIGHT_BYTES
+        assert calls[0] == (c_in, max(1, batch_blocked.CV_SPLIT_TAPS // (kh * kw)) if chunked else c_in)
 
 
 def test_live_taps_skip_only_rows_of_zero_padding():

@@ -1948,9 +1948,13 @@ def tap_offsets(kh, kw, dilation, wp):
 CV_MIN_TAPS = 64
 
 
-# Input channels per pass of the 32-channel kernel: 144 taps (16 channels of a 3×3) are 18 KiB of
-# packed weights, which stay in L1 beside a band's input rows and partial sums.  Chunking needs the
-# partial sums of a task's band in L2 (below CV_SPLIT_BYTES); otherwise one pass sums every channel.
+# Input channels per pass of the 32-channel kernel.  A block whose packed weights (C_in·T·32 floats)
+# fit beside its input rows in L1 (48 KiB per core here; the chapter's forward, 32 channels × 9 taps:
+# 36 KiB) sums every channel in one pass; a larger one (its input gradient, 64 × 9: 72 KiB) sums
+# them in chunks of 144 taps (16 channels of a 3×3: 18 KiB), which needs the partial sums of a
+# task's band in L2 (at most CV_SPLIT_BYTES).  On the forward, chunks gained nothing on one core and
+# looked 4–6 % slower on two.
+CV_L1_WEIGHT_BYTES = 40 << 10
 CV_SPLIT_TAPS = 144
 CV_SPLIT_BYTES = 256 << 10
 
@@ -2018,9 +2022,9 @@ def conv_forward_batch(x, w3, b, pads, mode, dilation, kh, kw, y):
                                      off, _pack_channels(w3), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch)
             return
         band_cells = -(-oh // n_bands) * -(-ow // PM) * 2 * PM * LANES
-        c_split = max(1, CV_SPLIT_TAPS // (kh * kw))
-        if c_split >= c_in or band_cells * 4 > CV_SPLIT_BYTES:
-            c_split = c_in
+        c_split = c_in
+        if c_in * kh * kw * 2 * LANES * 4 > CV_L1_WEIGHT_BYTES and band_cells * 4 <= CV_SPLIT_BYTES:
+            c_split = max(1, CV_SPLIT_TAPS // (kh * kw))
         partial = _aligned((n_tasks, band_cells if c_split < c_in else LANES))
         _conv_forward_batch_cv(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
                                _pack_channels(w3), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch,
