@@ -304,9 +304,10 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
     channel (copying it through a memory tile cost 18 % of W4's forward); the
     output lines a block will write are requested when it starts
     (``prefetch_write``: C2 forward 7.10 -> 6.75 ms, W4 1.02 -> 0.94, 1 thread),
-    and each input channel of a block fetches a share of the task's next image
-    into L2 (``prefetch_read_l2``; all of a block's share at its start, into L1,
-    held the line-fill buffers its weight loads need).
+    and each block fetches a share of the task's next image when it starts; in
+    chunked blocks (below) each input channel fetches its share into L2 instead
+    (``prefetch_read_l2``: a block's whole share at its start, into L1, evicted
+    the chunk's weights and held the line-fill buffers its loads need).
     Needs W_out >= PM (a row's last block is shifted left to end at W_out).
     n_bands and scratch as for ``_conv_forward_batch``.
 
@@ -350,8 +351,9 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
             # While this image computes, its blocks fetch the task's next image a share at a time.
             pf_pos = (n + 1) * c_in * h * w
             pf_end = pf_pos + c_in * h * w if n_bands == 1 and unit + 1 < unit_hi else pf_pos
-            pf_step = (c_in * h * w // LANES + 1) // (n_ob * nb * ((ow + PM - 1) // PM) * c_in) + 1
             n_cs = (c_in + c_split - 1) // c_split
+            pf_blocks = n_ob * nb * ((ow + PM - 1) // PM)  # blocks per image (each chunk: per channel instead)
+            pf_step = (c_in * h * w // LANES + 1) // (pf_blocks if n_cs == 1 else pf_blocks * c_in) + 1
             for obcs in range(n_ob * n_cs):
                 ob = obcs // n_cs
                 cs = (obcs - ob * n_cs) * c_split
@@ -424,13 +426,17 @@ def _conv_forward_batch_cv(xf, n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, le
                         for ch in range(o_n if ce == c_in else 0):
                             prefetch_write(yf, yb + ch * ohw)
                             prefetch_write(yf, yb + ch * ohw + PM - 1)
+                        for q in range(pf_step if n_cs == 1 else 0):
+                            if pf_pos < pf_end:
+                                prefetch_read(xf, pf_pos)
+                                pf_pos += LANES
                         k_lo = k_rows[i0 + i, 0]
                         k_hi = k_rows[i0 + i, 1]
                         wi = ob * ob_size + (cs * n_taps + k_lo) * 2 * LANES
                         w_skip = (n_taps - k_hi + k_lo) * 2 * LANES
                         xc = i * wp + j0 + cs * plane
                         for c in range(cs, ce):
-                            for q in range(pf_step):
+                            for q in range(pf_step if n_cs > 1 else 0):
                                 if pf_pos < pf_end:
                                     prefetch_read_l2(xf, pf_pos)
                                     pf_pos += LANES
