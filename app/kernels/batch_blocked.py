@@ -42,6 +42,8 @@ a batch, several when there are fewer images than tasks (a single W4 image,
 ``conv.py`` routes it here) — so a caller that set one thread
 (app/api/cores.py) gets one.
 """
+import functools
+
 import numba
 import numpy as np
 from numba import prange
@@ -1965,6 +1967,12 @@ CV_SPLIT_TAPS = 144
 CV_SPLIT_BYTES = 256 << 10
 
 
+@functools.lru_cache(maxsize=64)
+def _live_taps_of(h, w, pads, mode, oh, kh, kw, dh):
+    """``_live_taps`` of a geometry, cached (10 µs a call otherwise; callers never write the array)."""
+    return _live_taps(_maps(h, w, pads, mode)[0], oh, kh, kw, dh)
+
+
 def _live_taps(rowmap, oh, kh, kw, dh):
     """(H_out, 2) int64: the row-major taps k_lo <= k < k_hi of each output row that read a padded row
     holding data (``rowmap >= 0``); kernel rows reading only zero padding lie at either end.  An output
@@ -2034,7 +2042,7 @@ def conv_forward_batch(x, w3, b, pads, mode, dilation, kh, kw, y):
         partial = _aligned((n_tasks, band_cells if c_split < c_in else LANES))
         _conv_forward_batch_cv(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
                                _pack_channels(w3), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch,
-                               _live_taps(rowmap, oh, kh, kw, dilation[0]), c_split, partial)
+                               _live_taps_of(h, w, tuple(pads), mode, oh, kh, kw, dilation[0]), c_split, partial)
         return
     _conv_forward_batch(x.reshape(-1), n_img, c_in, h, w, rowmap, colmap, q_lo, q_hi, pads[2], hp, wp, off,
                         w3.reshape(-1), b, c_out, oh, ow, y.reshape(-1), n_bands, scratch)
