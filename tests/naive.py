@@ -245,3 +245,22 @@ def min_size(eff, before, after, mode):
     if mode == "circular":
         n = max(n, max(before, after))
     return n
+
+
+def draw_padding(draw, st, kh, kw, stride, dilation, max_pad):
+    """A hypothesis draw of a conv ``padding`` argument and the (top, bottom, left, right) pads it means.
+
+    An int, an (h, w) pair, "valid" or (stride 1 only) "same"; ``st`` is
+    ``hypothesis.strategies`` (passed in so this module needs no hypothesis import).
+    """
+    styles = ["int", "pair", "valid", "same"] if tuple(stride) == (1, 1) else ["int", "pair", "valid"]
+    style = draw(st.sampled_from(styles))
+    if style == "same":
+        return "same", same_pads(kh, dilation[0]) + same_pads(kw, dilation[1])
+    if style == "valid":
+        return "valid", (0, 0, 0, 0)
+    if style == "int":
+        p = draw(st.integers(0, max_pad))
+        return p, (p, p, p, p)
+    ph, pw = draw(st.integers(0, max_pad)), draw(st.integers(0, max_pad))
+    return (ph, pw), (ph, ph, pw, pw)

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from naive import atol, min_size, same_pads
+from naive import atol, draw_padding, min_size, same_pads
 from app.kernels import (
     conv2d,
     conv2d_backward,
@@ -42,18 +42,7 @@ def conv_cases(draw, max_groups=2):
     sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     mode = draw(st.sampled_from(MODES))
-    style = draw(st.sampled_from(["int", "pair", "valid", "same"] if (sh, sw) == (1, 1) else ["int", "pair", "valid"]))
-    if style == "same":
-        padding = "same"
-        pads = same_pads(kh, dh) + same_pads(kw, dw)
-    elif style == "valid":
-        padding, pads = "valid", (0, 0, 0, 0)
-    elif style == "int":
-        p = draw(st.integers(0, 3))
-        padding, pads = p, (p, p, p, p)
-    else:
-        ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
-        padding, pads = (ph, pw), (ph, ph, pw, pw)
+    padding, pads = draw_padding(draw, st, kh, kw, (sh, sw), (dh, dw), max_pad=3)
     h0 = min_size(dh * (kh - 1) + 1, pads[0], pads[1], mode)
     w0 = min_size(dw * (kw - 1) + 1, pads[2], pads[3], mode)
     h, w = draw(st.integers(h0, h0 + 6)), draw(st.integers(w0, w0 + 6))
