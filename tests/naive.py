@@ -264,3 +264,14 @@ def draw_padding(draw, st, kh, kw, stride, dilation, max_pad):
         return p, (p, p, p, p)
     ph, pw = draw(st.integers(0, max_pad)), draw(st.integers(0, max_pad))
     return (ph, pw), (ph, ph, pw, pw)
+
+
+def pads_of(padding, kh, kw, dilation):
+    """(top, bottom, left, right) that a conv ``padding`` argument means: an int, (h, w), "same" or "valid"."""
+    dh, dw = dilation if isinstance(dilation, tuple) else (dilation, dilation)
+    if padding == "same":
+        return same_pads(kh, dh) + same_pads(kw, dw)
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
+    return (ph, ph, pw, pw)

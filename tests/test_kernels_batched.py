@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from naive import atol, draw_padding, min_size, same_pads
+from naive import atol, draw_padding, min_size, pads_of
 from app.kernels import (
     conv2d,
     conv2d_backward,
@@ -364,13 +364,7 @@ def test_many_channel_kernels_match_reference(c_in, c_out, k, dilation, mode, pa
     """Forward and both gradients where C_in·kh·kw ≥ 64 and rows ≥ 14 wide (the channel-vector kernel)."""
     rng = np.random.default_rng(seed)
     (kh, kw), (dh, dw) = k, (dilation if isinstance(dilation, tuple) else (dilation, dilation))
-    if padding == "same":
-        pads = same_pads(kh, dh) + same_pads(kw, dw)
-    elif padding == "valid":
-        pads = (0, 0, 0, 0)
-    else:
-        ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
-        pads = (ph, ph, pw, pw)
+    pads = pads_of(padding, kh, kw, dilation)
     h = max(dh * (kh - 1) + 1, 6)
     w = 14 + dw * (kw - 1) + w_extra
     x = rng.uniform(-1, 1, (2, c_in, h, w)).astype(np.float32)
@@ -409,13 +403,7 @@ def test_channel_lane_weight_gradient_matches_reference(c_in, c_out, k, dilation
 
     rng = np.random.default_rng(seed)
     (kh, kw), (dh, dw) = k, (dilation if isinstance(dilation, tuple) else (dilation, dilation))
-    if padding == "same":
-        pads = same_pads(kh, dh) + same_pads(kw, dw)
-    elif padding == "valid":
-        pads = (0, 0, 0, 0)
-    else:
-        ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
-        pads = (ph, ph, pw, pw)
+    pads = pads_of(padding, kh, kw, dilation)
     h = max(dh * (kh - 1) + 1, min_size(dh * (kh - 1) + 1, pads[0], pads[1], mode), 5)
     w = max(dw * (kw - 1) + 1, min_size(dw * (kw - 1) + 1, pads[2], pads[3], mode), 7)
     if batch_blocked.HOST_AVX512:
@@ -489,12 +477,7 @@ def test_chunked_channel_vector_kernel_matches_reference(c_in, c_out, k, dilatio
         padding = (2, 1)
     rng = np.random.default_rng(seed)
     (kh, kw), (dh, dw) = k, (dilation if isinstance(dilation, tuple) else (dilation, dilation))
-    if padding == "same":
-        pads = same_pads(kh, dh) + same_pads(kw, dw)
-    elif padding == "valid":
-        pads = (0, 0, 0, 0)
-    else:
-        pads = (padding[0], padding[0], padding[1], padding[1])
+    pads = pads_of(padding, kh, kw, dilation)
     h = max(dh * (kh - 1) + 1, min_size(dh * (kh - 1) + 1, pads[0], pads[1], mode), 3) + h_extra
     w = 14 + dw * (kw - 1) - pads[2] - pads[3]
     w = max(w, min_size(dw * (kw - 1) + 1, pads[2], pads[3], mode))

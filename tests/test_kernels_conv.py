@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from naive import atol, draw_padding, min_size, same_pads
+from naive import atol, draw_padding, min_size, pads_of, same_pads
 from app.kernels import (
     conv2d,
     conv2d_backward,
@@ -610,13 +610,7 @@ def test_many_channel_image_through_the_batch_kernels(c_in, c_out, k, dilation, 
 
     rng = np.random.default_rng(seed)
     (kh, kw), (dh, dw) = k, (dilation if isinstance(dilation, tuple) else (dilation, dilation))
-    if padding == "same":
-        pads = same_pads(kh, dh) + same_pads(kw, dw)
-    elif padding == "valid":
-        pads = (0, 0, 0, 0)
-    else:
-        ph, pw = padding if isinstance(padding, tuple) else (padding, padding)
-        pads = (ph, ph, pw, pw)
+    pads = pads_of(padding, kh, kw, dilation)
     h = max(min_size(dh * (kh - 1) + 1, pads[0], pads[1], mode), 9)
     w = 26 + dw * (kw - 1) + extra
     x = rng.uniform(-1, 1, (c_in, h, w)).astype(np.float32)
