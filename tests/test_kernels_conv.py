@@ -394,21 +394,22 @@ def pair_of(v):
 
 
 @st.composite
-def blocked_cases(draw):
-    """float32 shapes that reach the register-blocked forward kernel: at least 4
-    output channels per group (with partial last blocks) and 16 output columns
-    (with a shifted last column block); any kernel size, stride, dilation, mode."""
+def register_block_cases(draw, cin=(1, 5), cout=(4, 9), oh_max=4, ow=(16, 40), odd_widths=False):
+    """float32 shapes that reach a register-blocked forward kernel: ``cout`` output channels
+    per group (partial last blocks), ``ow`` output columns (a shifted last column block);
+    any kernel size up to 5, stride 1-3, dilation 1-2, padding mode.  ``odd_widths`` adds
+    up to s_w - 1 input columns that still give the same output width."""
     groups = draw(st.integers(1, 2))
-    cin_g, cout_g = draw(st.integers(1, 5)), draw(st.integers(4, 9))
+    cin_g, cout_g = draw(st.integers(*cin)), draw(st.integers(*cout))
     kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
     sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
     mode = draw(st.sampled_from(MODES))
     ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
     eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    oh, ow = draw(st.integers(1, 4)), draw(st.integers(16, 40))
+    oh, ow = draw(st.integers(1, oh_max)), draw(st.integers(*ow))
     h = max((oh - 1) * sh + eh - 2 * ph, ph + 1, 1)
-    w = max((ow - 1) * sw + ew - 2 * pw, pw + 1, 1)
+    w = max((ow - 1) * sw + ew - 2 * pw, pw + 1, 1) + (draw(st.integers(0, sw - 1)) if odd_widths else 0)
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     x = rng.uniform(-1, 1, (cin_g * groups, h, w)).astype(np.float32)
     wt = rng.uniform(-1, 1, (cout_g * groups, cin_g, kh, kw)).astype(np.float32)
@@ -416,6 +417,11 @@ def blocked_cases(draw):
     kwargs = dict(stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw), padding_mode=mode, groups=groups)
     ref_args = dict(stride=(sh, sw), pads=(ph, ph, pw, pw), dilation=(dh, dw), mode=mode, groups=groups)
     return x, wt, b, kwargs, ref_args
+
+
+def blocked_cases():
+    """The 8-lane kernel's reach: at least 4 output channels per group and 16 output columns."""
+    return register_block_cases()
 
 
 @settings(max_examples=40, deadline=None)
@@ -471,30 +477,11 @@ def test_blocked_split_bands_match_naive(monkeypatch, band_rows, mode):
     npt.assert_allclose(y, ref, atol=atol(2 * 4 * 3 + 1, np.float32))
 
 
-@st.composite
-def wide_cases(draw):
-    """float32 shapes that reach the AVX-512 row kernel (``blocked._block_row16``): at least 8
-    output channels per group (a partial last block of 8 when not a multiple), at least 48
-    output columns (widths that are not a multiple of 48: a shifted last column block), any
-    kernel size up to 5, stride 1-3, dilation, padding mode."""
-    groups = draw(st.integers(1, 2))
-    cin_g, cout_g = draw(st.integers(1, 2)), draw(st.integers(8, 12))
-    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
-    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    dh, dw = draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    mode = draw(st.sampled_from(MODES))
-    ph, pw = draw(st.integers(0, 2)), draw(st.integers(0, 2))
-    eh, ew = dh * (kh - 1) + 1, dw * (kw - 1) + 1
-    oh, ow = draw(st.integers(1, 3)), draw(st.integers(48, 70))
-    h = max((oh - 1) * sh + eh - 2 * ph, ph + 1, 1)
-    w = (ow - 1) * sw + ew - 2 * pw + draw(st.integers(0, sw - 1))  # odd widths; still ow columns
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    x = rng.uniform(-1, 1, (cin_g * groups, h, w)).astype(np.float32)
-    wt = rng.uniform(-1, 1, (cout_g * groups, cin_g, kh, kw)).astype(np.float32)
-    b = rng.uniform(-1, 1, cout_g * groups).astype(np.float32) if draw(st.booleans()) else None
-    kwargs = dict(stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw), padding_mode=mode, groups=groups)
-    ref_args = dict(stride=(sh, sw), pads=(ph, ph, pw, pw), dilation=(dh, dw), mode=mode, groups=groups)
-    return x, wt, b, kwargs, ref_args
+def wide_cases():
+    """The AVX-512 row kernel's reach (``blocked._block_row16``): at least 8 output channels
+    per group (a partial last block of 8) and at least 48 output columns (widths not a
+    multiple of 48: a shifted last column block), odd input widths."""
+    return register_block_cases(cin=(1, 2), cout=(8, 12), oh_max=3, ow=(48, 70), odd_widths=True)
 
 
 @settings(max_examples=25, deadline=None)
